@@ -1,0 +1,1 @@
+"""The HTTP side: JSON API under /api/v1, the dashboard pages and the contacts' forms."""

@@ -1,0 +1,1 @@
+"""Rendering, the outbox, sending and digests: everything that leaves zielflow as email."""

@@ -1,0 +1,185 @@
+"""The command line as an operator uses it: real subprocesses, real files, real exit codes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from typer.main import get_command
+
+from tests.conftest import EXAMPLES
+from workflow.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZIELFLOW_")}
+    env.update({"ZIELFLOW_VAR_DIR": str(tmp_path / "var"), **extra})
+    return env
+
+
+def _zielflow(
+    tmp_path: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workflow.cli", *args],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
+
+
+def test_upgrade_import_open_export(tmp_path: Path) -> None:
+    assert _zielflow(tmp_path, "db", "upgrade").returncode == 0
+    first = _zielflow(tmp_path, "import-catalogue", str(EXAMPLES / "catalogue.csv"))
+    assert first.returncode == 0, first.stderr
+    assert "neu:" in first.stdout
+    again = _zielflow(tmp_path, "import-catalogue", str(EXAMPLES / "catalogue.csv"))
+    assert "nichts geändert" in again.stdout
+    opened = _zielflow(tmp_path, "open-cycle", "2026")
+    assert opened.returncode == 0, opened.stderr
+    assert "36 neu eröffnet" in opened.stdout
+    assert "0 neu eröffnet" in _zielflow(tmp_path, "open-cycle", "2026").stdout
+    out = tmp_path / "export.csv"
+    assert _zielflow(tmp_path, "export-catalogue", str(out)).returncode == 0
+    assert out.read_text(encoding="utf-8").splitlines()[0].startswith("handlungsfeld_code,")
+
+
+def test_bad_catalogue_exits_1_with_every_line(tmp_path: Path) -> None:
+    _zielflow(tmp_path, "db", "upgrade")
+    bad = tmp_path / "bad.csv"
+    lines = (EXAMPLES / "catalogue.csv").read_text(encoding="utf-8").splitlines()
+    bad.write_text(
+        "\n".join([lines[0], lines[1], lines[2].replace(",1,A1.2,", ",9,A1.2,"), lines[1]]) + "\n",
+        encoding="utf-8",
+    )
+    result = _zielflow(tmp_path, "import-catalogue", str(bad))
+    assert result.returncode == 1
+    assert "Zeile 3, Spalte ziel_rang" in result.stderr
+    assert "Zeile 4, Spalte massnahme_code" in result.stderr
+    assert "nichts wurde importiert" in result.stderr
+
+
+def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    _zielflow(tmp_path, "db", "upgrade")
+    _zielflow(tmp_path, "import-catalogue", str(EXAMPLES / "catalogue.csv"))
+    short = _zielflow(
+        tmp_path,
+        "user",
+        "add",
+        "a@stadt.example.org",
+        "--role",
+        "coordinator",
+        "--password-stdin",
+        stdin="kurz\n",
+    )
+    assert short.returncode == 1 and "mindestens 12 Zeichen" in short.stderr
+    ok = _zielflow(
+        tmp_path,
+        "user",
+        "add",
+        "a@stadt.example.org",
+        "--role",
+        "steering",
+        "--password-stdin",
+        stdin="ein langes Passwort\n",
+    )
+    assert ok.returncode == 0, ok.stderr
+    wrong = _zielflow(
+        tmp_path,
+        "user",
+        "add",
+        "a@stadt.example.org",
+        "--role",
+        "boss",
+        "--password-stdin",
+        stdin="ein langes Passwort\n",
+    )
+    assert wrong.returncode == 1 and "coordinator, steering, admin" in wrong.stderr
+
+
+def test_demo_starts_serves_and_stops_on_sigint(tmp_path: Path) -> None:
+    port, smtp_port = _free_port(), _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workflow.cli",
+            "demo",
+            "--port",
+            str(port),
+            "--smtp-port",
+            str(smtp_port),
+        ],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        page = None
+        while time.monotonic() < deadline:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert page is not None and page.status_code == 200
+        assert "Stand der Maßnahmen" in page.text
+        assert "<td>Erstgespräch</td><td>36</td>" in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, output
+    assert "koordination@musterstadt.example.org" in output
+    assert "zielflow-Demo beendet." in output
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_compose_services_use_real_cli_commands() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert {"postgres", "redis", "api", "worker", "beat"} <= set(services)
+    cli = get_command(app)
+    own = [
+        s
+        for s in services.values()
+        if isinstance(s.get("command"), list) and s["command"][:1] == ["zielflow"]
+    ]
+    assert len(own) >= 4
+    for service in own:
+        words = service["command"][1:]
+        group = cli
+        while words and hasattr(group, "commands"):
+            assert words[0] in group.commands, f"unknown command {service['command']}"  # type: ignore[attr-defined]
+            group = group.commands[words.pop(0)]  # type: ignore[attr-defined]
+        assert not hasattr(group, "commands"), f"incomplete command {service['command']}"
+        group.make_context(service["command"][1], words)  # parses its options for real
+    for name in ("postgres", "redis", "api"):
+        assert "healthcheck" in services[name], name
+    assert "noeviction" in " ".join(map(str, services["redis"]["command"]))

@@ -1,0 +1,1 @@
+"""zielflow: the yearly target-agreement cycle of municipal integration planning."""

@@ -1,0 +1,1 @@
+"""The catalogue: organisations, fields, goals, measures, departments, contacts, steering groups."""

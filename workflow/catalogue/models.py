@@ -1,0 +1,145 @@
+"""Tables of the catalogue and of who is who; every row belongs to one organisation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.db import Base
+
+
+class OrganisationKind(StrEnum):
+    CITY = "city"
+    DISTRICT = "district"
+    TOWN = "town"
+    STATE = "state"
+
+
+class MeasureStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    DROPPED = "dropped"
+    COMPLETED = "completed"
+
+
+class Organisation(Base):
+    """A city, a district, or a town steered by its district (``parent``)."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default=OrganisationKind.CITY)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    state: Mapped[str] = mapped_column(String(2), default="NW")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+
+
+class Concept(Base):
+    __tablename__ = "concept"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    adopted_on: Mapped[date | None]
+
+
+class Field(Base):
+    """A Handlungsfeld."""
+
+    __tablename__ = "field"
+    __table_args__ = (UniqueConstraint("organisation_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    concept_id: Mapped[int | None] = mapped_column(ForeignKey("concept.id"))
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(300))
+
+
+class Goal(Base):
+    """A Ziel within a field, ranked 1 (most important and urgent) to 4."""
+
+    __tablename__ = "goal"
+    __table_args__ = (UniqueConstraint("organisation_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("field.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(500))
+    rank: Mapped[int]
+
+    field: Mapped[Field] = relationship(lazy="joined")
+
+
+class Department(Base):
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Contact(Base):
+    """A person reached by email: department contact, department head or data source."""
+
+    __tablename__ = "contact"
+    __table_args__ = (UniqueConstraint("organisation_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(2), default="de")
+    # The department head is the contact escalations go to before the steering group.
+    is_head: Mapped[bool] = mapped_column(default=False)
+
+
+class Measure(Base):
+    """A Maßnahme: a concrete action serving a goal, owned by a department."""
+
+    __tablename__ = "measure"
+    __table_args__ = (UniqueConstraint("organisation_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goal.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=MeasureStatus.ACTIVE)
+    interviewed_at: Mapped[datetime | None]
+
+    goal: Mapped[Goal] = relationship(lazy="joined")
+    department: Mapped[Department] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+
+
+class SteeringGroup(Base):
+    __tablename__ = "steering_group"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class SteeringMember(Base):
+    __tablename__ = "steering_member"
+    __table_args__ = (UniqueConstraint("steering_group_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    steering_group_id: Mapped[int] = mapped_column(ForeignKey("steering_group.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))

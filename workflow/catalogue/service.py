@@ -1,0 +1,190 @@
+"""Catalogue import and export: all or nothing, upsert by code; callers own the transaction."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.catalogue.models import (
+    Contact,
+    Department,
+    Field,
+    Goal,
+    Measure,
+    Organisation,
+    OrganisationKind,
+)
+from workflow.catalogue.rows import COLUMNS, FileUnreadable, read_rows
+from workflow.catalogue.validate import CatalogueRow, RowError, validate
+from workflow.db import Base
+
+T = TypeVar("T", bound=Base)
+
+
+class CatalogueInvalid(Exception):
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} Fehler im Katalog; nichts wurde importiert.")
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values()) or any(self.updated.values())
+
+    def count(self, bucket: dict[str, int], kind: str) -> None:
+        bucket[kind] = bucket.get(kind, 0) + 1
+
+
+def ensure_organisation(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    state: str = "NW",
+    timezone: str = "Europe/Berlin",
+    kind: OrganisationKind = OrganisationKind.CITY,
+) -> Organisation:
+    org = session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
+    if org is None:
+        org = Organisation(slug=slug, name=name, state=state, timezone=timezone, kind=kind.value)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def import_catalogue(*, session: Session, organisation_id: int, path: Path) -> ImportReport:
+    """Raises CatalogueInvalid with every row error, or FileUnreadable; writes nothing then."""
+    try:
+        raw = read_rows(path)
+    except FileUnreadable as exc:
+        raise CatalogueInvalid([RowError(1, "-", str(exc))]) from None
+    rows, errors = validate(raw)
+    if errors:
+        raise CatalogueInvalid(errors)
+    return _upsert(session, organisation_id, rows)
+
+
+def _upsert(session: Session, org_id: int, rows: list[CatalogueRow]) -> ImportReport:
+    report = ImportReport(rows=len(rows))
+    fields = _existing(session, Field, org_id, "code")
+    goals = _existing(session, Goal, org_id, "code")
+    departments = _existing(session, Department, org_id, "name")
+    contacts = _existing(session, Contact, org_id, "email")
+    measures = _existing(session, Measure, org_id, "code")
+
+    def put(
+        kind: str, index: dict[str, Any], key: str, model: type[T], values: dict[str, Any]
+    ) -> T:
+        obj = index.get(key)
+        if obj is None:
+            obj = model(organisation_id=org_id, **values)
+            session.add(obj)
+            session.flush()
+            index[key] = obj
+            report.count(report.created, kind)
+        else:
+            changed = {k: v for k, v in values.items() if getattr(obj, k) != v}
+            if changed:
+                for k, v in changed.items():
+                    setattr(obj, k, v)
+                report.count(report.updated, kind)
+        return obj
+
+    for r in rows:
+        f = put("fields", fields, r.field_code, Field, {"code": r.field_code, "name": r.field_name})
+        g = put(
+            "goals",
+            goals,
+            r.goal_code,
+            Goal,
+            {"code": r.goal_code, "name": r.goal_name, "rank": r.goal_rank, "field_id": f.id},
+        )
+        d = put("departments", departments, r.department, Department, {"name": r.department})
+        contact_id = None
+        if r.contact_email:
+            c = put(
+                "contacts",
+                contacts,
+                r.contact_email,
+                Contact,
+                {"email": r.contact_email, "name": r.contact_name, "department_id": d.id},
+            )
+            contact_id = c.id
+        put(
+            "measures",
+            measures,
+            r.measure_code,
+            Measure,
+            {
+                "code": r.measure_code,
+                "title": r.measure_title,
+                "description": r.description,
+                "goal_id": g.id,
+                "department_id": d.id,
+                "contact_id": contact_id,
+            },
+        )
+    session.flush()
+    return report
+
+
+def _existing(session: Session, model: type[T], org_id: int, key: str) -> dict[str, T]:
+    rows = session.scalars(select(model).where(model.organisation_id == org_id)).all()  # type: ignore[attr-defined]
+    return {getattr(r, key): r for r in rows}
+
+
+def catalogue_rows(session: Session, organisation_id: int) -> list[dict[str, str]]:
+    measures = session.scalars(
+        select(Measure).where(Measure.organisation_id == organisation_id).order_by(Measure.code)
+    ).all()
+    out = []
+    for m in measures:
+        contact = m.contact
+        out.append(
+            {
+                "handlungsfeld_code": m.goal.field.code,
+                "handlungsfeld": m.goal.field.name,
+                "ziel_code": m.goal.code,
+                "ziel": m.goal.name,
+                "ziel_rang": str(m.goal.rank),
+                "massnahme_code": m.code,
+                "massnahme": m.title,
+                "beschreibung": m.description,
+                "fachbereich": m.department.name,
+                "kontakt_name": contact.name if contact else "",
+                "kontakt_email": contact.email if contact else "",
+            }
+        )
+    return out
+
+
+def export_catalogue(*, session: Session, organisation_id: int, path: Path) -> int:
+    rows = catalogue_rows(session, organisation_id)
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.title = "Maßnahmenkatalog"
+        ws.append(list(COLUMNS))
+        for r in rows:
+            ws.append([r[c] for c in COLUMNS])
+        wb.save(path)
+    else:
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    return len(rows)

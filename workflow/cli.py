@@ -1,0 +1,211 @@
+"""The ``zielflow`` command line: thin commands over the services, one transaction each."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workflow import runtime
+from workflow.db import unit_of_work
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="zielflow: Zielvereinbarungszyklus der kommunalen Integrationsplanung",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Datenbank")
+user_app = typer.Typer(no_args_is_help=True, help="Benutzerkonten")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+OrgOption = Annotated[str, typer.Option("--org", help="Kürzel der Organisation")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all database migrations."""
+    from workflow.migrate import upgrade
+
+    upgrade(runtime.current().settings.database_url)
+    typer.echo("Datenbank ist auf dem neuesten Stand.")
+
+
+@app.command("import-catalogue")
+def import_catalogue_cmd(path: Path, org: OrgOption = "") -> None:
+    """Import a catalogue (CSV or XLSX): all rows or none."""
+    from workflow.catalogue.service import CatalogueInvalid, import_catalogue
+    from workflow.orgs import resolve_organisation
+
+    rt = runtime.current()
+    if not path.is_file():
+        _fail(f"Datei nicht gefunden: {path}")
+    try:
+        with unit_of_work(rt.sessions) as session:
+            organisation = resolve_organisation(
+                session,
+                org or rt.settings.organisation,
+                create=True,
+                state=rt.settings.state,
+                timezone=rt.settings.timezone,
+            )
+            report = import_catalogue(session=session, organisation_id=organisation.id, path=path)
+    except CatalogueInvalid as exc:
+        typer.echo(f"{path}: {exc}", err=True)
+        for error in exc.errors:
+            typer.echo(f"  {error}", err=True)
+        raise typer.Exit(1) from None
+    if not report.changed:
+        typer.echo(f"{report.rows} Maßnahmen gelesen; nichts geändert.")
+    else:
+        created = ", ".join(f"{n} {k}" for k, n in sorted(report.created.items())) or "nichts"
+        updated = ", ".join(f"{n} {k}" for k, n in sorted(report.updated.items())) or "nichts"
+        typer.echo(f"{report.rows} Maßnahmen gelesen; neu: {created}; geändert: {updated}.")
+
+
+@app.command("export-catalogue")
+def export_catalogue_cmd(path: Path, org: OrgOption = "") -> None:
+    """Export the catalogue as CSV (or XLSX if PATH ends in .xlsx)."""
+    from workflow.catalogue.service import export_catalogue
+    from workflow.orgs import resolve_organisation
+
+    rt = runtime.current()
+    with unit_of_work(rt.sessions) as session:
+        organisation = resolve_organisation(session, org or rt.settings.organisation)
+        n = export_catalogue(session=session, organisation_id=organisation.id, path=path)
+    typer.echo(f"{n} Maßnahmen nach {path} geschrieben.")
+
+
+@app.command("open-cycle")
+def open_cycle_cmd(year: int, org: OrgOption = "") -> None:
+    """Open YEAR's cycle for every active measure (again: adds only what is missing)."""
+    from workflow.cycles.service import open_cycle
+    from workflow.orgs import resolve_organisation
+
+    rt = runtime.current()
+    if not 2000 <= year <= 2100:
+        _fail(f"Jahr {year} liegt außerhalb von 2000–2100.")
+    with unit_of_work(rt.sessions) as session:
+        organisation = resolve_organisation(session, org or rt.settings.organisation)
+        result = open_cycle(
+            session=session, clock=rt.clock, organisation_id=organisation.id, year=year, actor="cli"
+        )
+    typer.echo(
+        f"Zyklus {year}: {result.created} neu eröffnet, {result.carried_forward} fortgeschrieben, "
+        f"{result.already_open} schon offen, {result.still_running} laufen im Vorjahr noch."
+    )
+
+
+@user_app.command("add")
+def user_add(
+    email: str,
+    role: Annotated[str, typer.Option("--role", help="coordinator, steering oder admin")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    org: OrgOption = "",
+) -> None:
+    """Create or update an account; the password comes from a prompt or standard input."""
+    from workflow.accounts import PasswordTooShort, Role, add_or_update_user
+    from workflow.orgs import resolve_organisation
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        _fail(f"Unbekannte Rolle '{role}'. Erlaubt: coordinator, steering, admin.")
+        return
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Passwort", hide_input=True, confirmation_prompt=True)
+    rt = runtime.current()
+    try:
+        with unit_of_work(rt.sessions) as session:
+            organisation = resolve_organisation(session, org or rt.settings.organisation)
+            add_or_update_user(
+                session=session,
+                organisation_id=organisation.id,
+                email=email,
+                role=chosen,
+                password=password,
+                now=rt.clock.now(),
+            )
+    except PasswordTooShort as exc:
+        _fail(str(exc))
+    typer.echo(f"Konto {email} ({chosen.value}) gespeichert.")
+
+
+@app.command("diagram")
+def diagram() -> None:
+    """Print the state machine as a Mermaid diagram."""
+    from workflow.machine import to_mermaid
+
+    typer.echo(to_mermaid(), nl=False)
+
+
+@app.command("serve")
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the API, the dashboard and the forms."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@app.command("worker")
+def worker(
+    beat: Annotated[
+        bool, typer.Option("--beat", help="also run the scheduler (one process only)")
+    ] = False,
+    concurrency: int = 2,
+) -> None:
+    """Run a Celery worker."""
+    from workflow.celery_app import app as celery
+
+    rt = runtime.current()
+    argv = ["worker", "--loglevel=INFO", "-Q", "zielflow", f"--concurrency={concurrency}"]
+    if rt.settings.broker_url.startswith("sqla+"):
+        # The embedded SQLite broker is single-writer; one solo process keeps it that way.
+        argv.append("--pool=solo")
+    if beat:
+        argv += ["--beat", f"--schedule={_beat_schedule_file()}"]
+    celery.worker_main(argv)
+
+
+@app.command("beat")
+def beat() -> None:
+    """Run the Celery beat scheduler (run exactly one; a second one does no harm, only noise)."""
+    from workflow.celery_app import app as celery
+
+    celery.start(["beat", "--loglevel=INFO", f"--schedule={_beat_schedule_file()}"])
+
+
+def _beat_schedule_file() -> str:
+    var = runtime.current().settings.var_dir
+    var.mkdir(parents=True, exist_ok=True)
+    return str(var / "celerybeat-schedule")
+
+
+@app.command("demo")
+def demo(
+    port: int = 8000,
+    smtp_port: Annotated[int, typer.Option(help="port of the local SMTP sink")] = 0,
+    catalogue: Annotated[Path | None, typer.Option(help="catalogue to import")] = None,
+) -> None:
+    """Everything in one process group: database, example data, API, worker with beat, mail sink."""
+    from workflow.demo import run_demo
+
+    run_demo(port=port, smtp_port=smtp_port, catalogue=catalogue, today=datetime.now())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Tables of a cycle: the year, each measure's stay in it, its answers and its audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.catalogue.models import Measure
+from workflow.db import Base
+
+
+class Cycle(Base):
+    """One year of the process for one organisation, with its deadline policy."""
+
+    __tablename__ = "cycle"
+    __table_args__ = (UniqueConstraint("organisation_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    year: Mapped[int]
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    opened_at: Mapped[datetime]
+    policy: Mapped[dict[str, Any]]
+
+
+class MeasureCycle(Base):
+    """A measure's stay in one cycle: where it stands, when it is due, what comes next."""
+
+    __tablename__ = "measure_cycle"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "measure_id"),
+        # The sweep's query is a range scan on this index and touches no row that is not due.
+        Index(
+            "ix_measure_cycle_next_action_at",
+            "next_action_at",
+            postgresql_where=text("next_action_at IS NOT NULL"),
+            sqlite_where=text("next_action_at IS NOT NULL"),
+        ),
+        Index("ix_measure_cycle_org_state", "organisation_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), index=True)
+    state: Mapped[str] = mapped_column(String(32))
+    entered_state_at: Mapped[datetime]
+    due_on: Mapped[date | None]
+    next_action_at: Mapped[datetime | None]
+    # Which step of the state's action plan the sweep does next, and how far it escalated.
+    action_step: Mapped[int] = mapped_column(default=0)
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    # Counts every entry into a state (and every extension), so dedupe keys of a second
+    # stay in the same state differ from the first's.
+    stay: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=1)
+    draft: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    measure: Mapped[Measure] = relationship(lazy="joined")
+    cycle: Mapped[Cycle] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Interview(Base):
+    """What the coordinator recorded in the Erstgespräch about one measure."""
+
+    __tablename__ = "interview"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_cycle_id: Mapped[int] = mapped_column(ForeignKey("measure_cycle.id"), unique=True)
+    held_on: Mapped[date | None]
+    participants: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    decision: Mapped[str] = mapped_column(String(16))
+    implementation_status: Mapped[str] = mapped_column(String(32), default="")
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class TargetAgreement(Base):
+    """The department's commitment for the next 12 months for one measure."""
+
+    __tablename__ = "target_agreement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_cycle_id: Mapped[int] = mapped_column(ForeignKey("measure_cycle.id"), unique=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    targets: Mapped[str] = mapped_column(Text, default="")
+    milestones: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    indicator_targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    responsible: Mapped[str] = mapped_column(String(200), default="")
+    resources: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None]
+    submitted_by: Mapped[str] = mapped_column(String(200), default="")
+    accepted_at: Mapped[datetime | None]
+
+
+class Review(Base):
+    """The department's 12-month review of one measure, and its proposal for the next cycle."""
+
+    __tablename__ = "review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_cycle_id: Mapped[int] = mapped_column(ForeignKey("measure_cycle.id"), unique=True)
+    achievement: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    indicator_values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    obstacles: Mapped[str] = mapped_column(Text, default="")
+    proposal: Mapped[str] = mapped_column(String(16))
+    proposal_text: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None]
+    submitted_by: Mapped[str] = mapped_column(String(200), default="")
+    accepted_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """Append-only: one row for every move, extension and answer; never updated."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    measure_cycle_id: Mapped[int | None] = mapped_column(ForeignKey("measure_cycle.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,223 @@
+"""Opening a year's cycle and the coordinator's recorded steps; callers own the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications.effects import messages_for_move
+from notifications.outbox import enqueue
+from workflow.catalogue.models import Measure, MeasureStatus, Organisation
+from workflow.clock import Clock
+from workflow.cycles import stay
+from workflow.cycles.calendar import calendar_of
+from workflow.cycles.models import (
+    AuditEvent,
+    Cycle,
+    Interview,
+    MeasureCycle,
+    Review,
+    TargetAgreement,
+)
+from workflow.deadlines import DeadlinePolicy
+from workflow.machine import Event, State
+from workflow.transitions import apply_event
+
+# A measure still in one of these in last year's cycle has not finished it yet.
+_STILL_RUNNING = {
+    State.INITIAL_INTERVIEW,
+    State.TARGET_AGREEMENT,
+    State.IMPLEMENTATION,
+    State.REVIEW,
+    State.ASSESSMENT,
+}
+
+
+@dataclass
+class OpenCycleResult:
+    cycle_id: int
+    created: int = 0
+    carried_forward: int = 0
+    still_running: int = 0
+    already_open: int = 0
+
+
+def open_cycle(
+    *,
+    session: Session,
+    clock: Clock,
+    organisation_id: int,
+    year: int,
+    policy: DeadlinePolicy | None = None,
+    actor: str = "system",
+) -> OpenCycleResult:
+    """Give every active measure a place in ``year``'s cycle; opening again adds only what is missing."""
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise ValueError(f"Organisation {organisation_id} nicht gefunden")
+    now = clock.now()
+    cal = calendar_of(org)
+    cycle = session.scalars(
+        select(Cycle).where(Cycle.organisation_id == org.id, Cycle.year == year)
+    ).first()
+    if cycle is None:
+        cycle = Cycle(
+            organisation_id=org.id,
+            year=year,
+            starts_on=max(date(year, 1, 1), cal.local_date(now)),
+            ends_on=date(year, 12, 31),
+            opened_at=now,
+            policy=(policy or DeadlinePolicy()).model_dump(mode="json"),
+        )
+        session.add(cycle)
+        session.flush()
+    cycle_policy = DeadlinePolicy.model_validate(cycle.policy)
+    result = OpenCycleResult(cycle_id=cycle.id)
+
+    measures = session.scalars(
+        select(Measure)
+        .where(Measure.organisation_id == org.id, Measure.status == MeasureStatus.ACTIVE.value)
+        .order_by(Measure.code)
+    ).all()
+    present = set(
+        session.scalars(select(MeasureCycle.measure_id).where(MeasureCycle.cycle_id == cycle.id))
+    )
+    previous_by_measure = _latest_earlier_stays(session, org.id, year)
+    for measure in measures:
+        if measure.id in present:
+            result.already_open += 1
+            continue
+        previous = previous_by_measure.get(measure.id)
+        if previous is not None and State(previous.state) in _STILL_RUNNING:
+            result.still_running += 1
+            continue
+        draft: dict[str, Any] = {}
+        if previous is not None and State(previous.state) is State.REPLANNING:
+            draft = _draft_from(session, previous)
+            apply_event(
+                session=session,
+                clock=clock,
+                measure_cycle_id=previous.id,
+                event=Event.CARRY_FORWARD,
+                expected_version=None,
+                actor=actor,
+                payload={"into_year": year},
+            )
+            result.carried_forward += 1
+        first = (
+            State.INITIAL_INTERVIEW
+            if (previous is None and measure.interviewed_at is None)
+            else State.TARGET_AGREEMENT
+        )
+        mc = MeasureCycle(
+            organisation_id=org.id,
+            cycle_id=cycle.id,
+            measure_id=measure.id,
+            measure=measure,
+            draft=draft,
+        )
+        stay.enter(mc, first, now=now, policy=cycle_policy, cal=cal)
+        session.add(mc)
+        session.flush()
+        session.add(
+            AuditEvent(
+                organisation_id=org.id,
+                measure_cycle_id=mc.id,
+                at=now,
+                actor=actor,
+                event="open_cycle",
+                from_state=None,
+                to_state=first.value,
+                payload={"year": year},
+            )
+        )
+        enqueue(session, messages_for_move(None, first, None, mc, now=now), now=now)
+        result.created += 1
+    return result
+
+
+def _latest_earlier_stays(session: Session, org_id: int, year: int) -> dict[int, MeasureCycle]:
+    rows = session.scalars(
+        select(MeasureCycle)
+        .join(Cycle, Cycle.id == MeasureCycle.cycle_id)
+        .where(Cycle.organisation_id == org_id, Cycle.year < year)
+        .order_by(Cycle.year)
+    ).all()
+    return {mc.measure_id: mc for mc in rows}  # later years overwrite earlier ones
+
+
+def _draft_from(session: Session, previous: MeasureCycle) -> dict[str, Any]:
+    """Last year's review proposal and agreement become this year's draft agreement."""
+    review = session.scalars(select(Review).where(Review.measure_cycle_id == previous.id)).first()
+    agreement = session.scalars(
+        select(TargetAgreement).where(TargetAgreement.measure_cycle_id == previous.id)
+    ).first()
+    draft: dict[str, Any] = {"from_measure_cycle_id": previous.id}
+    if review is not None:
+        draft["proposal"] = review.proposal
+        draft["proposal_text"] = review.proposal_text
+        draft["last_achievement"] = review.achievement
+    if agreement is not None:
+        draft["last_targets"] = agreement.targets
+        draft["last_responsible"] = agreement.responsible
+    return draft
+
+
+def record_interview(
+    *,
+    session: Session,
+    clock: Clock,
+    measure_cycle_id: int,
+    expected_version: int | None,
+    actor: str,
+    decision: str,
+    held_on: date | None = None,
+    participants: str = "",
+    notes: str = "",
+    implementation_status: str = "",
+) -> MeasureCycle:
+    """Record the Erstgespräch for one measure: keep or adapt moves on, drop leaves the catalogue."""
+    payload = {
+        "decision": decision,
+        "implementation_status": implementation_status,
+        "held_on": held_on.isoformat() if held_on else None,
+    }
+    if decision == "drop":
+        payload["reason"] = notes or "Im Erstgespräch verworfen"
+        mc = apply_event(
+            session=session,
+            clock=clock,
+            measure_cycle_id=measure_cycle_id,
+            event=Event.DROP,
+            expected_version=expected_version,
+            actor=actor,
+            payload=payload,
+        )
+    else:
+        mc = apply_event(
+            session=session,
+            clock=clock,
+            measure_cycle_id=measure_cycle_id,
+            event=Event.RECORD_INTERVIEW,
+            expected_version=expected_version,
+            actor=actor,
+            payload=payload,
+        )
+    session.add(
+        Interview(
+            measure_cycle_id=mc.id,
+            held_on=held_on,
+            participants=participants,
+            notes=notes,
+            decision=decision,
+            implementation_status=implementation_status,
+            recorded_at=clock.now(),
+            recorded_by=actor,
+        )
+    )
+    mc.measure.interviewed_at = clock.now()
+    return mc

@@ -1,0 +1,111 @@
+"""``zielflow demo``: sets up example data and runs API, worker with beat and a mail sink together."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from workflow import runtime
+from workflow.accounts import Role, add_or_update_user
+from workflow.catalogue.service import import_catalogue
+from workflow.cycles.service import open_cycle
+from workflow.db import unit_of_work
+from workflow.migrate import upgrade
+from workflow.orgs import DEFAULT_SLUG, resolve_organisation
+
+EXAMPLE_CATALOGUE = Path(__file__).resolve().parents[1] / "examples" / "catalogue.csv"
+DEMO_LOGIN = "koordination@musterstadt.example.org"
+
+
+def prepare(catalogue: Path | None, today: datetime) -> tuple[str, str]:
+    """Database, example catalogue, this year's cycle and a coordinator; returns the login."""
+    rt = runtime.current()
+    upgrade(rt.settings.database_url)
+    password = secrets.token_urlsafe(12)
+    source = catalogue or EXAMPLE_CATALOGUE
+    with unit_of_work(rt.sessions) as session:
+        org = resolve_organisation(
+            session,
+            rt.settings.organisation or DEFAULT_SLUG,
+            create=True,
+            state=rt.settings.state,
+            timezone=rt.settings.timezone,
+        )
+        if org.name == org.slug:
+            org.name = "Stadt Musterstadt (Demo)"
+        if source.is_file():
+            import_catalogue(session=session, organisation_id=org.id, path=source)
+        open_cycle(
+            session=session, clock=rt.clock, organisation_id=org.id, year=today.year, actor="demo"
+        )
+        add_or_update_user(
+            session=session,
+            organisation_id=org.id,
+            email=DEMO_LOGIN,
+            role=Role.COORDINATOR,
+            password=password,
+            now=rt.clock.now(),
+            name="Demo-Koordination",
+        )
+    return DEMO_LOGIN, password
+
+
+def run_demo(*, port: int, smtp_port: int, catalogue: Path | None, today: datetime) -> None:
+    from notifications.sink import start_sink
+
+    rt = runtime.current()
+    settings = rt.settings
+    login, password = prepare(catalogue, today)
+    smtp_port = smtp_port or settings.smtp_port
+    assert settings.mail_sink_dir is not None
+    controller, _ = start_sink("127.0.0.1", smtp_port, settings.mail_sink_dir)
+    env = {
+        **os.environ,
+        "ZIELFLOW_SMTP_HOST": "127.0.0.1",
+        "ZIELFLOW_SMTP_PORT": str(smtp_port),
+        "ZIELFLOW_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    cli = [sys.executable, "-m", "workflow.cli"]
+    children = [
+        subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env),
+        subprocess.Popen([*cli, "worker", "--beat", "--concurrency=1"], env=env),
+    ]
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    print(
+        "\nzielflow-Demo läuft.\n"
+        f"  Dashboard:   http://127.0.0.1:{port}/\n"
+        f"  Anmeldung:   {login} / {password}\n"
+        f"  Mail-Senke:  smtp://127.0.0.1:{smtp_port}, Nachrichten unter {settings.mail_sink_dir}/\n"
+        "  Beenden mit Strg-C.\n",
+        flush=True,
+    )
+    failed = False
+    while not stop.wait(0.5):
+        if any(child.poll() is not None for child in children):
+            failed = True
+            break
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    controller.stop()
+    print("zielflow-Demo beendet.", flush=True)
+    if failed:
+        sys.exit(1)

@@ -1,0 +1,45 @@
+"""Imports every table so that ``Base.metadata`` is complete for Alembic and for tests."""
+
+from notifications.models import OutboxMessage
+from workflow.accounts import User
+from workflow.catalogue.models import (
+    Concept,
+    Contact,
+    Department,
+    Field,
+    Goal,
+    Measure,
+    Organisation,
+    SteeringGroup,
+    SteeringMember,
+)
+from workflow.cycles.models import (
+    AuditEvent,
+    Cycle,
+    Interview,
+    MeasureCycle,
+    Review,
+    TargetAgreement,
+)
+from workflow.db import Base
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Concept",
+    "Contact",
+    "Cycle",
+    "Department",
+    "Field",
+    "Goal",
+    "Interview",
+    "Measure",
+    "MeasureCycle",
+    "Organisation",
+    "OutboxMessage",
+    "Review",
+    "SteeringGroup",
+    "SteeringMember",
+    "TargetAgreement",
+    "User",
+]

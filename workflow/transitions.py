@@ -1,0 +1,132 @@
+"""The one transition function: every state change of a measure-in-cycle goes through here.
+
+In the caller's transaction it locks the row, checks the version and the move, sets the next
+deadline, appends the audit event and queues the messages. It never commits: the request or
+the task that calls it owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from notifications.effects import messages_for_move
+from notifications.outbox import enqueue
+from workflow.catalogue.models import MeasureStatus
+from workflow.clock import Clock
+from workflow.cycles import stay
+from workflow.cycles.calendar import calendar_and_policy
+from workflow.cycles.models import AuditEvent, MeasureCycle
+from workflow.machine import Event, MoveRefused, State, allowed_events, plan_move
+
+__all__ = ["MoveRefused", "NotFound", "VersionConflict", "apply_event"]
+
+_MEASURE_STATUS_AFTER = {
+    State.DROPPED: MeasureStatus.DROPPED,
+    State.COMPLETED: MeasureStatus.COMPLETED,
+}
+
+
+class NotFound(Exception):
+    pass
+
+
+class VersionConflict(Exception):
+    """Someone else moved the item since the caller read it."""
+
+    def __init__(self, expected: int, current: int, allowed: list[Event]) -> None:
+        self.expected = expected
+        self.current = current
+        self.allowed = allowed
+        super().__init__(
+            f"Der Eintrag wurde inzwischen geändert (Version {current}, erwartet {expected}). "
+            "Bitte neu laden."
+        )
+
+
+def load_for_update(session: Session, measure_cycle_id: int) -> MeasureCycle:
+    mc = session.scalars(
+        select(MeasureCycle)
+        .where(MeasureCycle.id == measure_cycle_id)
+        .with_for_update(of=MeasureCycle)
+    ).first()
+    if mc is None:
+        raise NotFound(f"Maßnahme im Zyklus {measure_cycle_id} nicht gefunden")
+    return mc
+
+
+def apply_event(
+    *,
+    session: Session,
+    clock: Clock,
+    measure_cycle_id: int,
+    event: str,
+    expected_version: int | None,
+    actor: str,
+    payload: Mapping[str, Any] | None = None,
+) -> MeasureCycle:
+    """Move one measure-in-cycle by ``event``; raises MoveRefused, VersionConflict, NotFound.
+
+    ``expected_version`` None means "whatever is current" and is for the engine's own moves
+    (the sweep), which re-check the state under the lock instead.
+    """
+    payload = dict(payload or {})
+    mc = load_for_update(session, measure_cycle_id)
+    previous = State(mc.state)
+    if expected_version is not None and mc.version != expected_version:
+        raise VersionConflict(expected_version, mc.version, allowed_events(previous))
+    target = plan_move(previous, event, payload)
+    now = clock.now()
+    cal, policy = calendar_and_policy(session, mc)
+    due_override = None
+    if Event(event) is Event.EXTEND_DEADLINE:
+        due_override = _parse_due(payload["due_on"], previous)
+        if due_override <= cal.local_date(now):
+            raise MoveRefused(
+                previous,
+                event,
+                allowed_events(previous),
+                "Das neue Fälligkeitsdatum muss in der Zukunft liegen.",
+            )
+    stay.enter(mc, target, now=now, policy=policy, cal=cal, due_override=due_override)
+    if target in _MEASURE_STATUS_AFTER:
+        mc.measure.status = _MEASURE_STATUS_AFTER[target].value
+    session.add(
+        AuditEvent(
+            organisation_id=mc.organisation_id,
+            measure_cycle_id=mc.id,
+            at=now,
+            actor=actor,
+            event=Event(event).value,
+            from_state=previous.value,
+            to_state=target.value,
+            payload=payload,
+        )
+    )
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        # Without a row lock (SQLite) a concurrent writer shows up here instead.
+        session.rollback()
+        raise VersionConflict(
+            expected_version or mc.version, mc.version + 1, allowed_events(previous)
+        ) from exc
+    enqueue(session, messages_for_move(previous, target, Event(event), mc, now=now), now=now)
+    return mc
+
+
+def _parse_due(value: object, state: State) -> date:
+    try:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        raise MoveRefused(
+            state,
+            Event.EXTEND_DEADLINE.value,
+            allowed_events(state),
+            f"'{value}' ist kein Datum (JJJJ-MM-TT).",
+        ) from None
