@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import pages
+from api.csrf import CSRFCookieMiddleware
 from workflow import runtime
 
 
@@ -26,6 +27,8 @@ def create_app() -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
 
+    settings = runtime.current().settings
+    app.add_middleware(CSRFCookieMiddleware, secure=settings.base_url.startswith("https"))
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
+from api.templating import render
 from workflow import runtime
 from workflow.cycles.models import Cycle, MeasureCycle
 from workflow.machine import LABELS_DE, State
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "pages")
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -31,7 +28,7 @@ def start_page(request: Request) -> HTMLResponse:
     phases = [(LABELS_DE[s], counts.get(s.value, 0)) for s in State]
     sink = rt.settings.mail_sink_dir
     mails = sorted(sink.glob("*.eml"), reverse=True)[:20] if sink and sink.is_dir() else []
-    return templates.TemplateResponse(
+    return render(
         request,
         "start.html",
         {"phases": phases, "years": years, "mails": [m.name for m in mails]},

@@ -25,6 +25,8 @@ from workflow.config import Settings
 from workflow.migrate import upgrade
 
 BERLIN = ZoneInfo("Europe/Berlin")
+pytest_plugins = ["tests.live"]
+
 PG_URL = os.environ.get(
     "ZIELFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://zielflow:zielflow@127.0.0.1:5432/postgres"
 )

@@ -22,7 +22,9 @@ from workflow.cycles.models import (
     TargetAgreement,
 )
 from workflow.db import Base
+from workflow.forms.tokens import FormToken
 
+# One line per feature module that adds tables; keep __all__ in step.
 __all__ = [
     "AuditEvent",
     "Base",
@@ -31,6 +33,7 @@ __all__ = [
     "Cycle",
     "Department",
     "Field",
+    "FormToken",
     "Goal",
     "Interview",
     "Measure",

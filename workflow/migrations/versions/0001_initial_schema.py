@@ -215,6 +215,46 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "form_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("cycle_id", sa.Integer(), nullable=False),
+        sa.Column("phase", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("issued_by", sa.String(length=200), nullable=False),
+        sa.Column("delegated_from_contact_id", sa.Integer(), nullable=True),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contact.id"], name=op.f("fk_form_token_contact_id_contact")
+        ),
+        sa.ForeignKeyConstraint(
+            ["cycle_id"], ["cycle.id"], name=op.f("fk_form_token_cycle_id_cycle")
+        ),
+        sa.ForeignKeyConstraint(
+            ["delegated_from_contact_id"],
+            ["contact.id"],
+            name=op.f("fk_form_token_delegated_from_contact_id_contact"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_form_token_organisation_id_organisation"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_form_token")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_form_token_token_hash")),
+    )
+    with op.batch_alter_table("form_token", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_form_token_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_form_token_cycle_id"), ["cycle_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_form_token_organisation_id"), ["organisation_id"], unique=False
+        )
+
+    op.create_table(
         "goal",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=False),
@@ -514,6 +554,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_goal_field_id"))
 
     op.drop_table("goal")
+    with op.batch_alter_table("form_token", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_form_token_organisation_id"))
+        batch_op.drop_index(batch_op.f("ix_form_token_cycle_id"))
+        batch_op.drop_index(batch_op.f("ix_form_token_contact_id"))
+
+    op.drop_table("form_token")
     with op.batch_alter_table("steering_member", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_steering_member_steering_group_id"))
 

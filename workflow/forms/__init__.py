@@ -1,0 +1,1 @@
+"""The department contacts' forms: emailed links, drafts and submitted answers."""

@@ -1,0 +1,143 @@
+"""Form links: 256-bit random tokens, stored only as SHA-256 hashes, scoped and expiring.
+
+A token opens one contact's forms for one cycle and one phase. Issuing a replacement with
+``reissue`` revokes every older live token of that scope; reminders issue additional tokens
+(each email's link works until it expires), so an older email's link keeps working.
+The raw token exists only in the email and in the visitor's address bar: never log it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from workflow.db import Base
+
+
+class Phase(StrEnum):
+    TARGET_AGREEMENT = "target_agreement"
+    REVIEW = "review"
+
+
+class FormToken(Base):
+    __tablename__ = "form_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    phase: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    issued_by: Mapped[str] = mapped_column(String(200))
+    # Set when a contact handed the form to a colleague: whose form this token opens.
+    delegated_from_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
+    last_used_at: Mapped[datetime | None]
+
+
+class TokenState(StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("ascii", "replace")).hexdigest()
+
+
+def issue_token(
+    *,
+    session: Session,
+    organisation_id: int,
+    contact_id: int,
+    cycle_id: int,
+    phase: Phase,
+    expires_at: datetime,
+    now: datetime,
+    issued_by: str,
+    delegated_from_contact_id: int | None = None,
+) -> str:
+    """A new token for the scope; returns the raw value, which is never stored."""
+    raw = secrets.token_urlsafe(32)  # 32 bytes = 256 bits of randomness
+    session.add(
+        FormToken(
+            organisation_id=organisation_id,
+            token_hash=hash_token(raw),
+            contact_id=contact_id,
+            cycle_id=cycle_id,
+            phase=phase.value,
+            created_at=now,
+            expires_at=expires_at,
+            issued_by=issued_by,
+            delegated_from_contact_id=delegated_from_contact_id,
+        )
+    )
+    session.flush()
+    return raw
+
+
+def revoke_scope(
+    *, session: Session, contact_id: int, cycle_id: int, phase: Phase, now: datetime
+) -> int:
+    result = session.execute(
+        update(FormToken)
+        .where(
+            FormToken.contact_id == contact_id,
+            FormToken.cycle_id == cycle_id,
+            FormToken.phase == phase.value,
+            FormToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def reissue(
+    *,
+    session: Session,
+    organisation_id: int,
+    contact_id: int,
+    cycle_id: int,
+    phase: Phase,
+    expires_at: datetime,
+    now: datetime,
+    issued_by: str,
+) -> str:
+    """Revoke every live token of the scope, then issue one new one."""
+    revoke_scope(session=session, contact_id=contact_id, cycle_id=cycle_id, phase=phase, now=now)
+    return issue_token(
+        session=session,
+        organisation_id=organisation_id,
+        contact_id=contact_id,
+        cycle_id=cycle_id,
+        phase=phase,
+        expires_at=expires_at,
+        now=now,
+        issued_by=issued_by,
+    )
+
+
+def look_up(session: Session, raw: str, now: datetime) -> tuple[TokenState, FormToken | None]:
+    """What a presented token is; the caller must not tell an UNKNOWN visitor anything more."""
+    token = session.scalars(
+        select(FormToken).where(FormToken.token_hash == hash_token(raw))
+    ).first()
+    if token is None:
+        return TokenState.UNKNOWN, None
+    if token.revoked_at is not None:
+        return TokenState.REVOKED, token
+    if token.expires_at <= now:
+        return TokenState.EXPIRED, token
+    return TokenState.VALID, token
+
+
+def form_url(base_url: str, raw: str) -> str:
+    return f"{base_url.rstrip('/')}/f/{raw}"
