@@ -6,9 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
-from api import pages
+from api import errors, forms, pages
 from api.csrf import CSRFCookieMiddleware
+from api.deps import PublicRoute
+from api.routes import router as api_router
 from workflow import runtime
 
 
@@ -19,7 +22,7 @@ def create_app() -> FastAPI:
         description="Zielvereinbarungszyklus der kommunalen Integrationsplanung",
     )
 
-    @app.get("/healthz", tags=["system"])
+    @app.get("/healthz", tags=["system"], dependencies=[PublicRoute])
     def healthz() -> dict[str, str]:
         from sqlalchemy import text
 
@@ -29,6 +32,18 @@ def create_app() -> FastAPI:
 
     settings = runtime.current().settings
     app.add_middleware(CSRFCookieMiddleware, secure=settings.base_url.startswith("https"))
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="zf_session",
+        max_age=12 * 3600,
+        same_site="lax",
+        https_only=settings.base_url.startswith("https"),
+    )
+    errors.install(app)
+    app.include_router(api_router)
     app.include_router(pages.router)
+    app.include_router(forms.router)
+    forms.install_log_redaction()
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -23,14 +24,32 @@ class CapturingHandler:
         self.envelopes: list[tuple[str, list[str]]] = []
         self.fail_with: str | None = None  # e.g. "451 4.3.0 try later" or "554 5.0.0 no"
         self.delay_seconds: float = 0.0
+        # For fault-injection tests: stall before RCPT is answered (nothing stored yet), or
+        # after a message is stored but before "250" reaches the client.
+        self.rcpt_delay_seconds: float = 0.0
+        self.after_store_delay_seconds: float = 0.0
+        self.rcpt_seen = threading.Event()
+        self.stored = threading.Event()
         self._lock = threading.Lock()
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
 
+    async def handle_RCPT(
+        self,
+        server: Any,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        self.rcpt_seen.set()
+        if self.rcpt_delay_seconds:
+            await asyncio.sleep(self.rcpt_delay_seconds)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         if self.delay_seconds:
-            import asyncio
-
             await asyncio.sleep(self.delay_seconds)
         if self.fail_with:
             return self.fail_with
@@ -47,6 +66,9 @@ class CapturingHandler:
             if self.directory is not None:
                 name = f"{time.time_ns()}-{len(self.messages):05d}.eml"
                 (self.directory / name).write_bytes(raw)
+        self.stored.set()
+        if self.after_store_delay_seconds:
+            await asyncio.sleep(self.after_store_delay_seconds)
         return "250 Message accepted for delivery"
 
 

@@ -71,7 +71,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if kind == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        target = tmp_path / "zielflow.sqlite3"
+        target = tmp_path / f"zielflow-{uuid.uuid4().hex[:8]}.sqlite3"
         shutil.copy(template, target)
         yield f"sqlite:///{target}"
         return
@@ -86,6 +86,19 @@ def _fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def another_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """A factory of further fresh databases of a kind, for tests that compare two."""
+    from contextlib import ExitStack, contextmanager
+
+    with ExitStack() as stack:
+
+        def make(kind: str) -> str:
+            return stack.enter_context(contextmanager(_fresh_database)(kind, request, tmp_path))
+
+        yield make
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

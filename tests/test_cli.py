@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -135,30 +137,61 @@ def test_demo_starts_serves_and_stops_on_sigint(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")))  # type: ignore[union-attr]
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        page = None
+        start = None
         while time.monotonic() < deadline:
             try:
-                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                start = httpx.get(f"{base}/", timeout=2)
                 break
             except httpx.TransportError:
                 time.sleep(0.3)
-        assert page is not None and page.status_code == 200
-        assert "Stand der Maßnahmen" in page.text
-        assert "<td>Erstgespräch</td><td>36</td>" in page.text
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+        assert start is not None and start.status_code == 303
+        assert start.headers["location"] == "/login"
+        login_page = httpx.get(f"{base}/login", timeout=5)
+        assert login_page.status_code == 200 and "Anmelden" in login_page.text
+        credentials = next(
+            (m for line in list(lines) if (m := re.search(r"Anmeldung:\s+(\S+) / (\S+)", line))),
+            None,
+        )
+        assert credentials is not None, "".join(lines)
+        with httpx.Client(base_url=base, timeout=10) as browser:
+            browser.get("/login")
+            signed_in = browser.post(
+                "/login",
+                data={
+                    "email": credentials[1],
+                    "password": credentials[2],
+                    "csrf_token": browser.cookies["zf_csrf"],
+                },
+                follow_redirects=True,
+            )
+            assert signed_in.status_code == 200 and str(signed_in.url).endswith("/pipeline")
+            assert re.search(
+                r'data-state="initial_interview">\s*<h2>Erstgespräch <span class="count" '
+                r'data-count="36"',
+                signed_in.text,
+            ), signed_in.text[:2000]
+            mails = browser.get("/mails")
+            assert mails.status_code == 200 and "var/mail" in mails.text
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
         proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=40)
+        proc.wait(timeout=40)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            proc.wait()
+        reader.join(timeout=10)
+    output = "".join(lines)
     assert proc.returncode == 0, output
     assert "koordination@musterstadt.example.org" in output
     assert "zielflow-Demo beendet." in output
     with pytest.raises(httpx.TransportError):
-        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        httpx.get(f"{base}/healthz", timeout=2)
 
 
 def test_compose_services_use_real_cli_commands() -> None:

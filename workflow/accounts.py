@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflow.db import Base
 
 _hasher = PasswordHash((Argon2Hasher(),))
 MIN_PASSWORD_LENGTH = 12
+PASSWORD_RESET_VALID = timedelta(hours=1)
+# Verified against when the email is unknown, so a login takes as long either way.
+_DUMMY_HASH = _hasher.hash("zielflow-timing-equaliser")
 
 
 class Role(StrEnum):
@@ -75,4 +80,158 @@ def add_or_update_user(
         user.role = role.value
         user.password_hash = hash_password(password)
     session.flush()
+    return user
+
+
+class PasswordResetToken(Base):
+    """One emailed reset link; only the SHA-256 of its random token is stored."""
+
+    __tablename__ = "password_reset_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token for scripts, shown once at creation; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the raw token, so a user can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+def _sha256(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
+
+
+def session_fingerprint(user: User) -> str:
+    """Stored in the session cookie: a password change ends every older session."""
+    return _sha256(f"{user.id}:{user.password_hash}:{user.role}:{user.active}")[:32]
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None or not user.active:
+        _hasher.verify(password, _DUMMY_HASH)
+        return None
+    return user if verify_password(password, user.password_hash) else None
+
+
+def request_password_reset(session: Session, email: str, now: datetime) -> bool:
+    """Queue a reset email for an active account; the caller says the same thing either way.
+
+    The outbox renderer calls ``issue_password_reset`` at send time, so no raw token is
+    ever stored. One request per account and quarter hour: the dedupe key drops the rest.
+    """
+    from notifications.outbox import Draft, enqueue
+
+    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None or not user.active:
+        return False
+    bucket = int(now.timestamp()) // 900
+    enqueue(
+        session,
+        [
+            Draft(
+                organisation_id=user.organisation_id,
+                dedupe_key=f"password_reset:{user.id}:{bucket}",
+                kind="password_reset",
+                recipient_email=user.email,
+                recipient_name=user.name,
+                context={"user_id": user.id},
+            )
+        ],
+        now=now,
+    )
+    return True
+
+
+def issue_password_reset(session: Session, user_id: int, now: datetime) -> str:
+    """A fresh reset token for the user (older unused ones stop working); returns the raw value."""
+    session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    raw = secrets.token_urlsafe(32)  # 256 bits
+    session.add(
+        PasswordResetToken(
+            user_id=user_id,
+            token_hash=_sha256(raw),
+            created_at=now,
+            expires_at=now + PASSWORD_RESET_VALID,
+        )
+    )
+    session.flush()
+    return raw
+
+
+def valid_reset_token(session: Session, raw: str, now: datetime) -> PasswordResetToken | None:
+    token = session.scalars(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _sha256(raw))
+    ).first()
+    if token is None or token.used_at is not None or token.expires_at <= now:
+        return None
+    return token
+
+
+def reset_password(session: Session, raw: str, new_password: str, now: datetime) -> User | None:
+    """Set a new password with a reset token; None if the token is unknown, used or expired."""
+    token = valid_reset_token(session, raw, now)
+    if token is None:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.active:
+        return None
+    user.password_hash = hash_password(new_password)  # raises PasswordTooShort first
+    token.used_at = now
+    session.flush()
+    return user
+
+
+def create_api_token(
+    session: Session, user: User, name: str, now: datetime
+) -> tuple[ApiToken, str]:
+    """A new bearer token; the raw value is returned once and never stored."""
+    raw = "zf_" + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        name=name.strip()[:200] or "API",
+        token_hash=_sha256(raw),
+        prefix=raw[:10],
+        created_at=now,
+    )
+    session.add(token)
+    session.flush()
+    return token, raw
+
+
+def revoke_api_token(session: Session, user: User, token_id: int, now: datetime) -> bool:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        return False
+    token.revoked_at = now
+    return True
+
+
+def user_for_api_token(session: Session, raw: str, now: datetime) -> User | None:
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _sha256(raw))).first()
+    if token is None or token.revoked_at is not None:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.active:
+        return None
+    token.last_used_at = now
     return user

@@ -26,7 +26,12 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
         enable_utc=True,
         worker_hijack_root_logger=False,
-        beat_schedule={},
+        beat_schedule={
+            "sweep": {"task": "zielflow.sweep", "schedule": float(settings.sweep_interval_seconds)},
+            # Retries with backoff and expired leases need a regular look even when nothing new
+            # was queued.
+            "send": {"task": "zielflow.send", "schedule": float(settings.send_interval_seconds)},
+        },
     )
     return app
 

@@ -141,6 +141,83 @@ def user_add(
     typer.echo(f"Konto {email} ({chosen.value}) gespeichert.")
 
 
+@app.command("sweep")
+def sweep_cmd() -> None:
+    """Run one sweep, queue the digests that are due, and send everything sendable now."""
+    from workflow.tasks import tick
+
+    report = tick(runtime.current())
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.send.by_kind.items())) or "keine"
+    typer.echo(
+        f"Sweep: {report.sweep.examined} fällig geprüft, {report.sweep.reminders} Erinnerungen, "
+        f"{report.sweep.escalations} Eskalationen, {report.sweep.moved} Phasenwechsel, "
+        f"{report.digests} Digests. Versand: {report.send.emails_sent} E-Mails ({kinds}), "
+        f"{report.send.retried} später erneut, {report.send.dead} unzustellbar."
+    )
+
+
+@app.command("simulate")
+def simulate_cmd(
+    start: Annotated[str, typer.Option(help="first simulated day, YYYY-MM-DD")],
+    days: Annotated[int, typer.Option(min=1, max=3660)] = 365,
+    seed: int = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    catalogue: Annotated[Path | None, typer.Option(help="catalogue to simulate")] = None,
+    database_url: Annotated[
+        str, typer.Option(help="database to fill; default: a new SQLite file under var/simulation/")
+    ] = "",
+) -> None:
+    """Run the real engine through DAYS simulated days and print what happened."""
+    import json
+    from datetime import date
+
+    from workflow.demo import EXAMPLE_CATALOGUE
+    from workflow.simulate import run_simulation
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        _fail(f"--start '{start}' ist kein Datum (JJJJ-MM-TT).")
+        return
+    var = runtime.current().settings.var_dir
+    if not database_url:
+        target = var / "simulation" / f"simulation-{first.isoformat()}-{days}-{seed}.sqlite3"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        database_url = f"sqlite:///{target}"
+    summary = run_simulation(
+        database_url=database_url,
+        start=first,
+        days=days,
+        seed=seed,
+        catalogue=catalogue or EXAMPLE_CATALOGUE,
+        var_dir=var,
+        state=runtime.current().settings.state,
+    )
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    typer.echo(
+        f"Simulation {summary['start']} bis {summary['end']} ({days} Tage, Seed {seed}), "
+        f"{summary['measures']} Maßnahmen"
+    )
+    typer.echo(f"  Zustandswechsel: {summary['transitions']}")
+    typer.echo(
+        f"  E-Mails: {summary['emails_total']} "
+        + ", ".join(f"{k} {n}" for k, n in summary["emails"].items())
+    )
+    typer.echo(
+        f"  Eskalationen: Amtsleitung {summary['escalations']['department_head']}, "
+        f"Steuerungsgruppe {summary['escalations']['steering_group']}; Digests {summary['digests']}"
+    )
+    typer.echo(f"  Am Ende überfällig: {summary['overdue_at_end']}")
+    typer.echo(
+        "  Stand am Ende: " + ", ".join(f"{k} {n}" for k, n in summary["states_at_end"].items())
+    )
+    typer.echo(f"  Datenbank: {database_url}")
+
+
 @app.command("diagram")
 def diagram() -> None:
     """Print the state machine as a Mermaid diagram."""

@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Berlin"
     state: Bundesland = "NW"
     secret_key: str = DEV_SECRET
-    sweep_interval_seconds: int = Field(default=300, ge=5)
+    sweep_interval_seconds: int = Field(default=300, ge=1)
+    send_interval_seconds: int = Field(default=60, ge=1)
     sweep_batch_size: int = Field(default=500, ge=1)
     send_batch_size: int = Field(default=200, ge=1)
     send_lease_seconds: int = Field(default=300, ge=10)
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
             self.broker_url = f"sqla+sqlite:///{(self.var_dir / 'broker.sqlite3').as_posix()}"
         if self.mail_sink_dir is None:
             self.mail_sink_dir = self.var_dir / "mail"
+        if self.send_lease_seconds <= self.smtp_timeout_seconds:
+            # A lease shorter than one SMTP attempt would let a second worker send the same row.
+            raise ValueError(
+                "ZIELFLOW_SEND_LEASE_SECONDS must be longer than ZIELFLOW_SMTP_TIMEOUT_SECONDS"
+            )
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("ZIELFLOW_SECRET_KEY must be set to a random value in production")
         return self

@@ -16,6 +16,7 @@ from workflow.accounts import Role, add_or_update_user
 from workflow.catalogue.service import import_catalogue
 from workflow.cycles.service import open_cycle
 from workflow.db import unit_of_work
+from workflow.demo_data import ensure_people
 from workflow.migrate import upgrade
 from workflow.orgs import DEFAULT_SLUG, resolve_organisation
 
@@ -41,6 +42,7 @@ def prepare(catalogue: Path | None, today: datetime) -> tuple[str, str]:
             org.name = "Stadt Musterstadt (Demo)"
         if source.is_file():
             import_catalogue(session=session, organisation_id=org.id, path=source)
+        ensure_people(session, org)
         open_cycle(
             session=session, clock=rt.clock, organisation_id=org.id, year=today.year, actor="demo"
         )

@@ -1,7 +1,8 @@
 """Imports every table so that ``Base.metadata`` is complete for Alembic and for tests."""
 
 from notifications.models import OutboxMessage
-from workflow.accounts import User
+from workflow.accounts import ApiToken, PasswordResetToken, User
+from workflow.catalogue.archive import ArchivedRecord
 from workflow.catalogue.models import (
     Concept,
     Contact,
@@ -11,6 +12,7 @@ from workflow.catalogue.models import (
     Measure,
     Organisation,
     SteeringGroup,
+    SteeringMeeting,
     SteeringMember,
 )
 from workflow.cycles.models import (
@@ -22,10 +24,13 @@ from workflow.cycles.models import (
     TargetAgreement,
 )
 from workflow.db import Base
+from workflow.forms.models import FormAttempt, FormDraft
 from workflow.forms.tokens import FormToken
 
 # One line per feature module that adds tables; keep __all__ in step.
 __all__ = [
+    "ApiToken",
+    "ArchivedRecord",
     "AuditEvent",
     "Base",
     "Concept",
@@ -33,6 +38,8 @@ __all__ = [
     "Cycle",
     "Department",
     "Field",
+    "FormAttempt",
+    "FormDraft",
     "FormToken",
     "Goal",
     "Interview",
@@ -40,8 +47,10 @@ __all__ = [
     "MeasureCycle",
     "Organisation",
     "OutboxMessage",
+    "PasswordResetToken",
     "Review",
     "SteeringGroup",
+    "SteeringMeeting",
     "SteeringMember",
     "TargetAgreement",
     "User",

@@ -1,1 +1,99 @@
-"""Celery tasks: thin wrappers that open one unit of work and call the services."""
+"""Celery tasks: thin wrappers that run one sweep or one send against the database.
+
+A task carries no data worth keeping: it is a nudge to look at the database now. Losing
+one delays work until the next beat; running one twice finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from notifications.digest import build_digests
+from notifications.sender import SendReport, send_pending
+from workflow import runtime
+from workflow.celery_app import app
+from workflow.sweep import SweepReport, run_sweep
+
+log = logging.getLogger(__name__)
+
+MAX_SEND_ROUNDS = 50
+
+
+@dataclass
+class TickReport:
+    sweep: SweepReport
+    digests: int
+    send: SendReport
+
+
+def sweep_once(rt: runtime.Runtime) -> tuple[SweepReport, int]:
+    report = run_sweep(
+        sessions=rt.sessions, clock=rt.clock, batch_size=rt.settings.sweep_batch_size
+    )
+    digests = build_digests(sessions=rt.sessions, clock=rt.clock)
+    return report, digests
+
+
+def send_all(rt: runtime.Runtime) -> SendReport:
+    """Send in rounds until nothing sendable is left (rows retried later stay for later)."""
+    total = SendReport()
+    for _ in range(MAX_SEND_ROUNDS):
+        report = send_pending(rt)
+        for name in ("claimed", "emails_sent", "rows_sent", "retried", "dead"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        for kind, n in report.by_kind.items():
+            total.by_kind[kind] = total.by_kind.get(kind, 0) + n
+        if report.claimed == 0 or report.emails_sent == 0:
+            break
+    return total
+
+
+def tick(rt: runtime.Runtime) -> TickReport:
+    """What ``zielflow sweep`` and the simulation do: one sweep, the digests, then send."""
+    sweep, digests = sweep_once(rt)
+    return TickReport(sweep, digests, send_all(rt))
+
+
+@app.task(
+    name="zielflow.sweep",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def sweep_task() -> dict[str, int]:
+    report, digests = sweep_once(runtime.current())
+    if report.queued or digests or report.moved:
+        nudge_sender()  # the sweep committed its batches before this line
+    return {"queued": report.queued, "moved": report.moved, "digests": digests}
+
+
+@app.task(
+    name="zielflow.send",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def send_task() -> dict[str, int]:
+    report = send_all(runtime.current())
+    return {"emails_sent": report.emails_sent, "retried": report.retried, "dead": report.dead}
+
+
+def nudge_sender() -> None:
+    try:
+        send_task.delay()
+    except Exception:  # the broker is down: the periodic send will pick the rows up
+        log.warning("could not queue the send task; the next periodic send will do it")
+
+
+def nudge_sender_after_commit(session: Session) -> None:
+    """Queue a send once ``session`` commits; a rollback drops the nudge with the rows."""
+    event.listen(session, "after_commit", lambda _s: nudge_sender(), once=True)

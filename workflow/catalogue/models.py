@@ -143,3 +143,15 @@ class SteeringMember(Base):
     steering_group_id: Mapped[int] = mapped_column(ForeignKey("steering_group.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
+
+
+class SteeringMeeting(Base):
+    """A scheduled meeting of a steering group; a digest goes out a few days before it."""
+
+    __tablename__ = "steering_meeting"
+    __table_args__ = (UniqueConstraint("steering_group_id", "held_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    steering_group_id: Mapped[int] = mapped_column(ForeignKey("steering_group.id"), index=True)
+    held_on: Mapped[date]
+    title: Mapped[str] = mapped_column(String(200), default="")

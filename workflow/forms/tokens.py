@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflow.db import Base
+from workflow.deadlines import BusinessCalendar, DeadlinePolicy
 
 
 class Phase(StrEnum):
@@ -141,3 +142,12 @@ def look_up(session: Session, raw: str, now: datetime) -> tuple[TokenState, Form
 
 def form_url(base_url: str, raw: str) -> str:
     return f"{base_url.rstrip('/')}/f/{raw}"
+
+
+def default_expiry(due_on: date, policy: DeadlinePolicy, cal: BusinessCalendar) -> datetime:
+    """End of the day ``policy.link_valid_days_after_due`` days after the phase's due date.
+
+    Counted in the organisation's time zone, so a link never dies in the middle of a local day.
+    """
+    last_day = due_on + timedelta(days=policy.link_valid_days_after_due)
+    return cal.at_local(last_day + timedelta(days=1), 0)

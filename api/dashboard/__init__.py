@@ -1,0 +1,11 @@
+"""The coordinator's and the steering group's web pages: one router including each page module."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.dashboard import interview, mails, measure, overview
+
+router = APIRouter(include_in_schema=False)
+for module in (overview, measure, interview, mails):
+    router.include_router(module.router)

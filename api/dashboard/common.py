@@ -1,0 +1,87 @@
+"""What every dashboard page needs: the layout context, safe redirects, flash messages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.deps import can_act
+from api.i18n import language_of, translate
+from api.templating import render
+from workflow import runtime
+from workflow.accounts import User
+from workflow.machine import State
+
+PHASES: tuple[State, ...] = tuple(State)
+FORM_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def fmt_datetime(moment: datetime | None) -> str:
+    """A stored UTC moment as users read it: local time of ZIELFLOW_TIMEZONE."""
+    if moment is None:
+        return "–"
+    local = moment.astimezone(ZoneInfo(runtime.current().settings.timezone))
+    return local.strftime("%d.%m.%Y %H:%M")
+
+
+def fmt_date(day: date | None) -> str:
+    return day.strftime("%d.%m.%Y") if day else "–"
+
+
+def page(
+    request: Request,
+    template: str,
+    user: User | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    flash = request.session.pop("flash", None) if "session" in request.scope else None
+    lang = language_of(request)
+
+    def label(prefix: str, value: object) -> str:
+        """The translation of ``prefix.value``, or the raw value for one nobody named yet."""
+        key = f"{prefix}.{value}"
+        text = translate(key, lang)
+        return str(value) if text == key else text
+
+    return render(
+        request,
+        template,
+        {
+            "user": user,
+            "can_act": bool(user and can_act(user)),
+            "flash": flash,
+            "fmt_datetime": fmt_datetime,
+            "fmt_date": fmt_date,
+            "path": request.url.path,
+            "label": label,
+            **context,
+        },
+        status_code=status_code,
+        headers=FORM_HEADERS,
+    )
+
+
+def safe_next(target: str | None, default: str = "/pipeline") -> str:
+    """Only paths on this site: never redirect a visitor elsewhere after login."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def flash(request: Request, key: str) -> None:
+    """A translation key shown once on the next page."""
+    request.session["flash"] = key

@@ -1,0 +1,179 @@
+"""The measure page: goal, timeline, answers, and the coordinator's actions on it.
+
+Each action carries the version the page showed; a stale version re-renders the page with
+a friendly conflict message and keeps what was typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from api.csrf import require_csrf
+from api.dashboard.common import RowId, flash, page, redirect
+from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
+from api.errors import ApiError
+from workflow import runtime
+from workflow.accounts import User
+from workflow.cycles import coordination, queries
+from workflow.cycles.models import MeasureCycle
+from workflow.machine import Event, MoveRefused, State, allowed_events
+from workflow.transitions import NotFound, VersionConflict
+
+router = APIRouter(include_in_schema=False)
+
+# The actions the page offers, in the order it shows them; reissue_link is not a move.
+ACTIONS = (
+    Event.RECORD_INTERVIEW.value,
+    Event.ACCEPT_REVIEW.value,
+    Event.SEND_BACK.value,
+    Event.EXTEND_DEADLINE.value,
+    "reissue_link",
+    Event.DEFER.value,
+    Event.DROP.value,
+)
+FORM_FIELDS = (
+    "decision",
+    "implementation_status",
+    "held_on",
+    "participants",
+    "notes",
+    "comment",
+    "reason",
+    "due_on",
+)
+
+
+def actions_now(state: str) -> list[str]:
+    allowed = {e.value for e in allowed_events(State(state))}
+    if coordination.can_reissue_link(state):
+        allowed.add("reissue_link")
+    return [a for a in ACTIONS if a in allowed]
+
+
+def _render(
+    request: Request,
+    session: Session,
+    user: User,
+    item_id: int,
+    *,
+    error: str | None = None,
+    error_key: str | None = None,
+    typed: dict[str, str] | None = None,
+    action: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    row = queries.get_item(
+        session,
+        organisation_id=user.organisation_id,
+        measure_cycle_id=item_id,
+        today=today_of(organisation_of(session, user)),
+    )
+    if row is None:
+        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.")
+    return page(
+        request,
+        "dashboard/measure.html",
+        user,
+        status_code=status_code,
+        item=row,
+        timeline=queries.timeline(session, item_id),
+        answers=queries.answers(session, item_id),
+        actions=actions_now(row.state),
+        decisions=coordination.INTERVIEW_DECISIONS,
+        statuses=coordination.IMPLEMENTATION_STATUSES,
+        error=error,
+        error_key=error_key,
+        typed=typed or {},
+        failed_action=action,
+    )
+
+
+@router.get("/massnahmen/{item_id}", response_class=HTMLResponse)
+def measure_page(
+    request: Request, item_id: RowId, user: Reader, session: SessionDep
+) -> HTMLResponse:
+    return _render(request, session, user, item_id)
+
+
+@router.post(
+    "/massnahmen/{item_id}/aktion",
+    response_class=HTMLResponse,
+    dependencies=[Depends(require_csrf)],
+)
+async def act(request: Request, item_id: RowId, user: Coordinator, session: SessionDep) -> Response:
+    owned = session.get(MeasureCycle, item_id)
+    if owned is None or owned.organisation_id != user.organisation_id:
+        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.")
+    form = await request.form()
+    typed = {k: str(form.get(k, ""))[:5000] for k in FORM_FIELDS}
+    action = str(form.get("action", ""))
+    try:
+        version = int(str(form.get("version", "")))
+    except ValueError:
+        version = 0
+    payload: dict[str, Any] = {k: v for k, v in typed.items() if v}
+    clock = runtime.current().clock
+    try:
+        if action == "reissue_link":
+            coordination.reissue_link(
+                session=session,
+                clock=clock,
+                measure_cycle_id=item_id,
+                expected_version=version,
+                actor=actor_of(user),
+            )
+        elif action in ACTIONS:
+            coordination.perform(
+                session=session,
+                clock=clock,
+                measure_cycle_id=item_id,
+                event=action,
+                expected_version=version,
+                actor=actor_of(user),
+                payload=payload,
+            )
+        else:
+            return _render(
+                request, session, user, item_id, error_key="measure.unknown_action", status_code=400
+            )
+    except VersionConflict:
+        return _render(
+            request,
+            session,
+            user,
+            item_id,
+            error_key="measure.conflict",
+            typed=typed,
+            action=action,
+            status_code=409,
+        )
+    except MoveRefused as exc:
+        return _render(
+            request,
+            session,
+            user,
+            item_id,
+            error=exc.reason,
+            typed=typed,
+            action=action,
+            status_code=409,
+        )
+    except coordination.PayloadInvalid as exc:
+        return _render(
+            request,
+            session,
+            user,
+            item_id,
+            error=str(exc),
+            typed=typed,
+            action=action,
+            status_code=422,
+        )
+    except NotFound:
+        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.") from None
+    flash(request, f"measure.done.{action}")
+    return redirect(f"/massnahmen/{item_id}")

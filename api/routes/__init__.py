@@ -1,0 +1,11 @@
+"""The JSON API under /api/v1: one router that includes every resource's router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes import catalogue, cycles, measure_cycles, outbox, pipeline, users
+
+router = APIRouter()
+for module in (pipeline, measure_cycles, cycles, catalogue, outbox, users):
+    router.include_router(module.router)

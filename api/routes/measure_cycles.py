@@ -1,0 +1,174 @@
+"""JSON routes of measures in a cycle: filtered lists, one item, its audit trail, its moves."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
+from api.errors import ApiError
+from api.routes.common import cycle_or_404, not_found
+from api.routes.schemas import (
+    ERRORS,
+    MAX_ID,
+    AuditOut,
+    ItemDetailOut,
+    ItemOut,
+    ItemPage,
+    TransitionIn,
+    VersionIn,
+)
+from workflow import runtime
+from workflow.cycles import coordination, queries
+from workflow.cycles.models import MeasureCycle
+from workflow.machine import MoveRefused, State, allowed_events
+from workflow.transitions import NotFound, VersionConflict
+
+router = APIRouter(prefix="/api/v1/measure-cycles", tags=["measure-cycles"], responses=ERRORS)
+
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="id of the measure-in-cycle")]
+
+
+@router.get("", response_model=ItemPage, summary="Maßnahmen im Zyklus, gefiltert und seitenweise")
+def list_measure_cycles(
+    user: Reader,
+    session: SessionDep,
+    cycle: Annotated[
+        int | None, Query(ge=2000, le=2100, description="year; default the latest")
+    ] = None,
+    state: Annotated[list[State] | None, Query()] = None,
+    overdue: bool | None = None,
+    escalation_level: Annotated[int | None, Query(ge=0, le=10)] = None,
+    department_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    field_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    goal_rank: Annotated[int | None, Query(ge=1, le=4)] = None,
+    order: Literal["code", "due", "state"] = "code",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ItemPage:
+    the_cycle = cycle_or_404(session, user, cycle)
+    today = today_of(organisation_of(session, user))
+    rows, total = queries.list_items(
+        session,
+        cycle_id=the_cycle.id,
+        today=today,
+        f=queries.ItemFilter(
+            states=tuple(s.value for s in state or ()),
+            overdue=overdue,
+            escalation_level=escalation_level,
+            department_id=department_id,
+            field_id=field_id,
+            goal_rank=goal_rank,
+        ),
+        order=order,
+        offset=(page - 1) * page_size,
+        limit=page_size,
+    )
+    return ItemPage(
+        items=[ItemOut.of(r) for r in rows], total=total, page=page, page_size=page_size
+    )
+
+
+def _item(session: SessionDep, user: Reader, item_id: int) -> ItemDetailOut:
+    row = queries.get_item(
+        session,
+        organisation_id=user.organisation_id,
+        measure_cycle_id=item_id,
+        today=today_of(organisation_of(session, user)),
+    )
+    if row is None:
+        raise not_found("Maßnahme im Zyklus", item_id)
+    return ItemDetailOut(
+        **ItemOut.of(row).model_dump(),
+        allowed_events=[e.value for e in allowed_events(State(row.state))],
+    )
+
+
+@router.get("/{item_id}", response_model=ItemDetailOut, summary="Eine Maßnahme im Zyklus")
+def get_measure_cycle(item_id: ItemId, user: Reader, session: SessionDep) -> ItemDetailOut:
+    return _item(session, user, item_id)
+
+
+@router.get("/{item_id}/audit", response_model=list[AuditOut], summary="Verlauf (Audit-Trail)")
+def audit_of(item_id: ItemId, user: Reader, session: SessionDep) -> list[AuditOut]:
+    _item(session, user, item_id)
+    return [AuditOut.model_validate(a) for a in queries.audit_trail(session, item_id)]
+
+
+def _owned(session: SessionDep, user: Coordinator, item_id: int) -> None:
+    mc = session.get(MeasureCycle, item_id)
+    if mc is None or mc.organisation_id != user.organisation_id:
+        raise not_found("Maßnahme im Zyklus", item_id)
+
+
+def _refused(exc: MoveRefused) -> ApiError:
+    return ApiError(
+        409,
+        "move_refused",
+        exc.reason,
+        {"state": exc.state.value, "allowed_events": [e.value for e in exc.allowed]},
+    )
+
+
+def _conflict(exc: VersionConflict) -> ApiError:
+    return ApiError(
+        409,
+        "version_conflict",
+        str(exc),
+        {"current_version": exc.current, "allowed_events": [e.value for e in exc.allowed]},
+    )
+
+
+@router.post(
+    "/{item_id}/transitions",
+    response_model=ItemDetailOut,
+    summary="Ein Ereignis anwenden (mit Version als optimistischer Sperre)",
+)
+def transition(
+    item_id: ItemId, body: TransitionIn, user: Coordinator, session: SessionDep
+) -> ItemDetailOut:
+    _owned(session, user, item_id)
+    try:
+        coordination.perform(
+            session=session,
+            clock=runtime.current().clock,
+            measure_cycle_id=item_id,
+            event=body.event,
+            expected_version=body.version,
+            actor=actor_of(user),
+            payload=body.payload,
+        )
+    except MoveRefused as exc:
+        raise _refused(exc) from None
+    except VersionConflict as exc:
+        raise _conflict(exc) from None
+    except NotFound:
+        raise not_found("Maßnahme im Zyklus", item_id) from None
+    except coordination.PayloadInvalid as exc:
+        raise ApiError(422, "payload_invalid", str(exc)) from None
+    return _item(session, user, item_id)
+
+
+@router.post(
+    "/{item_id}/reissue-link",
+    response_model=ItemDetailOut,
+    summary="Formular-Link neu ausstellen (alte Links dieser Phase werden ungültig)",
+)
+def reissue_link(
+    item_id: ItemId, body: VersionIn, user: Coordinator, session: SessionDep
+) -> ItemDetailOut:
+    _owned(session, user, item_id)
+    try:
+        coordination.reissue_link(
+            session=session,
+            clock=runtime.current().clock,
+            measure_cycle_id=item_id,
+            expected_version=body.version,
+            actor=actor_of(user),
+        )
+    except MoveRefused as exc:
+        raise _refused(exc) from None
+    except VersionConflict as exc:
+        raise _conflict(exc) from None
+    return _item(session, user, item_id)

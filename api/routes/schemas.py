@@ -1,0 +1,200 @@
+"""Request and response shapes of the JSON API; validation only, no database access."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from workflow.cycles.queries import ItemRow
+from workflow.machine import LABELS_DE, State
+
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Version = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+# PostgreSQL refuses NUL bytes in text; lengths come from the columns (see Annotated[..., Field]).
+NoNul = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\x00]*$")]
+
+
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+    ),
+]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str = Field(description="für Menschen, auf Deutsch")
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "Fehlerhafte Anfrage"),
+        (401, "Nicht angemeldet"),
+        (403, "Keine Berechtigung"),
+        (404, "Nicht gefunden"),
+        (409, "Konflikt"),
+        (422, "Ungültige Eingaben"),
+    )
+}
+
+
+class ItemOut(BaseModel):
+    id: int
+    cycle_id: int
+    year: int
+    state: str
+    state_label: str
+    version: int
+    due_on: date | None
+    overdue: bool
+    days_overdue: int
+    escalation_level: int
+    measure_id: int
+    measure_code: str
+    measure_title: str
+    goal_code: str
+    goal_name: str
+    goal_rank: int
+    field_id: int
+    field_code: str
+    field_name: str
+    department_id: int
+    department_name: str
+    contact_id: int | None
+    contact_name: str | None
+    contact_email: str | None
+
+    @classmethod
+    def of(cls, row: ItemRow) -> ItemOut:
+        data = {k: getattr(row, k) for k in cls.model_fields if hasattr(row, k)}
+        return cls(**data, state_label=LABELS_DE[State(row.state)])
+
+
+class ItemDetailOut(ItemOut):
+    allowed_events: list[str]
+
+
+class ItemPage(BaseModel):
+    items: list[ItemOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event: Annotated[NoNul, Field(min_length=1, max_length=64)]
+    version: Version
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class VersionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Version
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    actor: str
+    event: str
+    from_state: str | None
+    to_state: str | None
+    payload: dict[str, Any]
+
+
+class GroupOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    total: int
+    overdue: int
+    by_state: dict[str, int]
+
+
+class PipelineOut(BaseModel):
+    cycle_id: int
+    year: int
+    total: int
+    by_state: dict[str, int]
+    by_field: list[GroupOut]
+    by_department: list[GroupOut]
+    overdue_total: int
+    overdue_by_level: dict[str, int] = Field(description="escalation level → overdue items")
+
+
+class CycleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    year: int
+    starts_on: date
+    ends_on: date
+    opened_at: datetime
+    policy: dict[str, Any]
+
+
+class OpenCycleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    year: int = Field(ge=2000, le=2100)
+    policy: dict[str, Any] | None = None
+
+
+class OpenCycleOut(BaseModel):
+    cycle: CycleOut
+    created: int
+    carried_forward: int
+    still_running: int
+    already_open: int
+
+
+class OutboxOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    kind: str
+    channel: str
+    status: str
+    recipient_email: str
+    recipient_name: str
+    measure_cycle_id: int | None
+    created_at: datetime
+    not_before: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str
+
+
+class OutboxPage(BaseModel):
+    items: list[OutboxOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: Email
+    name: Annotated[NoNul, Field(max_length=200)] = ""
+    role: Literal["coordinator", "steering", "admin"]
+    password: Annotated[str, StringConstraints(min_length=12, max_length=200)]

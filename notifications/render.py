@@ -1,0 +1,346 @@
+"""Turns a group of outbox rows for one recipient into one email: subject, text and HTML.
+
+Reads the database for what the templates show, and issues form links at this moment,
+because a raw link token may exist only in the email itself. Never sends anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from notifications.answers import answer_pairs
+from notifications.models import OutboxMessage
+from workflow.catalogue.models import Contact, Organisation
+from workflow.config import Settings
+from workflow.cycles.calendar import calendar_of
+from workflow.cycles.models import Cycle, MeasureCycle, Review, TargetAgreement
+from workflow.deadlines import DeadlinePolicy, days_overdue
+from workflow.forms.tokens import Phase, form_url, issue_token
+from workflow.machine import LABELS_DE, State
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
+LINK_KINDS = {
+    "invitation_agreement",
+    "review_request",
+    "reminder",
+    "final_reminder",
+    "deadline_extended",
+    "delegation",
+    "link_reissued",
+}
+CONFIRMATIONS = {"confirmation_agreement", "confirmation_review"}
+REMINDER_KINDS = ("reminder", "final_reminder")
+
+PHASE_LABELS = {
+    "de": {"target_agreement": "Zielvereinbarung", "review": "Zielerreichung (Review)"},
+    "en": {"target_agreement": "target agreement", "review": "review of achievement"},
+}
+STATE_LABELS_EN = {
+    State.INITIAL_INTERVIEW: "initial interview",
+    State.TARGET_AGREEMENT: "target agreement",
+    State.IMPLEMENTATION: "implementation",
+    State.REVIEW: "review",
+    State.ASSESSMENT: "assessment",
+    State.REPLANNING: "re-planning",
+    State.CARRIED_FORWARD: "carried forward",
+    State.DEFERRED: "deferred",
+    State.DROPPED: "dropped",
+    State.COMPLETED: "completed",
+}
+KIND_LABELS = {
+    "de": {
+        "invitation_agreement": "Einladung zur Zielvereinbarung",
+        "review_request": "Bitte um das Review",
+        "reminder": "Erinnerung",
+        "final_reminder": "Letzte Erinnerung",
+        "escalation_head": "Hinweis an die Amtsleitung",
+        "digest": "Digest der Steuerungsgruppe",
+        "confirmation_agreement": "Eingangsbestätigung Zielvereinbarung",
+        "confirmation_review": "Eingangsbestätigung Review",
+        "deadline_extended": "Fristverlängerung",
+        "delegation": "Weitergabe des Formulars",
+        "link_request": "Bitte um einen neuen Link",
+        "link_reissued": "Neuer Link",
+        "password_reset": "Passwort zurücksetzen",
+    },
+    "en": {
+        "invitation_agreement": "invitation to the target agreement",
+        "review_request": "review request",
+        "reminder": "reminder",
+        "final_reminder": "final reminder",
+        "escalation_head": "notice to the department head",
+        "digest": "steering group digest",
+        "confirmation_agreement": "target agreement receipt",
+        "confirmation_review": "review receipt",
+        "deadline_extended": "deadline extension",
+        "delegation": "form handed over",
+        "link_request": "request for a new link",
+        "link_reissued": "new link",
+        "password_reset": "password reset",
+    },
+}
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def format_date(day: date | None, lang: str) -> str:
+    if day is None:
+        return ""
+    if lang == "en":
+        return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
+    return day.strftime("%d.%m.%Y")
+
+
+def phase_of(row: OutboxMessage) -> str:
+    if row.kind == "review_request" or row.kind == "confirmation_review":
+        return Phase.REVIEW.value
+    if row.kind in {"invitation_agreement", "confirmation_agreement"}:
+        return Phase.TARGET_AGREEMENT.value
+    phase = row.context.get("phase") or row.context.get("state") or ""
+    return str(phase)
+
+
+def render_template(kind: str, lang: str, context: dict[str, Any]) -> RenderedEmail:
+    template = _env.get_template(f"{kind}.{lang if lang in ('de', 'en') else 'de'}.jinja")
+    parts = {
+        name: "".join(template.blocks[name](template.new_context(context)))
+        for name in ("subject", "text", "html")
+    }
+    return RenderedEmail(
+        " ".join(parts["subject"].split()),
+        parts["text"].strip() + "\n",
+        parts["html"].strip() + "\n",
+    )
+
+
+class Renderer:
+    """Builds template contexts for groups of outbox rows, within one session."""
+
+    def __init__(self, session: Session, settings: Settings, now: datetime) -> None:
+        self.session = session
+        self.settings = settings
+        self.now = now
+
+    def render(self, rows: list[OutboxMessage]) -> RenderedEmail:
+        first = rows[0]
+        lang = first.language if first.language in ("de", "en") else "de"
+        org = self.session.get(Organisation, first.organisation_id)
+        assert org is not None
+        context: dict[str, Any] = {
+            "org_name": org.name,
+            "org_contact_email": org.contact_email or self.settings.mail_from,
+            "recipient_name": first.recipient_name or first.recipient_email,
+            "lang": lang,
+            "dashboard_url": self.settings.base_url.rstrip("/"),
+        }
+        context.update(self._extra(first.kind, rows, org, lang))
+        return render_template(first.kind, lang, context)
+
+    # -- per kind -------------------------------------------------------------------------
+
+    def _extra(
+        self, kind: str, rows: list[OutboxMessage], org: Organisation, lang: str
+    ) -> dict[str, Any]:
+        ctx = rows[0].context
+        phase = phase_of(rows[0])
+        phase_label = PHASE_LABELS[lang].get(phase, phase)
+        items = self._items([r.measure_cycle_id for r in rows if r.measure_cycle_id], org, lang)
+        extra: dict[str, Any] = {"items": items, "phase": phase, "phase_label": phase_label}
+        if kind in LINK_KINDS:
+            extra.update(self._link(rows, org, phase, lang))
+        if kind in CONFIRMATIONS:
+            extra.update(self._confirmation(rows, org, phase, lang))
+        if kind == "escalation_head":
+            contact = self.session.get(Contact, ctx.get("contact_id") or 0)
+            extra["contact_name"] = contact.name if contact else ""
+            extra["contact_email"] = contact.email if contact else ""
+        if kind == "deadline_extended":
+            extra["reason"] = str(ctx.get("reason", ""))
+        if kind == "delegation":
+            sender = self.session.get(Contact, ctx.get("from_contact_id") or 0)
+            extra["from_name"] = sender.name if sender else ""
+            extra["from_email"] = sender.email if sender else ""
+        if kind == "link_request":
+            cycle = self.session.get(Cycle, ctx.get("cycle_id") or 0)
+            extra.update(
+                contact_id=ctx.get("contact_id"),
+                contact_name=ctx.get("contact_name", ""),
+                contact_email=ctx.get("contact_email", ""),
+                cycle_year=cycle.year if cycle else "",
+            )
+        if kind == "password_reset":
+            from workflow.accounts import issue_password_reset
+
+            raw = issue_password_reset(self.session, int(ctx["user_id"]), self.now)
+            extra["reset_url"] = f"{self.settings.base_url.rstrip('/')}/passwort/neu/{raw}"
+            extra["expires_label"] = "in 60 Minuten" if lang == "de" else "in 60 minutes"
+        if kind == "dead_letter":
+            extra.update(
+                failed_kind_label=KIND_LABELS[lang].get(
+                    str(ctx.get("failed_kind", "")), str(ctx.get("failed_kind", ""))
+                ),
+                failed_recipient=str(ctx.get("failed_recipient", "")),
+                attempts=int(ctx.get("attempts", 0)),
+                last_error=str(ctx.get("last_error", "")),
+                items=self._items(list(ctx.get("measure_cycle_ids", [])), org, lang),
+            )
+        if kind == "digest":
+            extra.update(ctx["digest"])
+        return extra
+
+    def _items(self, mc_ids: list[int], org: Organisation, lang: str) -> list[dict[str, Any]]:
+        return items_for(self.session, mc_ids, org, lang, self.now)
+
+    def _link(
+        self, rows: list[OutboxMessage], org: Organisation, phase: str, lang: str
+    ) -> dict[str, Any]:
+        ctx = rows[0].context
+        contact_id = int(ctx.get("delegate_contact_id") or ctx["contact_id"])
+        mcs = [
+            self.session.get(MeasureCycle, r.measure_cycle_id) for r in rows if r.measure_cycle_id
+        ]
+        cycle_id = int(ctx.get("cycle_id") or (mcs[0].cycle_id if mcs and mcs[0] else 0))
+        cycle = self.session.get(Cycle, cycle_id)
+        assert cycle is not None
+        policy = DeadlinePolicy.model_validate(cycle.policy)
+        dues = [mc.due_on for mc in mcs if mc is not None and mc.due_on is not None]
+        due = min(dues) if dues else None
+        last_due = max(dues) if dues else calendar_of(org).local_date(self.now)
+        expires_day = last_due + timedelta(days=policy.link_valid_days_after_due)
+        expires_at = calendar_of(org).at_local(expires_day + timedelta(days=1), 0)
+        raw = issue_token(
+            session=self.session,
+            organisation_id=org.id,
+            contact_id=contact_id,
+            cycle_id=cycle_id,
+            phase=Phase(phase),
+            expires_at=expires_at,
+            now=self.now,
+            issued_by=f"email:{rows[0].kind}",
+            delegated_from_contact_id=ctx.get("from_contact_id")
+            if rows[0].kind == "delegation"
+            else None,
+        )
+        return {
+            "form_url": form_url(self.settings.base_url, raw),
+            "due_on": format_date(due, lang),
+            "link_expires_on": format_date(expires_day, lang),
+        }
+
+    def _answerer(self, row: OutboxMessage, phase: str) -> str:
+        """The name of whoever submitted the answer, from the answer row's actor."""
+        model: type[TargetAgreement] | type[Review] = (
+            Review if phase == "review" else TargetAgreement
+        )
+        actor = (
+            self.session.scalars(
+                select(model.submitted_by).where(model.measure_cycle_id == row.measure_cycle_id)
+            ).first()
+            or ""
+        )
+        kind, _, ident = actor.partition(":")
+        contact = (
+            self.session.get(Contact, int(ident)) if kind == "contact" and ident.isdigit() else None
+        )
+        return contact.name if contact else row.recipient_name
+
+    def _confirmation(
+        self, rows: list[OutboxMessage], org: Organisation, phase: str, lang: str
+    ) -> dict[str, Any]:
+        ctx = rows[0].context
+        pairs = {
+            mc_id: answer_pairs(self.session, mc_id, phase, lang)
+            for mc_id in (r.measure_cycle_id for r in rows)
+            if mc_id
+        }
+        items = self._items(list(pairs), org, lang)
+        for item in items:
+            item["answers"] = pairs.get(item["measure_cycle_id"], [])
+        submitted_by = str(ctx.get("submitted_by") or self._answerer(rows[0], phase))
+        correction_url = (
+            self._link(rows, org, phase, lang)["form_url"] if ctx.get("contact_id") else None
+        )
+        return {
+            "items": items,
+            "form_url": correction_url,
+            "submitted_by": submitted_by,
+            "on_behalf_of": ctx.get("on_behalf_of"),
+        }
+
+
+def items_for(
+    session: Session, mc_ids: list[int], org: Organisation, lang: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The template view of measures-in-cycle, sorted by field, goal and code; two queries."""
+    if not mc_ids:
+        return []
+    cal = calendar_of(org)
+    mcs = session.scalars(select(MeasureCycle).where(MeasureCycle.id.in_(set(mc_ids)))).all()
+    sent = dict(
+        session.execute(
+            select(OutboxMessage.measure_cycle_id, func.count())
+            .where(
+                OutboxMessage.measure_cycle_id.in_(set(mc_ids)),
+                OutboxMessage.kind.in_(REMINDER_KINDS),
+                OutboxMessage.status == "sent",
+            )
+            .group_by(OutboxMessage.measure_cycle_id)
+        ).all()
+    )
+    items = []
+    for mc in mcs:
+        m = mc.measure
+        state = State(mc.state)
+        items.append(
+            {
+                "measure_cycle_id": mc.id,
+                "code": m.code,
+                "title": m.title,
+                "goal_code": m.goal.code,
+                "goal_name": m.goal.name,
+                "field_code": m.goal.field.code,
+                "field_name": m.goal.field.name,
+                "due_on": format_date(mc.due_on, lang) or None,
+                "days_overdue": days_overdue(mc.due_on, now, cal),
+                "state_label": LABELS_DE[state] if lang == "de" else STATE_LABELS_EN[state],
+                "reminders_sent": int(sent.get(mc.id, 0)),
+                "department": m.department.name,
+                "stay": mc.stay,
+                "state": mc.state,
+            }
+        )
+    return sorted(items, key=lambda i: (i["field_code"], i["goal_code"], i["code"]))

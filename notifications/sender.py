@@ -1,0 +1,306 @@
+"""Sends the outbox: claim rows under a lease, one email per recipient and kind, mark them sent.
+
+At-least-once by construction: a row is marked sent only after the SMTP server accepted
+the message. The one window for a duplicate is a crash after the server's "250 OK" and
+before the mark commits; the resent copy carries the same Message-ID, so mail clients
+and our own sink can recognise it. Everything before that window retries safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from notifications.models import Channel, OutboxMessage, OutboxStatus
+from notifications.outbox import Draft, enqueue
+from notifications.render import RenderedEmail, Renderer
+from notifications.smtp import PermanentFailure, SmtpConnection, TemporaryFailure
+from workflow import runtime
+from workflow.accounts import Role, User
+from workflow.catalogue.models import Organisation
+from workflow.db import unit_of_work
+
+log = logging.getLogger(__name__)
+
+# Kinds that are never merged with others of their kind: each is its own email.
+SINGLE = {"password_reset", "dead_letter", "link_request", "digest"}
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=6)
+
+
+@dataclass
+class SendReport:
+    claimed: int = 0
+    emails_sent: int = 0
+    rows_sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+GroupKey = tuple[object, ...]
+
+
+def group_key(row: OutboxMessage) -> GroupKey:
+    from notifications.render import phase_of
+
+    if row.kind in SINGLE:
+        return (row.id,)
+    return (
+        row.organisation_id,
+        row.recipient_email.lower(),
+        row.kind,
+        row.context.get("cycle_id"),
+        phase_of(row),
+        row.language,
+    )
+
+
+def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Take up to ``limit`` sendable rows: pending and due, or sending with an expired lease."""
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.channel == Channel.EMAIL.value,
+                or_(
+                    and_(
+                        OutboxMessage.status == OutboxStatus.PENDING.value,
+                        OutboxMessage.not_before <= now,
+                    ),
+                    and_(
+                        OutboxMessage.status == OutboxStatus.SENDING.value,
+                        OutboxMessage.lease_until < now,
+                    ),
+                ),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(
+                status=OutboxStatus.SENDING.value,
+                lease_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def message_id(row_ids: list[int], mail_from: str) -> str:
+    digest = hashlib.sha256(",".join(map(str, sorted(row_ids))).encode()).hexdigest()[:24]
+    domain = mail_from.rpartition("@")[2] or "zielflow.invalid"
+    return f"<zf.{digest}@{domain}>"
+
+
+def build_message(
+    rendered: RenderedEmail,
+    *,
+    rows: list[OutboxMessage],
+    sender_name: str,
+    mail_from: str,
+    now: datetime,
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = rendered.subject
+    msg["From"] = Address(display_name=sender_name, addr_spec=mail_from)
+    msg["To"] = Address(display_name=rows[0].recipient_name, addr_spec=rows[0].recipient_email)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id([r.id for r in rows], mail_from)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Zielflow-Kind"] = rows[0].kind
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    return msg
+
+
+def send_pending(rt: runtime.Runtime | None = None, *, limit: int | None = None) -> SendReport:
+    """Claim, render, send and mark everything sendable now; one SMTP connection for all."""
+    rt = rt or runtime.current()
+    report = SendReport()
+    settings = rt.settings
+    with unit_of_work(rt.sessions) as session:
+        ids = claim(
+            session,
+            now=rt.clock.now(),
+            limit=limit or settings.send_batch_size,
+            lease=timedelta(seconds=settings.send_lease_seconds),
+        )
+    report.claimed = len(ids)
+    if ids:
+        _run_coroutine(_deliver(rt, ids, report))
+    return report
+
+
+def _run_coroutine(coroutine: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run``, also from a thread whose event loop is already running (a caller's)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+async def _deliver(rt: runtime.Runtime, ids: list[int], report: SendReport) -> None:
+    with rt.sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+        ).all()
+        groups: dict[GroupKey, list[int]] = defaultdict(list)
+        for row in rows:
+            groups[group_key(row)].append(row.id)
+    async with SmtpConnection(rt.settings) as smtp:
+        for row_ids in groups.values():
+            await _deliver_group(rt, smtp, row_ids, report)
+
+
+async def _deliver_group(
+    rt: runtime.Runtime, smtp: SmtpConnection, row_ids: list[int], report: SendReport
+) -> None:
+    settings = rt.settings
+    try:
+        with unit_of_work(rt.sessions) as session:
+            rows = list(
+                session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id.in_(row_ids))
+                    .order_by(OutboxMessage.id)
+                )
+            )
+            org = session.get(Organisation, rows[0].organisation_id)
+            now = rt.clock.now()
+            rendered = Renderer(session, settings, now).render(rows)
+            message = build_message(
+                rendered,
+                rows=rows,
+                sender_name=org.name if org else "zielflow",
+                mail_from=settings.mail_from,
+                now=now,
+            )
+            kind = rows[0].kind
+    except Exception as exc:  # a rendering bug must not stop the other emails
+        log.exception("rendering outbox rows %s failed", row_ids)
+        _failed(rt, row_ids, f"render: {type(exc).__name__}: {exc}", permanent=False, report=report)
+        return
+    try:
+        await smtp.send(message)
+    except PermanentFailure as exc:
+        _failed(rt, row_ids, str(exc), permanent=True, report=report)
+        return
+    except TemporaryFailure as exc:
+        _failed(rt, row_ids, str(exc), permanent=False, report=report)
+        return
+    with unit_of_work(rt.sessions) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.SENDING.value
+            )
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=rt.clock.now(),
+                lease_until=None,
+                message_id=str(message["Message-ID"]),
+                last_error="",
+            )
+            .execution_options(synchronize_session=False)
+        )
+    report.emails_sent += 1
+    report.rows_sent += len(row_ids)
+    report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_MAX)
+
+
+def _failed(
+    rt: runtime.Runtime, row_ids: list[int], error: str, *, permanent: bool, report: SendReport
+) -> None:
+    now = rt.clock.now()
+    max_attempts = rt.settings.send_max_attempts
+    with unit_of_work(rt.sessions) as session:
+        rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(row_ids))))
+        dead = [r for r in rows if permanent or r.attempts >= max_attempts]
+        for row in rows:
+            row.last_error = error[:2000]
+            row.lease_until = None
+            if row in dead:
+                row.status = OutboxStatus.DEAD.value
+            else:
+                row.status = OutboxStatus.PENDING.value
+                row.not_before = now + backoff(row.attempts)
+        if dead:
+            _tell_coordinators(session, dead, error, now)
+    report.dead += len([r for r in rows if r.status == OutboxStatus.DEAD.value])
+    report.retried += len([r for r in rows if r.status == OutboxStatus.PENDING.value])
+    log.warning(
+        "sending %d outbox rows failed (%s): %s",
+        len(row_ids),
+        "dead" if permanent else "will retry",
+        error,
+    )
+
+
+def _tell_coordinators(
+    session: Session, dead: list[OutboxMessage], error: str, now: datetime
+) -> None:
+    first = dead[0]
+    if first.kind == "dead_letter":
+        log.error("a dead-letter notice itself could not be delivered: %s", error)
+        return
+    org = session.get(Organisation, first.organisation_id)
+    recipients = [
+        (u.email, u.name)
+        for u in session.scalars(
+            select(User).where(
+                User.organisation_id == first.organisation_id,
+                User.role == Role.COORDINATOR.value,
+                User.active.is_(True),
+            )
+        )
+    ]
+    if not recipients and org is not None and org.contact_email:
+        recipients = [(org.contact_email, org.name)]
+    enqueue(
+        session,
+        [
+            Draft(
+                organisation_id=first.organisation_id,
+                dedupe_key=f"dead:{first.id}:{email}",
+                kind="dead_letter",
+                recipient_email=email,
+                recipient_name=name,
+                context={
+                    "failed_kind": first.kind,
+                    "failed_recipient": first.recipient_email,
+                    "attempts": first.attempts,
+                    "last_error": error[:500],
+                    "measure_cycle_ids": [r.measure_cycle_id for r in dead if r.measure_cycle_id],
+                },
+            )
+            for email, name in recipients
+        ],
+        now=now,
+    )

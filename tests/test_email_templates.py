@@ -1,0 +1,629 @@
+"""Renders every email template in both languages exactly as notifications/render.py does and
+checks the contract: the context keys each kind uses, escaping, links, footer and structure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, meta
+from markupsafe import escape
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
+LANGS = ("de", "en")
+BLOCKS = ("subject", "text", "html")
+
+# What each kind reads from the top level of its context: the renderer must supply at least these.
+COMMON = {"org_name", "org_contact_email", "recipient_name"}
+LINK = {"items", "form_url", "due_on", "link_expires_on"}
+KIND_KEYS: dict[str, set[str]] = {
+    "invitation_agreement": COMMON | LINK,
+    "review_request": COMMON | LINK,
+    "reminder": COMMON | LINK | {"phase", "phase_label"},
+    "final_reminder": COMMON | LINK | {"phase_label"},
+    "escalation_head": COMMON | {"items", "contact_name", "contact_email", "phase_label"},
+    "digest": COMMON
+    | {
+        "dashboard_url",
+        "period_label",
+        "meeting_label",
+        "new_items",
+        "still_open",
+        "resolved_items",
+        "totals",
+    },
+    "confirmation_agreement": COMMON | {"items", "form_url", "submitted_by", "on_behalf_of"},
+    "confirmation_review": COMMON | {"items", "form_url", "submitted_by", "on_behalf_of"},
+    "deadline_extended": COMMON | {"items", "reason", "form_url", "link_expires_on"},
+    "delegation": COMMON | LINK | {"phase_label", "from_name", "from_email"},
+    "link_request": COMMON
+    | {"dashboard_url", "contact_id", "contact_name", "contact_email", "phase_label", "cycle_year"},
+    "link_reissued": COMMON | LINK | {"phase_label"},
+    "password_reset": COMMON | {"reset_url", "expires_label"},
+    "dead_letter": COMMON
+    | {
+        "dashboard_url",
+        "items",
+        "failed_kind_label",
+        "failed_recipient",
+        "attempts",
+        "last_error",
+    },
+}
+KINDS = tuple(KIND_KEYS)
+
+# Which keys of each listed item a kind reads (digest: of new_items, still_open, resolved_items).
+PLACE = {"code", "title", "goal_code", "goal_name", "field_code", "field_name"}
+ITEM_KEYS: dict[str, set[str]] = {
+    "invitation_agreement": PLACE | {"due_on"},
+    "review_request": PLACE | {"due_on"},
+    "reminder": PLACE | {"due_on"},
+    "final_reminder": PLACE | {"due_on"},
+    "escalation_head": PLACE | {"days_overdue", "reminders_sent"},
+    "digest": PLACE
+    | {"department", "days_overdue", "level_label", "history", "measure_cycle_id", "resolution"},
+    "confirmation_agreement": PLACE | {"answers"},
+    "confirmation_review": PLACE | {"answers"},
+    "deadline_extended": PLACE | {"due_on", "state_label"},
+    "delegation": PLACE | {"due_on"},
+    "link_request": set(),
+    "link_reissued": PLACE | {"due_on"},
+    "password_reset": set(),
+    "dead_letter": PLACE | {"due_on", "state_label"},
+}
+ITEM_LISTS = ("items", "new_items", "still_open", "resolved_items")
+
+FOOTER = {
+    "de": "{org} · Koordinierungsstelle Integration · Fragen an: {email}",
+    "en": "{org} · Integration Coordination Office · Questions to: {email}",
+}
+DASHBOARD = "https://zielflow.lindenau.de"
+FORM_URL = DASHBOARD + "/formular/k7Qp-2vX_9LmRt4w"
+RESET_URL = DASHBOARD + "/passwort/neu/Zr8_Hq2-PwL0aT5e"
+TRICKY_TITLE = "Ausbildungsbegleitung für Jugendliche < 25 Jahre & junge Erwachsene"
+SCHOOL_DEPT = "Amt für Schule, Bildung & Sport"
+JOBCENTER = "Jobcenter Lindenau"
+PERSONNEL = "Haupt- und Personalamt"
+# Apostrophes become &#39; under autoescape, so these names prove the plain text is not escaped.
+RECIPIENT = "Renée Weiß-O'Brien"
+CONTACT = "Zoë D'Almeida"
+FAILED_RECIPIENT = '"Müller, Anna" <a.mueller@lindenau.de>'
+PLURAL_SLIP = re.compile(
+    r"\b1 (Maßnahmen|Tagen|Erinnerungen|Versuchen|measures|days|reminders|attempts)\b"
+)
+
+DATES = {
+    "de": {"apr15": "15.04.2026", "apr30": "30.04.2026", "may29": "29.05.2026"},
+    "en": {"apr15": "15 April 2026", "apr30": "30 April 2026", "may29": "29 May 2026"},
+}
+PHASE_LABELS = {
+    "de": {"target_agreement": "Zielvereinbarung", "review": "Zielerreichung (Review)"},
+    "en": {"target_agreement": "target agreement", "review": "review of achievement"},
+}
+
+
+def make_env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+ENV = make_env()
+
+
+def render(kind: str, lang: str, context: dict[str, Any]) -> dict[str, str]:
+    template = ENV.get_template(f"{kind}.{lang}.jinja")
+    return {name: "".join(template.blocks[name](template.new_context(context))) for name in BLOCKS}
+
+
+# -- sample data ---------------------------------------------------------------------------
+
+
+def item(
+    lang: str,
+    cycle_id: int,
+    code: str,
+    title: str,
+    goal: tuple[str, str],
+    field: tuple[str, str],
+    due: str | None,
+    days_overdue: int = 0,
+    reminders_sent: int = 0,
+) -> dict[str, Any]:
+    return {
+        "measure_cycle_id": cycle_id,
+        "code": code,
+        "title": title,
+        "goal_code": goal[0],
+        "goal_name": goal[1],
+        "field_code": field[0],
+        "field_name": field[1],
+        "due_on": DATES[lang][due] if due else None,
+        "days_overdue": days_overdue,
+        "state_label": PHASE_LABELS[lang]["target_agreement"],
+        "reminders_sent": reminders_sent,
+    }
+
+
+def sample_items(lang: str) -> list[dict[str, Any]]:
+    """Four measures in two fields and three goals, sorted as the renderer sorts them."""
+    work = ("A", "Wirtschaft, Arbeit & Ausbildung")
+    school = ("B", "Bildung & Sprache")
+    transition = ("A1", "Übergänge von der Schule in den Beruf verbessern")
+    return [
+        item(lang, 41, "A1.1", TRICKY_TITLE, transition, work, "apr15", 23, 3),
+        item(lang, 42, "A1.3", "Berufsorientierung in Vorbereitungsklassen", transition, work,
+             "apr15", 41, 1),
+        item(lang, 43, "A2.1", "Lotsenstelle für Anerkennungsverfahren",
+             ("A2", "Anerkennung ausländischer Abschlüsse beschleunigen"), work, "apr30", 1, 2),
+        item(lang, 44, "B1.2", "Alltagsintegrierte Sprachbildung in städtischen Kitas",
+             ("B1", "Sprachförderung in Kitas ausbauen"), school, None, 0, 0),
+    ]  # fmt: skip
+
+
+def answers(lang: str) -> list[list[str]]:
+    if lang == "de":
+        return [
+            ["Entscheidung", "Umsetzen"],
+            ["Ziele", "Zwei Kurse je Halbjahr\r\nmindestens 30 Teilnehmende & <Warteliste>"],
+            ["Meilensteine", "01.06.2026 Kursstart\n01.10.2026 Zwischenbilanz"],
+            ["Verantwortlich", "Frau Özdemir (Übergangsmanagement)"],
+        ]
+    return [
+        ["Decision", "Implement"],
+        ["Targets", "Two courses per half-year\r\nat least 30 participants & <waiting list>"],
+        ["Milestones", "01.06.2026 courses start\n01.10.2026 interim review"],
+        ["Responsible", "Ms Özdemir (transition management)"],
+    ]
+
+
+def sample_context(kind: str, lang: str) -> dict[str, Any]:
+    dates = DATES[lang]
+    phase_labels = PHASE_LABELS[lang]
+    items = sample_items(lang)
+    ctx: dict[str, Any] = {
+        "org_name": "Stadt Lindenau",
+        "org_contact_email": "integration@lindenau.de",
+        "recipient_name": RECIPIENT,
+        "lang": lang,
+        "dashboard_url": DASHBOARD,
+    }
+    link = {
+        "items": items,
+        "form_url": FORM_URL,
+        "due_on": dates["apr15"],
+        "link_expires_on": dates["may29"],
+    }
+    if kind in ("invitation_agreement", "review_request"):
+        ctx |= link
+    elif kind in ("reminder", "final_reminder"):
+        ctx |= link | {"phase": "review", "phase_label": phase_labels["review"]}
+    elif kind == "escalation_head":
+        ctx |= {
+            "items": items,
+            "contact_name": CONTACT,
+            "contact_email": "zoe.kraemer@lindenau.de",
+            "phase_label": phase_labels["target_agreement"],
+        }
+    elif kind == "digest":
+        ctx |= digest_lists(lang) | {
+            "period_label": "KW 12/2026",
+            "meeting_label": "vor der Sitzung am 18.03.2026" if lang == "de" else None,
+        }
+        if lang == "en":
+            ctx["meeting_label"] = "before the meeting on 18 March 2026"
+    elif kind in ("confirmation_agreement", "confirmation_review"):
+        for each in items:
+            each["answers"] = answers(lang)
+        items[3]["answers"] = []
+        ctx |= {
+            "items": items,
+            "form_url": FORM_URL,
+            "submitted_by": CONTACT,
+            "on_behalf_of": "Petra Schäfer",
+        }
+    elif kind == "deadline_extended":
+        for each in items:
+            each["due_on"] = dates["apr30"]
+        items[2]["due_on"] = dates["may29"]
+        ctx |= {
+            "items": items,
+            "reason": "Personalwechsel & Urlaubszeit im Amt",
+            "form_url": FORM_URL,
+            "link_expires_on": dates["may29"],
+        }
+    elif kind == "delegation":
+        ctx |= link | {
+            "phase_label": phase_labels["target_agreement"],
+            "from_name": CONTACT,
+            "from_email": "zoe.kraemer@lindenau.de",
+        }
+    elif kind == "link_request":
+        ctx |= {
+            "contact_id": 17,
+            "contact_name": CONTACT,
+            "contact_email": "zoe.kraemer@lindenau.de",
+            "phase_label": phase_labels["review"],
+            "cycle_year": 2026,
+        }
+    elif kind == "link_reissued":
+        ctx |= link | {"phase_label": phase_labels["target_agreement"]}
+    elif kind == "password_reset":
+        ctx |= {
+            "reset_url": RESET_URL,
+            "expires_label": "in 60 Minuten" if lang == "de" else "in 60 minutes",
+        }
+    elif kind == "dead_letter":
+        ctx |= {
+            "items": items[:2],
+            "failed_kind_label": "Erinnerung" if lang == "de" else "Reminder",
+            "failed_recipient": FAILED_RECIPIENT,
+            "attempts": 5,
+            "last_error": "550 5.1.1 <a.mueller@lindenau.de>: Recipient address rejected\n"
+            "User unknown in virtual mailbox table",
+        }
+    return ctx
+
+
+def digest_lists(lang: str) -> dict[str, Any]:
+    a11, a13, a21, b12 = sample_items(lang)
+    history = "3 Erinnerungen, zuletzt am 02.03.2026; Zielvereinbarung fehlt"
+
+    def escalated(entry: dict[str, Any], department: str, level: int) -> dict[str, Any]:
+        return entry | {
+            "department": department,
+            "level_label": f"Eskalationsstufe {level}",
+            "history": history,
+        }
+
+    b12["days_overdue"] = 4
+    closed = item(lang, 45, "C1.1", "Interkulturelle Öffnung der Stadtverwaltung",
+                  ("C1", "Verwaltung öffnen"), ("C", "Zusammenleben"), "apr15")  # fmt: skip
+    new = [escalated(a11, SCHOOL_DEPT, 2), escalated(b12, SCHOOL_DEPT, 1)]
+    new.append(escalated(a21, JOBCENTER, 1))
+    return {
+        "new_items": new,
+        "still_open": [escalated(a13, SCHOOL_DEPT, 2)],
+        "resolved_items": [closed | {"department": PERSONNEL, "resolution": "jetzt: Umsetzung"}],
+        "totals": {"new": 3, "still_open": 1, "resolved": 1},
+    }
+
+
+def _no_correction(ctx: dict[str, Any]) -> None:
+    ctx["form_url"] = None
+    ctx["on_behalf_of"] = None
+
+
+def _empty_digest(ctx: dict[str, Any]) -> None:
+    ctx.update(new_items=[], still_open=[], resolved_items=[], meeting_label=None)
+    ctx["totals"] = {"new": 0, "still_open": 0, "resolved": 0}
+
+
+def _single(ctx: dict[str, Any]) -> None:
+    ctx["items"] = ctx["items"][:1]
+
+
+def _same_date(ctx: dict[str, Any]) -> None:
+    ctx["items"] = ctx["items"][:2]
+    ctx["reason"] = ""
+
+
+def _no_items(ctx: dict[str, Any]) -> None:
+    ctx["items"] = []
+
+
+VARIANTS: dict[str, list[tuple[str, Callable[[dict[str, Any]], None]]]] = {
+    "confirmation_agreement": [("no_correction", _no_correction), ("single", _single)],
+    "confirmation_review": [("no_correction", _no_correction)],
+    "digest": [("empty", _empty_digest)],
+    "invitation_agreement": [("single", _single)],
+    "escalation_head": [("single", _single)],
+    "final_reminder": [("single", _single)],
+    "deadline_extended": [("same_date_no_reason", _same_date)],
+    "dead_letter": [("no_items", _no_items)],
+}
+
+
+def cases() -> Iterator[Any]:
+    for kind in KINDS:
+        for lang in LANGS:
+            yield pytest.param(kind, lang, "default", id=f"{kind}-{lang}")
+            for name, _ in VARIANTS.get(kind, []):
+                yield pytest.param(kind, lang, name, id=f"{kind}-{lang}-{name}")
+
+
+def context_for(kind: str, lang: str, variant: str) -> dict[str, Any]:
+    ctx = sample_context(kind, lang)
+    for name, change in VARIANTS.get(kind, []):
+        if name == variant:
+            change(ctx)
+    return ctx
+
+
+def listed_items(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    return [entry for key in ITEM_LISTS for entry in ctx.get(key) or []]
+
+
+# -- HTML structure ------------------------------------------------------------------------
+
+VOID = {"br", "hr", "meta", "img", "input", "link", "wbr", "col", "area", "base", "source"}
+
+
+class TagBalance(HTMLParser):
+    """Records every unbalanced or mismatched tag; an email client is less forgiving than a browser."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.seen: dict[str, int] = {}
+        self.hrefs: list[str] = []
+        self.doctype = False
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = self.doctype or decl.lower() == "doctype html"
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen[tag] = self.seen.get(tag, 0) + 1
+        self.hrefs += [value or "" for name, value in attrs if name == "href"]
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+            return
+        self.stack.pop()
+
+
+def parse(html: str) -> TagBalance:
+    parser = TagBalance()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+URL = re.compile(r"https?://[^\s\"'<>]+")
+
+
+def allowed_url(url: str) -> bool:
+    return url in (FORM_URL, RESET_URL) or url == DASHBOARD or url.startswith(DASHBOARD + "/")
+
+
+# -- tests ---------------------------------------------------------------------------------
+
+
+def test_every_kind_has_both_languages_and_nothing_else() -> None:
+    expected = {f"{kind}.{lang}.jinja" for kind in KINDS for lang in LANGS}
+    expected |= {"_layout.de.jinja", "_layout.en.jinja"}
+    assert {p.name for p in TEMPLATES.glob("*.jinja")} == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_templates_read_exactly_the_documented_context_keys(kind: str, lang: str) -> None:
+    source = (TEMPLATES / f"{kind}.{lang}.jinja").read_text(encoding="utf-8")
+    assert meta.find_undeclared_variables(ENV.parse(source)) == KIND_KEYS[kind]
+    template = ENV.get_template(f"{kind}.{lang}.jinja")
+    assert set(template.blocks) == set(BLOCKS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_each_documented_key_is_needed(kind: str, lang: str) -> None:
+    """StrictUndefined is in force: leaving out any key the kind reads fails loudly."""
+    for key in sorted(KIND_KEYS[kind]):
+        ctx = sample_context(kind, lang)
+        del ctx[key]
+        with pytest.raises(UndefinedError):
+            render(kind, lang, ctx)
+
+
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if ITEM_KEYS[kind]])
+def test_each_item_key_the_kind_reads_is_needed_and_no_other(kind: str) -> None:
+    every_key = {key for entry in listed_items(sample_context(kind, "de")) for key in entry}
+    for key in sorted(every_key):
+        ctx = sample_context(kind, "de")
+        for entry in listed_items(ctx):
+            entry.pop(key, None)
+        if key in ITEM_KEYS[kind]:
+            with pytest.raises(UndefinedError):
+                render(kind, "de", ctx)
+        else:
+            render(kind, "de", ctx)
+    assert ITEM_KEYS[kind] <= every_key
+
+
+@pytest.mark.parametrize(("kind", "lang", "variant"), list(cases()))
+def test_renders_the_contract(kind: str, lang: str, variant: str) -> None:
+    ctx = context_for(kind, lang, variant)
+    out = render(kind, lang, ctx)
+    subject, text, html = out["subject"], out["text"], out["html"]
+
+    assert subject.strip() == subject != ""
+    assert "\n" not in subject
+    assert text.strip() and html.strip()
+
+    footer = FOOTER[lang].format(org=ctx["org_name"], email=ctx["org_contact_email"])
+    assert footer in text
+    assert str(escape(footer)) in re.sub(r"\s*<a [^>]*>([^<]*)</a>", r" \1", html)
+
+    # Plain text stays plain: no entities in subject or text, data exactly as given.
+    for plain in (subject, text):
+        assert not re.search(r"&(amp|lt|gt|quot|#\d+|#x[0-9a-f]+);", plain), plain
+    shown = [ctx["recipient_name"]] + [entry["title"] for entry in listed_items(ctx)]
+    shown += [ctx[key] for key in ("contact_name", "from_name", "submitted_by") if key in ctx]
+    if kind == "dead_letter":
+        shown.append(FAILED_RECIPIENT)
+        assert FAILED_RECIPIENT in subject
+    for raw in shown:
+        assert raw in text
+        assert str(escape(raw)) in html
+        if any(c in raw for c in "&<>'"):
+            assert raw not in html
+
+    for url in (ctx.get("form_url"), ctx.get("reset_url")):
+        if url:
+            assert url in text
+            assert f'<a href="{escape(url)}"' in html
+    if kind in ("confirmation_agreement", "confirmation_review") and not ctx["form_url"]:
+        assert FORM_URL not in text and FORM_URL not in html
+
+    for entry in listed_items(ctx):
+        assert entry["code"] in text
+        assert re.search(rf">\s*{re.escape(str(escape(entry['code'])))}\b", html)  # as content
+
+    # Self-contained HTML: nothing fetched from elsewhere, no link the context did not give.
+    lowered = html.lower()
+    for banned in ("<img", "<script", "<link", "<style", "<iframe", "src=", "url(", "@import"):
+        assert banned not in lowered
+    for body in (text, html):
+        assert all(allowed_url(url) for url in URL.findall(body)), URL.findall(body)
+
+    page = parse(html)
+    assert page.errors == [] and page.stack == []
+    assert page.doctype
+    assert page.seen.get("html") == page.seen.get("body") == page.seen.get("head") == 1
+    assert f'<html lang="{lang}">' in html
+    assert "max-width:40em" in html
+    for href in page.hrefs:
+        assert href.startswith("mailto:") or allowed_url(href)
+        if not href.startswith("mailto:"):
+            assert escape(href) in html.replace(f'href="{escape(href)}"', "")  # written out too
+
+    assert "\n\n\n\n" not in text
+    for body in (subject, text, html):
+        assert "None" not in body
+    assert not PLURAL_SLIP.search(text) and not PLURAL_SLIP.search(html)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_german_and_english_subjects_differ(kind: str) -> None:
+    de = render(kind, "de", sample_context(kind, "de"))
+    en = render(kind, "en", sample_context(kind, "en"))
+    assert de["subject"] != en["subject"]
+    assert de["text"] != en["text"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_digest_groups_by_department_then_field(lang: str) -> None:
+    ctx = sample_context("digest", lang)
+    out = render("digest", lang, ctx)
+    text, html = out["text"], out["html"]
+    # One heading per department and section: the school office has new and still open items.
+    for department, groups in ((SCHOOL_DEPT, 2), (JOBCENTER, 1), (PERSONNEL, 1)):
+        assert text.count(department) == groups
+        assert html.count(str(escape(department))) == groups
+    new_section = text.split(JOBCENTER)[0]
+    assert new_section.index(SCHOOL_DEPT) < new_section.index("A1.1") < new_section.index("B1.2")
+    assert text.index("A1.1") < text.index(JOBCENTER) < text.index("A2.1")
+    for entry in listed_items(ctx):
+        url = f"{DASHBOARD}/massnahmen/{entry['measure_cycle_id']}"
+        assert url in text
+        assert f'<a href="{url}"' in html
+    assert "KW 12/2026" in out["subject"] and ctx["meeting_label"] in out["subject"]
+    assert "jetzt: Umsetzung" in text
+    overdue = "seit 23 Tagen überfällig" if lang == "de" else "23 days overdue"
+    assert overdue in text and overdue in html
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_empty_digest_says_so_plainly(lang: str) -> None:
+    ctx = context_for("digest", lang, "empty")
+    out = render("digest", lang, ctx)
+    plainly = "nichts zu berichten" if lang == "de" else "nothing to report"
+    assert plainly in out["text"] and plainly in out["html"]
+    assert "massnahmen/" not in out["text"] and SCHOOL_DEPT not in out["text"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("kind", ["confirmation_agreement", "confirmation_review"])
+def test_confirmation_copies_multi_line_answers(kind: str, lang: str) -> None:
+    ctx = sample_context(kind, lang)
+    out = render(kind, lang, ctx)
+    label, value = ctx["items"][0]["answers"][1]
+    first, second = value.split("\r\n")
+    assert f"\n  {label}:\n    {first}\n    {second}\n" in out["text"]
+    assert f'white-space:pre-line;">{escape(value)}</dd>' in out["html"]
+    assert f"{CONTACT}, " in out["text"] and "Petra Schäfer" in out["text"]
+    no_answers = "(keine Angaben)" if lang == "de" else "(no answers)"
+    assert no_answers in out["text"] and no_answers in out["html"]
+
+    bare = render(kind, lang, context_for(kind, lang, "no_correction"))
+    assert 'href="https' not in bare["html"]
+    assert CONTACT in bare["text"] and "Petra Schäfer" not in bare["text"]
+    correct = "korrigieren" if lang == "de" else "correct them"
+    assert correct in out["text"] and correct not in bare["text"] and correct not in bare["html"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_password_reset_has_only_the_reset_link(lang: str) -> None:
+    out = render("password_reset", lang, sample_context("password_reset", lang))
+    assert set(parse(out["html"]).hrefs) == {RESET_URL}
+    assert URL.findall(out["text"]) == [RESET_URL]
+    ignore = "ignorieren Sie diese E-Mail" if lang == "de" else "ignore this email"
+    assert ignore in out["text"] and ignore in out["html"]
+    assert ("in 60 Minuten" if lang == "de" else "in 60 minutes") in out["text"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_escalation_asks_the_head_without_a_form_link(lang: str) -> None:
+    ctx = sample_context("escalation_head", lang)
+    out = render("escalation_head", lang, ctx)
+    assert all(h.startswith("mailto:") for h in parse(out["html"]).hrefs)
+    assert URL.findall(out["text"]) == []
+    assert CONTACT in out["text"] and "zoe.kraemer@lindenau.de" in out["text"]
+    facts = {
+        "de": ("seit 41 Tagen überfällig · 1 Erinnerung verschickt", "zwei Wochen"),
+        "en": ("41 days overdue · 1 reminder sent", "two weeks"),
+    }[lang]
+    for fact in facts:
+        assert fact in out["text"] and fact in out["html"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_final_reminder_names_what_happens_after_the_deadline(lang: str) -> None:
+    text = render("final_reminder", lang, sample_context("final_reminder", lang))["text"]
+    if lang == "de":
+        assert "Amtsleitung" in text and "Steuerungsgruppe" in text
+    else:
+        assert "head of your department" in text and "steering group" in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_deadline_extension_names_the_single_new_date_in_the_subject(lang: str) -> None:
+    mixed = render("deadline_extended", lang, sample_context("deadline_extended", lang))
+    same = render(
+        "deadline_extended", lang, context_for("deadline_extended", lang, "same_date_no_reason")
+    )
+    assert DATES[lang]["apr30"] in same["subject"]
+    assert DATES[lang]["apr30"] not in mixed["subject"]
+    assert "Personalwechsel & Urlaubszeit im Amt" in mixed["text"]
+    assert "Personalwechsel" not in same["text"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_failed_render_leaves_later_renders_unchanged(kind: str) -> None:
+    """An error inside a text macro must not leak its `autoescape false` into later emails."""
+    for lang in LANGS:
+        before = render(kind, lang, sample_context(kind, lang))
+        broken = sample_context(kind, lang)
+        del broken["org_name"]  # read last, inside the text footer macro
+        with pytest.raises(UndefinedError):
+            render(kind, lang, broken)
+        assert render(kind, lang, sample_context(kind, lang)) == before
+
+
+def test_layout_is_imported_with_context_everywhere() -> None:
+    for path in TEMPLATES.glob("[!_]*.jinja"):
+        imports = re.findall(r"{%\s*import [^%]*%}", path.read_text(encoding="utf-8"))
+        assert imports, path.name
+        assert all(i.rstrip("%} ").endswith("with context") for i in imports), path.name

@@ -1,0 +1,177 @@
+"""The coordinator's actions on one measure-in-cycle; every state change goes through apply_event.
+
+Shared by the JSON API and the dashboard, so both check the same version and the same
+rules. Callers own the transaction; nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications.effects import item_context
+from notifications.outbox import Draft, enqueue
+from workflow.clock import Clock
+from workflow.cycles.calendar import calendar_and_policy
+from workflow.cycles.models import AuditEvent, MeasureCycle, Review
+from workflow.cycles.service import record_interview
+from workflow.forms.tokens import Phase, revoke_scope
+from workflow.machine import Event, MoveRefused, State, allowed_events
+from workflow.transitions import VersionConflict, apply_event, load_for_update
+
+INTERVIEW_DECISIONS = ("keep", "adapt", "drop")
+IMPLEMENTATION_STATUSES = ("not_started", "in_progress", "implemented", "ongoing", "unclear")
+# Further out than this, a new due date is a typing error, not a plan.
+MAX_EXTENSION = timedelta(days=3 * 366)
+_LINK_PHASE = {State.TARGET_AGREEMENT: Phase.TARGET_AGREEMENT, State.REVIEW: Phase.REVIEW}
+
+
+class PayloadInvalid(ValueError):
+    """The payload of an action has the wrong shape; the message says which field, in German."""
+
+
+def _text(payload: Mapping[str, Any], key: str, limit: int = 5000) -> str:
+    value = payload.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise PayloadInvalid(f"Feld '{key}' muss Text sein.")
+    if "\x00" in value or len(value) > limit:
+        raise PayloadInvalid(f"Feld '{key}' ist ungültig oder zu lang (höchstens {limit} Zeichen).")
+    return value.strip()
+
+
+def _date(payload: Mapping[str, Any], key: str) -> date | None:
+    value = payload.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise PayloadInvalid(f"Feld '{key}' ist kein Datum (JJJJ-MM-TT).") from None
+
+
+def perform(
+    *,
+    session: Session,
+    clock: Clock,
+    measure_cycle_id: int,
+    event: str,
+    expected_version: int | None,
+    actor: str,
+    payload: Mapping[str, Any] | None = None,
+) -> MeasureCycle:
+    """Apply one coordinator event; raises MoveRefused, VersionConflict, NotFound, PayloadInvalid."""
+    payload = dict(payload or {})
+    for key in ("reason", "comment"):
+        if key in payload:
+            payload[key] = _text(payload, key)
+    if event == Event.RECORD_INTERVIEW.value:
+        decision = payload.get("decision")
+        if decision not in INTERVIEW_DECISIONS:
+            raise PayloadInvalid("Feld 'decision' muss keep, adapt oder drop sein.")
+        status = _text(payload, "implementation_status", 32)
+        return record_interview(
+            session=session,
+            clock=clock,
+            measure_cycle_id=measure_cycle_id,
+            expected_version=expected_version,
+            actor=actor,
+            decision=str(decision),
+            held_on=_date(payload, "held_on"),
+            participants=_text(payload, "participants"),
+            notes=_text(payload, "notes"),
+            implementation_status=status,
+        )
+    if event == Event.EXTEND_DEADLINE.value:
+        new_due = _date(payload, "due_on")
+        if new_due is not None and new_due - clock.now().date() > MAX_EXTENSION:
+            raise PayloadInvalid(
+                "Das neue Fälligkeitsdatum liegt mehr als drei Jahre in der Zukunft."
+            )
+    mc = apply_event(
+        session=session,
+        clock=clock,
+        measure_cycle_id=measure_cycle_id,
+        event=event,
+        expected_version=expected_version,
+        actor=actor,
+        payload=payload,
+    )
+    if event == Event.ACCEPT_REVIEW.value:
+        review = session.scalars(select(Review).where(Review.measure_cycle_id == mc.id)).first()
+        if review is not None:
+            review.accepted_at = clock.now()
+    return mc
+
+
+def can_reissue_link(state: str) -> bool:
+    return State(state) in _LINK_PHASE
+
+
+def reissue_link(
+    *,
+    session: Session,
+    clock: Clock,
+    measure_cycle_id: int,
+    expected_version: int | None,
+    actor: str,
+) -> MeasureCycle:
+    """Revoke the contact's form links of this phase and queue a new one (issued at send time)."""
+    mc = load_for_update(session, measure_cycle_id)
+    state = State(mc.state)
+    if expected_version is not None and mc.version != expected_version:
+        raise VersionConflict(expected_version, mc.version, allowed_events(state))
+    phase = _LINK_PHASE.get(state)
+    contact = mc.measure.contact
+    if phase is None or contact is None:
+        reason = (
+            "Ein neuer Link ist nur in Zielvereinbarung und Review möglich."
+            if phase is None
+            else "Die Maßnahme hat keine Ansprechperson."
+        )
+        raise MoveRefused(state, "reissue_link", allowed_events(state), reason)
+    now = clock.now()
+    revoked = revoke_scope(
+        session=session, contact_id=contact.id, cycle_id=mc.cycle_id, phase=phase, now=now
+    )
+    audit = AuditEvent(
+        organisation_id=mc.organisation_id,
+        measure_cycle_id=mc.id,
+        at=now,
+        actor=actor,
+        event="reissue_link",
+        from_state=mc.state,
+        to_state=mc.state,
+        payload={"phase": phase.value, "revoked": revoked, "contact_id": contact.id},
+    )
+    session.add(audit)
+    session.flush()
+    _cal, policy = calendar_and_policy(session, mc)
+    enqueue(
+        session,
+        [
+            Draft(
+                organisation_id=mc.organisation_id,
+                dedupe_key=f"link_reissued:{audit.id}",
+                kind="link_reissued",
+                recipient_email=contact.email,
+                recipient_name=contact.name,
+                language=contact.language,
+                measure_cycle_id=mc.id,
+                context={
+                    **item_context(mc),
+                    "contact_id": contact.id,
+                    "cycle_id": mc.cycle_id,
+                    "phase": phase.value,
+                    "link_valid_days_after_due": policy.link_valid_days_after_due,
+                },
+            )
+        ],
+        now=now,
+    )
+    return mc

@@ -1,0 +1,496 @@
+"""Read queries of the dashboard and the API: counts and lists, grouped in SQL; never writes.
+
+Every function takes the organisation (and usually the cycle) explicitly, so nothing here can
+show one organisation's rows to another. "Overdue" is derived, as everywhere: due before
+today (in the organisation's time zone) in a state that has a deadline.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from notifications.models import OutboxMessage
+from workflow.catalogue.models import Contact, Department, Field, Goal, Measure
+from workflow.cycles.models import (
+    AuditEvent,
+    Cycle,
+    Interview,
+    MeasureCycle,
+    Review,
+    TargetAgreement,
+)
+from workflow.machine import STATES, State
+
+_Q = TypeVar("_Q", bound="Select[*tuple[Any, ...]]")
+DEADLINE_STATES: tuple[str, ...] = tuple(s.value for s, spec in STATES.items() if spec.due)
+# States in which the department owes an answer: asked, and not yet answered.
+WAITING_ON_DEPARTMENT: tuple[str, ...] = (State.TARGET_AGREEMENT.value, State.REVIEW.value)
+REMINDER_KINDS = ("reminder", "final_reminder")
+ESCALATION_KINDS = ("escalation_head", "digest_item")
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    states: tuple[str, ...] = ()
+    overdue: bool | None = None
+    escalation_level: int | None = None
+    department_id: int | None = None
+    field_id: int | None = None
+    goal_rank: int | None = None
+    contact_id: int | None = None
+    measure_cycle_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    cycle_id: int
+    year: int
+    state: str
+    version: int
+    due_on: date | None
+    entered_state_at: datetime
+    escalation_level: int
+    measure_id: int
+    measure_code: str
+    measure_title: str
+    goal_code: str
+    goal_name: str
+    goal_rank: int
+    field_id: int
+    field_code: str
+    field_name: str
+    department_id: int
+    department_name: str
+    contact_id: int | None
+    contact_name: str | None
+    contact_email: str | None
+    today: date
+
+    @property
+    def days_overdue(self) -> int:
+        if self.due_on is None or self.state not in DEADLINE_STATES:
+            return 0
+        return max(0, (self.today - self.due_on).days)
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_overdue > 0
+
+
+def latest_cycle(session: Session, organisation_id: int, year: int | None = None) -> Cycle | None:
+    query = select(Cycle).where(Cycle.organisation_id == organisation_id)
+    if year is not None:
+        query = query.where(Cycle.year == year)
+    return session.scalars(query.order_by(Cycle.year.desc()).limit(1)).first()
+
+
+def overdue_clause(today: date) -> ColumnElement[bool]:
+    return and_(MeasureCycle.due_on < today, MeasureCycle.state.in_(DEADLINE_STATES))
+
+
+def _joined(query: _Q) -> _Q:
+    return (
+        query.join(Measure, Measure.id == MeasureCycle.measure_id)
+        .join(Goal, Goal.id == Measure.goal_id)
+        .join(Field, Field.id == Goal.field_id)
+        .join(Department, Department.id == Measure.department_id)
+    )
+
+
+def _filtered(query: _Q, cycle_id: int, f: ItemFilter, today: date) -> _Q:
+    query = query.where(MeasureCycle.cycle_id == cycle_id)
+    if f.states:
+        query = query.where(MeasureCycle.state.in_(f.states))
+    if f.overdue is True:
+        query = query.where(overdue_clause(today))
+    elif f.overdue is False:
+        query = query.where(~overdue_clause(today) | MeasureCycle.due_on.is_(None))
+    if f.escalation_level is not None:
+        query = query.where(MeasureCycle.escalation_level == f.escalation_level)
+    if f.department_id is not None:
+        query = query.where(Measure.department_id == f.department_id)
+    if f.field_id is not None:
+        query = query.where(Goal.field_id == f.field_id)
+    if f.goal_rank is not None:
+        query = query.where(Goal.rank == f.goal_rank)
+    if f.contact_id is not None:
+        query = query.where(Measure.contact_id == f.contact_id)
+    if f.measure_cycle_ids:
+        query = query.where(MeasureCycle.id.in_(f.measure_cycle_ids))
+    return query
+
+
+_ITEM_COLUMNS = (
+    MeasureCycle.id,
+    MeasureCycle.cycle_id,
+    Cycle.year,
+    MeasureCycle.state,
+    MeasureCycle.version,
+    MeasureCycle.due_on,
+    MeasureCycle.entered_state_at,
+    MeasureCycle.escalation_level,
+    Measure.id.label("measure_id"),
+    Measure.code.label("measure_code"),
+    Measure.title.label("measure_title"),
+    Goal.code.label("goal_code"),
+    Goal.name.label("goal_name"),
+    Goal.rank.label("goal_rank"),
+    Field.id.label("field_id"),
+    Field.code.label("field_code"),
+    Field.name.label("field_name"),
+    Department.id.label("department_id"),
+    Department.name.label("department_name"),
+    Contact.id.label("contact_id"),
+    Contact.name.label("contact_name"),
+    Contact.email.label("contact_email"),
+)
+
+ORDERS = {
+    "code": (Measure.code,),
+    "due": (MeasureCycle.due_on.asc().nulls_last(), Measure.code),
+    "state": (MeasureCycle.state, Measure.code),
+}
+
+
+def list_items(
+    session: Session,
+    *,
+    cycle_id: int,
+    today: date,
+    f: ItemFilter = ItemFilter(),
+    order: str = "code",
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[ItemRow], int]:
+    """One page of measures-in-cycle with everything a list shows, and the total count."""
+    base = _filtered(
+        _joined(select(*_ITEM_COLUMNS).join(Cycle, Cycle.id == MeasureCycle.cycle_id)).outerjoin(
+            Contact, Contact.id == Measure.contact_id
+        ),
+        cycle_id,
+        f,
+        today,
+    )
+    total_query = _filtered(_joined(select(func.count(MeasureCycle.id))), cycle_id, f, today)
+    total = int(session.scalar(total_query) or 0)
+    query = base.order_by(*ORDERS.get(order, ORDERS["code"])).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = [ItemRow(**row._mapping, today=today) for row in session.execute(query)]
+    return rows, total
+
+
+def get_item(
+    session: Session, *, organisation_id: int, measure_cycle_id: int, today: date
+) -> ItemRow | None:
+    mc = session.get(MeasureCycle, measure_cycle_id)
+    if mc is None or mc.organisation_id != organisation_id:
+        return None
+    rows, _ = list_items(
+        session,
+        cycle_id=mc.cycle_id,
+        today=today,
+        f=ItemFilter(measure_cycle_ids=(measure_cycle_id,)),
+    )
+    return rows[0] if rows else None
+
+
+@dataclass
+class GroupCounts:
+    id: int
+    code: str
+    name: str
+    total: int = 0
+    overdue: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class PipelineCounts:
+    cycle_id: int
+    year: int
+    total: int
+    by_state: dict[str, int]
+    by_field: list[GroupCounts]
+    by_department: list[GroupCounts]
+    overdue_total: int
+    overdue_by_level: dict[int, int]
+
+
+def pipeline_counts(
+    session: Session, *, cycle: Cycle, today: date, f: ItemFilter = ItemFilter()
+) -> PipelineCounts:
+    """Counts by phase, field, department and escalation level: four GROUP BY queries."""
+    is_overdue = case((overdue_clause(today), 1), else_=0)
+
+    def grouped(*keys: Any) -> list[Any]:
+        query = _joined(
+            select(*keys, MeasureCycle.state, func.count(MeasureCycle.id), func.sum(is_overdue))
+        )
+        query = _filtered(query, cycle.id, f, today).group_by(*keys, MeasureCycle.state)
+        return list(session.execute(query))
+
+    by_state = {s.value: 0 for s in State}
+    for state, n, _ in grouped():
+        by_state[state] = int(n)
+
+    def groups(id_col: Any, code_col: Any, name_col: Any) -> list[GroupCounts]:
+        out: dict[int, GroupCounts] = {}
+        for gid, code, name, state, n, late in grouped(id_col, code_col, name_col):
+            g = out.setdefault(gid, GroupCounts(gid, code, name))
+            g.by_state[state] = int(n)
+            g.total += int(n)
+            g.overdue += int(late or 0)
+        return sorted(out.values(), key=lambda g: (g.code, g.name))
+
+    by_field = groups(Field.id, Field.code, Field.name)
+    by_department = groups(Department.id, Department.name, Department.name)
+    level_query = _filtered(
+        _joined(select(MeasureCycle.escalation_level, func.count(MeasureCycle.id))),
+        cycle.id,
+        replace(f, overdue=True),
+        today,
+    ).group_by(MeasureCycle.escalation_level)
+    by_level = {int(level): int(n) for level, n in session.execute(level_query)}
+    return PipelineCounts(
+        cycle_id=cycle.id,
+        year=cycle.year,
+        total=sum(by_state.values()),
+        by_state=by_state,
+        by_field=by_field,
+        by_department=by_department,
+        overdue_total=sum(by_level.values()),
+        overdue_by_level=by_level,
+    )
+
+
+@dataclass
+class OverdueItem:
+    item: ItemRow
+    last_reminder_at: datetime | None = None
+    escalated_to: list[str] = field(default_factory=list)
+
+
+def overdue_items(
+    session: Session, *, cycle_id: int, today: date, f: ItemFilter = ItemFilter()
+) -> list[OverdueItem]:
+    """Overdue measures, longest overdue first, with their last reminder and escalations."""
+    rows, _ = list_items(
+        session, cycle_id=cycle_id, today=today, f=replace(f, overdue=True), order="due"
+    )
+    out = {row.id: OverdueItem(row) for row in rows}
+    if not out:
+        return []
+    # Only messages of the current stay count: reminders of an earlier stay are history.
+    entered = {row.id: row.entered_state_at for row in rows}
+    messages = session.execute(
+        select(
+            OutboxMessage.measure_cycle_id,
+            OutboxMessage.kind,
+            OutboxMessage.recipient_name,
+            OutboxMessage.recipient_email,
+            OutboxMessage.created_at,
+            OutboxMessage.sent_at,
+        )
+        .where(
+            OutboxMessage.measure_cycle_id.in_(list(out)),
+            OutboxMessage.kind.in_(REMINDER_KINDS + ESCALATION_KINDS),
+        )
+        .order_by(OutboxMessage.created_at)
+    )
+    for mc_id, kind, name, email, created_at, sent_at in messages:
+        if mc_id is None or created_at < entered[mc_id]:
+            continue
+        entry = out[mc_id]
+        if kind in REMINDER_KINDS:
+            entry.last_reminder_at = sent_at or created_at
+        else:
+            who = "steering" if kind == "digest_item" else (name or email)
+            if who not in entry.escalated_to:
+                entry.escalated_to.append(who)
+    return list(out.values())
+
+
+@dataclass
+class DepartmentStats:
+    id: int
+    name: str
+    measures: int = 0
+    asked: int = 0
+    answered: int = 0
+    average_days_to_answer: float | None = None
+    open_items: int = 0
+    overdue_items: int = 0
+
+    @property
+    def response_rate(self) -> float | None:
+        return None if not self.asked else min(1.0, self.answered / self.asked)
+
+
+def _seconds_between(session: Session, later: Any, earlier: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def department_stats(session: Session, *, cycle_id: int, today: date) -> list[DepartmentStats]:
+    """Per department: how often it was asked, how often and how fast it answered, what is open."""
+    in_cycle = and_(MeasureCycle.cycle_id == cycle_id)
+    stats: dict[int, DepartmentStats] = {
+        dept_id: DepartmentStats(
+            dept_id,
+            name,
+            measures=int(total),
+            open_items=int(waiting or 0),
+            overdue_items=int(late or 0),
+        )
+        for dept_id, name, total, waiting, late in session.execute(
+            select(
+                Department.id,
+                Department.name,
+                func.count(MeasureCycle.id),
+                func.sum(case((MeasureCycle.state.in_(WAITING_ON_DEPARTMENT), 1), else_=0)),
+                func.sum(
+                    case(
+                        (
+                            and_(
+                                MeasureCycle.state.in_(WAITING_ON_DEPARTMENT), overdue_clause(today)
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ),
+            )
+            .join(Measure, Measure.department_id == Department.id)
+            .join(MeasureCycle, MeasureCycle.measure_id == Measure.id)
+            .where(in_cycle)
+            .group_by(Department.id, Department.name)
+        )
+    }
+    entering = and_(
+        AuditEvent.to_state.in_(WAITING_ON_DEPARTMENT),
+        or_(AuditEvent.from_state.is_(None), AuditEvent.from_state != AuditEvent.to_state),
+    )
+    asked_query = (
+        select(Measure.department_id, func.count(AuditEvent.id))
+        .join(MeasureCycle, MeasureCycle.id == AuditEvent.measure_cycle_id)
+        .join(Measure, Measure.id == MeasureCycle.measure_id)
+        .where(in_cycle, entering)
+        .group_by(Measure.department_id)
+    )
+    for dept_id, n in session.execute(asked_query):
+        if dept_id in stats:
+            stats[dept_id].asked = int(n)
+    asked = aliased(AuditEvent)
+    answer = AuditEvent
+    asked_at = (
+        select(func.max(asked.at))
+        .where(
+            asked.measure_cycle_id == answer.measure_cycle_id,
+            asked.to_state == answer.from_state,
+            or_(asked.from_state.is_(None), asked.from_state != asked.to_state),
+            asked.at <= answer.at,
+        )
+        .correlate(answer)
+        .scalar_subquery()
+    )
+    answered_query = (
+        select(
+            Measure.department_id,
+            func.count(answer.id),
+            func.avg(_seconds_between(session, answer.at, asked_at)),
+        )
+        .join(MeasureCycle, MeasureCycle.id == answer.measure_cycle_id)
+        .join(Measure, Measure.id == MeasureCycle.measure_id)
+        .where(in_cycle, answer.event.in_(("submit_agreement", "submit_review")))
+        .group_by(Measure.department_id)
+    )
+    for dept_id, n, seconds in session.execute(answered_query):
+        if dept_id in stats:
+            stats[dept_id].answered = int(n)
+            stats[dept_id].average_days_to_answer = (
+                None if seconds is None else round(float(seconds) / 86400.0, 1)
+            )
+    return sorted(stats.values(), key=lambda s: s.name)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "audit", "mail", "interview", "agreement", "review"
+    title: str
+    detail: dict[str, Any]
+
+
+def timeline(session: Session, measure_cycle_id: int) -> list[TimelineEntry]:
+    """Everything that happened to one measure-in-cycle, oldest first: moves, mails, answers."""
+    entries: list[TimelineEntry] = [
+        TimelineEntry(
+            a.at,
+            "audit",
+            a.event,
+            {"actor": a.actor, "from": a.from_state, "to": a.to_state, "payload": a.payload},
+        )
+        for a in session.scalars(
+            select(AuditEvent).where(AuditEvent.measure_cycle_id == measure_cycle_id)
+        )
+    ]
+    entries += [
+        TimelineEntry(
+            m.sent_at or m.created_at,
+            "mail",
+            m.kind,
+            {
+                "to": m.recipient_name or m.recipient_email,
+                "email": m.recipient_email,
+                "status": m.status,
+            },
+        )
+        for m in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.measure_cycle_id == measure_cycle_id)
+        )
+    ]
+    for kind, answer in answers(session, measure_cycle_id).items():
+        moment = getattr(answer, "recorded_at", None) or getattr(answer, "submitted_at", None)
+        if answer is not None and moment is not None:
+            entries.append(TimelineEntry(moment, kind, kind, {"id": answer.id}))
+    return sorted(entries, key=lambda e: (e.at, e.kind != "audit"))
+
+
+def answers(session: Session, measure_cycle_id: int) -> dict[str, Any]:
+    """The submitted answers of one measure-in-cycle, one of each kind or None."""
+    return {
+        name: session.scalars(
+            select(model).where(model.measure_cycle_id == measure_cycle_id)
+        ).first()
+        for name, model in (
+            ("interview", Interview),
+            ("agreement", TargetAgreement),
+            ("review", Review),
+        )
+    }
+
+
+def audit_trail(session: Session, measure_cycle_id: int) -> list[AuditEvent]:
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.measure_cycle_id == measure_cycle_id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+    )
+
+
+def group_by_state(rows: list[ItemRow]) -> dict[str, list[ItemRow]]:
+    out: dict[str, list[ItemRow]] = defaultdict(list)
+    for row in rows:
+        out[row.state].append(row)
+    return out
