@@ -36,6 +36,7 @@ from workflow.accounts import (
     session_fingerprint,
     valid_reset_token,
 )
+from workflow.forms.ratelimit import client_key, is_blocked, record_failure
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(require_csrf)
@@ -69,8 +70,23 @@ def login(
     password: Password = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    now = runtime.current().clock.now()
+    keys = _login_keys(request, email)
+    if any(is_blocked(session, key, now) for key in keys):
+        # The same answer whether or not the password would have been right.
+        return page(
+            request,
+            "dashboard/login.html",
+            None,
+            status_code=429,
+            next=safe_next(next),
+            email=email,
+            error="login.throttled",
+        )
     user = authenticate(session, email, password)
     if user is None:
+        for key in keys:
+            record_failure(session, key, now)
         return page(
             request,
             "dashboard/login.html",
@@ -82,6 +98,16 @@ def login(
         )
     _sign_in(request, user)
     return redirect(safe_next(next))
+
+
+def _login_keys(request: Request, email: str) -> list[str]:
+    """Failed logins count per client address and per account, each under its own key."""
+    secret = runtime.current().settings.secret_key
+    address = request.client.host if request.client else "-"
+    return [
+        client_key(secret, f"login:{address}"),
+        client_key(secret, f"login-account:{email.strip().lower()}"),
+    ]
 
 
 @router.post("/logout", dependencies=[PublicRoute, Csrf])
