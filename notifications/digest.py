@@ -105,6 +105,7 @@ def _queue_digest(
     ).all()
     if not members:
         return 0
+    cal = calendar_of(org)
     rows = session.scalars(
         select(OutboxMessage)
         .where(
@@ -128,13 +129,13 @@ def _queue_digest(
         if row.status == OutboxStatus.PENDING.value:
             row.status = OutboxStatus.INCLUDED.value if open_now else CLOSED
             if open_now and row.measure_cycle_id not in seen:
-                new.append(_digest_item(session, view, row))
+                new.append(_digest_item(session, view, row, cal))
         elif not open_now:
             row.status = CLOSED
             if view is not None and row.measure_cycle_id not in seen:
                 resolved.append({**view, "resolution": f"jetzt: {view['state_label']}"})
         elif row.measure_cycle_id not in seen:
-            still_open.append(_digest_item(session, view, row))
+            still_open.append(_digest_item(session, view, row, cal))
         seen.add(row.measure_cycle_id or 0)
     if not (new or still_open or resolved):
         return 0
@@ -165,7 +166,7 @@ def _queue_digest(
 
 
 def _digest_item(
-    session: Session, view: dict[str, Any] | None, row: OutboxMessage
+    session: Session, view: dict[str, Any] | None, row: OutboxMessage, cal: BusinessCalendar
 ) -> dict[str, Any]:
     assert view is not None
     reminders = session.scalars(
@@ -177,7 +178,7 @@ def _digest_item(
         )
         .order_by(OutboxMessage.sent_at)
     ).all()
-    last: date | None = reminders[-1].date() if reminders and reminders[-1] else None
+    last: date | None = cal.local_date(reminders[-1]) if reminders and reminders[-1] else None
     history = f"{len(reminders)} Erinnerung{'en' if len(reminders) != 1 else ''}"
     if last:
         history += f", zuletzt am {format_date(last, 'de')}"

@@ -44,16 +44,23 @@ class SmtpConnection:
             timeout=s.smtp_timeout_seconds,
             use_tls=s.smtp_tls == "tls",
             start_tls=s.smtp_tls == "starttls",
+            cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
         )
+        self._client = client  # so that a failed login below still closes the connection
         await client.connect()
         if s.smtp_user:
             await client.login(s.smtp_user, s.smtp_password)
-        self._client = client
         return client
 
     async def send(self, message: EmailMessage) -> None:
         try:
             client = await self._connected()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            # A server that is down or refuses our login says nothing about this message:
+            # it stays queued (and the operator sees the error), it is never dead-lettered.
+            await self._drop()
+            raise TemporaryFailure(f"connect/login: {type(exc).__name__}: {exc}") from exc
+        try:
             errors, _ = await client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_seconds: float = 30.0
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle to verify the SMTP server's certificate (default: system)"
+    )
     mail_from: str = "zielflow@localhost"
     mail_sink_dir: Path | None = None
     base_url: str = "http://127.0.0.1:8000"
