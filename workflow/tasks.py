@@ -9,9 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from notifications.digest import build_digests
 from notifications.sender import SendReport, send_pending
@@ -93,7 +91,3 @@ def nudge_sender() -> None:
     except Exception:  # the broker is down: the periodic send will pick the rows up
         log.warning("could not queue the send task; the next periodic send will do it")
 
-
-def nudge_sender_after_commit(session: Session) -> None:
-    """Queue a send once ``session`` commits; a rollback drops the nudge with the rows."""
-    event.listen(session, "after_commit", lambda _s: nudge_sender(), once=True)
