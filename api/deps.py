@@ -54,7 +54,10 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
         scheme, _, raw = header.partition(" ")
         user = None
         if scheme.lower() == "bearer" and raw.strip():
-            user = user_for_api_token(session, raw.strip(), runtime.current().clock.now())
+            rt = runtime.current()
+            # A read request must not write in its own transaction; a write request may.
+            own = rt.sessions if request.method in SAFE_METHODS else None
+            user = user_for_api_token(session, raw.strip(), rt.clock.now(), sessions=own)
         if user is None:
             raise NotAuthenticated("API-Token ungültig oder widerrufen.")
         return user

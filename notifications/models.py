@@ -55,6 +55,8 @@ class OutboxMessage(Base):
     not_before: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
+    # Which claim holds the row while it is being sent; another worker's claim replaces it.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     sent_at: Mapped[datetime | None]

@@ -23,6 +23,7 @@ from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle, MeasureCycle, Review, TargetAgreement
 from workflow.deadlines import DeadlinePolicy, days_overdue
 from workflow.forms.tokens import Phase, form_url, issue_token
+from workflow.indicators.mail import DATA_KINDS, data_context
 from workflow.machine import LABELS_DE, State
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
@@ -39,8 +40,16 @@ CONFIRMATIONS = {"confirmation_agreement", "confirmation_review"}
 REMINDER_KINDS = ("reminder", "final_reminder")
 
 PHASE_LABELS = {
-    "de": {"target_agreement": "Zielvereinbarung", "review": "Zielerreichung (Review)"},
-    "en": {"target_agreement": "target agreement", "review": "review of achievement"},
+    "de": {
+        "target_agreement": "Zielvereinbarung",
+        "review": "Zielerreichung (Review)",
+        "data_delivery": "Kennzahlenlieferung",
+    },
+    "en": {
+        "target_agreement": "target agreement",
+        "review": "review of achievement",
+        "data_delivery": "indicator data delivery",
+    },
 }
 STATE_LABELS_EN = {
     State.INITIAL_INTERVIEW: "initial interview",
@@ -69,6 +78,11 @@ KIND_LABELS = {
         "link_request": "Bitte um einen neuen Link",
         "link_reissued": "Neuer Link",
         "password_reset": "Passwort zurücksetzen",
+        "data_request": "Bitte um Kennzahlen",
+        "data_reminder": "Erinnerung an Kennzahlen",
+        "data_final_reminder": "Letzte Erinnerung an Kennzahlen",
+        "data_escalation_head": "Hinweis: Kennzahlen fehlen",
+        "confirmation_data": "Eingangsbestätigung Kennzahlen",
     },
     "en": {
         "invitation_agreement": "invitation to the target agreement",
@@ -84,6 +98,11 @@ KIND_LABELS = {
         "link_request": "request for a new link",
         "link_reissued": "new link",
         "password_reset": "password reset",
+        "data_request": "request for indicator values",
+        "data_reminder": "indicator values reminder",
+        "data_final_reminder": "final indicator values reminder",
+        "data_escalation_head": "notice: indicator values missing",
+        "confirmation_data": "indicator values receipt",
     },
 }
 MONTHS_EN = (
@@ -175,6 +194,12 @@ class Renderer:
     def _extra(
         self, kind: str, rows: list[OutboxMessage], org: Organisation, lang: str
     ) -> dict[str, Any]:
+        if kind in DATA_KINDS:
+            # Indicator data deliveries: the same machinery, their own context (and links).
+            return data_context(
+                self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
+                org=org, lang=lang,
+            )  # fmt: skip
         ctx = rows[0].context
         phase = phase_of(rows[0])
         phase_label = PHASE_LABELS[lang].get(phase, phase)
@@ -200,7 +225,8 @@ class Renderer:
                 contact_id=ctx.get("contact_id"),
                 contact_name=ctx.get("contact_name", ""),
                 contact_email=ctx.get("contact_email", ""),
-                cycle_year=cycle.year if cycle else "",
+                # A data-delivery link belongs to no cycle: name the current year instead.
+                cycle_year=cycle.year if cycle else calendar_of(org).local_date(self.now).year,
             )
         if kind == "password_reset":
             from workflow.accounts import issue_password_reset

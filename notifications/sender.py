@@ -1,9 +1,11 @@
 """Sends the outbox: claim rows under a lease, one email per recipient and kind, mark them sent.
 
 At-least-once by construction: a row is marked sent only after the SMTP server accepted
-the message. The one window for a duplicate is a crash after the server's "250 OK" and
-before the mark commits; the resent copy carries the same Message-ID, so mail clients
-and our own sink can recognise it. Everything before that window retries safely.
+the message. Each claim carries a token, and right before each email the claim's lease is
+renewed for just that email's rows, so a long batch is never taken over by a second worker
+while the first still sends it. The one window for a duplicate is a crash after the server's
+"250 OK" and before the mark commits; the Message-ID is fixed on the rows before sending, and
+such rows are resent together and alone, so the copy carries the same Message-ID.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -69,8 +72,15 @@ def group_key(row: OutboxMessage) -> GroupKey:
     )
 
 
-def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[int]:
+@dataclass(frozen=True)
+class Claim:
+    token: str
+    ids: list[int]
+
+
+def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> Claim:
     """Take up to ``limit`` sendable rows: pending and due, or sending with an expired lease."""
+    token = secrets.token_hex(16)
     ids = list(
         session.scalars(
             select(OutboxMessage.id)
@@ -99,11 +109,12 @@ def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> l
             .values(
                 status=OutboxStatus.SENDING.value,
                 lease_until=now + lease,
+                claim_token=token,
                 attempts=OutboxMessage.attempts + 1,
             )
             .execution_options(synchronize_session=False)
         )
-    return ids
+    return Claim(token, ids)
 
 
 def message_id(row_ids: list[int], mail_from: str) -> str:
@@ -139,15 +150,15 @@ def send_pending(rt: runtime.Runtime | None = None, *, limit: int | None = None)
     report = SendReport()
     settings = rt.settings
     with unit_of_work(rt.sessions) as session:
-        ids = claim(
+        taken = claim(
             session,
             now=rt.clock.now(),
             limit=limit or settings.send_batch_size,
             lease=timedelta(seconds=settings.send_lease_seconds),
         )
-    report.claimed = len(ids)
-    if ids:
-        _run_coroutine(_deliver(rt, ids, report))
+    report.claimed = len(taken.ids)
+    if taken.ids:
+        _run_coroutine(_deliver(rt, taken, report))
     return report
 
 
@@ -162,25 +173,53 @@ def _run_coroutine(coroutine: Coroutine[Any, Any, None]) -> None:
         pool.submit(asyncio.run, coroutine).result()
 
 
-async def _deliver(rt: runtime.Runtime, ids: list[int], report: SendReport) -> None:
+async def _deliver(rt: runtime.Runtime, taken: Claim, report: SendReport) -> None:
     with rt.sessions() as session:
         rows = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+            select(OutboxMessage).where(OutboxMessage.id.in_(taken.ids)).order_by(OutboxMessage.id)
         ).all()
         groups: dict[GroupKey, list[int]] = defaultdict(list)
         for row in rows:
-            groups[group_key(row)].append(row.id)
+            # Rows that already went out once under a Message-ID (a crash in the window)
+            # go out again exactly as before: together, alone, with that Message-ID.
+            key = ("resend", row.message_id) if row.message_id else group_key(row)
+            groups[key].append(row.id)
     async with SmtpConnection(rt.settings) as smtp:
         for row_ids in groups.values():
-            await _deliver_group(rt, smtp, row_ids, report)
+            await _deliver_group(rt, smtp, taken.token, row_ids, report)
+
+
+def _renew(
+    session: Session, token: str, row_ids: list[int], now: datetime, lease: timedelta, mid: str
+) -> bool:
+    """Extend our lease on exactly these rows and fix their Message-ID; False if any row is
+    no longer ours (its lease ran out and another worker claimed it)."""
+    result = session.connection().execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(row_ids),
+            OutboxMessage.claim_token == token,
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+        )
+        .values(lease_until=now + lease, message_id=mid)
+    )
+    return int(result.rowcount or 0) == len(row_ids)
 
 
 async def _deliver_group(
-    rt: runtime.Runtime, smtp: SmtpConnection, row_ids: list[int], report: SendReport
+    rt: runtime.Runtime, smtp: SmtpConnection, token: str, row_ids: list[int], report: SendReport
 ) -> None:
     settings = rt.settings
     try:
         with unit_of_work(rt.sessions) as session:
+            now = rt.clock.now()
+            mid = message_id(row_ids, settings.mail_from)
+            if not _renew(
+                session, token, row_ids, now, timedelta(seconds=settings.send_lease_seconds), mid
+            ):
+                session.rollback()
+                log.warning("outbox rows %s were taken over by another worker; skipped", row_ids)
+                return
             rows = list(
                 session.scalars(
                     select(OutboxMessage)
@@ -189,7 +228,6 @@ async def _deliver_group(
                 )
             )
             org = session.get(Organisation, rows[0].organisation_id)
-            now = rt.clock.now()
             rendered = Renderer(session, settings, now).render(rows)
             message = build_message(
                 rendered,
@@ -201,27 +239,35 @@ async def _deliver_group(
             kind = rows[0].kind
     except Exception as exc:  # a rendering bug must not stop the other emails
         log.exception("rendering outbox rows %s failed", row_ids)
-        _failed(rt, row_ids, f"render: {type(exc).__name__}: {exc}", permanent=False, report=report)
+        _failed(
+            rt,
+            token,
+            row_ids,
+            f"render: {type(exc).__name__}: {exc}",
+            permanent=False,
+            report=report,
+        )
         return
     try:
         await smtp.send(message)
     except PermanentFailure as exc:
-        _failed(rt, row_ids, str(exc), permanent=True, report=report)
+        _failed(rt, token, row_ids, str(exc), permanent=True, report=report)
         return
     except TemporaryFailure as exc:
-        _failed(rt, row_ids, str(exc), permanent=False, report=report)
+        _failed(rt, token, row_ids, str(exc), permanent=False, report=report)
         return
     with unit_of_work(rt.sessions) as session:
         session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.SENDING.value
+                OutboxMessage.id.in_(row_ids),
+                OutboxMessage.claim_token == token,
+                OutboxMessage.status == OutboxStatus.SENDING.value,
             )
             .values(
                 status=OutboxStatus.SENT.value,
                 sent_at=rt.clock.now(),
                 lease_until=None,
-                message_id=str(message["Message-ID"]),
                 last_error="",
             )
             .execution_options(synchronize_session=False)
@@ -236,12 +282,26 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _failed(
-    rt: runtime.Runtime, row_ids: list[int], error: str, *, permanent: bool, report: SendReport
+    rt: runtime.Runtime,
+    token: str,
+    row_ids: list[int],
+    error: str,
+    *,
+    permanent: bool,
+    report: SendReport,
 ) -> None:
     now = rt.clock.now()
     max_attempts = rt.settings.send_max_attempts
     with unit_of_work(rt.sessions) as session:
-        rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(row_ids))))
+        rows = list(
+            session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.id.in_(row_ids),
+                    OutboxMessage.claim_token == token,
+                    OutboxMessage.status == OutboxStatus.SENDING.value,
+                )
+            )
+        )
         dead = [r for r in rows if permanent or r.attempts >= max_attempts]
         for row in rows:
             row.last_error = error[:2000]
@@ -251,6 +311,8 @@ def _failed(
             else:
                 row.status = OutboxStatus.PENDING.value
                 row.not_before = now + backoff(row.attempts)
+                # Nothing was accepted, so the next attempt may regroup the row freely.
+                row.message_id = None
         if dead:
             _tell_coordinators(session, dead, error, now)
     report.dead += len([r for r in rows if r.status == OutboxStatus.DEAD.value])

@@ -132,7 +132,7 @@ def worker_env(
             "ZIELFLOW_VAR_DIR": str(var_dir),
             "ZIELFLOW_SWEEP_INTERVAL_SECONDS": "2",
             "ZIELFLOW_SEND_INTERVAL_SECONDS": "2",
-            "ZIELFLOW_SMTP_TIMEOUT_SECONDS": "5",
+            "ZIELFLOW_SMTP_TIMEOUT_SECONDS": "1",
             "ZIELFLOW_BASE_URL": "https://zielflow.stadt.example.org",
             "ZIELFLOW_MAIL_FROM": "zielflow@stadt.example.org",
             **extra,

@@ -86,6 +86,10 @@ def _fill(path: str, s: Seed, ids: dict[str, int]) -> str:
         "lang": "en",
         "token": "unknown-token",
         "name": "1-00001.eml",
+        "kind": "annual",
+        # Indicators and data requests (none exist in the seed: allowed roles get a 404).
+        "indicator_id": 1,
+        "request_id": 1,
     }
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(values[m.group(1)]), path)
 
@@ -165,6 +169,20 @@ def test_the_role_matrix_is_what_the_issue_asks(rt_sqlite: Runtime) -> None:
     assert table[("POST", "/massnahmen/{item_id}/aktion")] == acting
     assert table[("POST", "/api/v1/users")] == frozenset({"admin"})
     assert table[("GET", "/healthz")] == frozenset({"public"})
+    # Reports and the answers export are read by everyone who may read the cycle.
+    assert table[("GET", "/api/v1/reports/{kind}")] == reader
+    assert table[("GET", "/api/v1/cycles/{year}/answers")] == reader
+    assert table[("GET", "/berichte")] == reader
+    # Indicators: everyone signed in reads, coordinators and admins write.
+    assert table[("GET", "/api/v1/indicators")] == reader
+    assert table[("GET", "/api/v1/indicators/{indicator_id}/values")] == reader
+    assert table[("GET", "/api/v1/data-requests")] == reader
+    assert table[("POST", "/api/v1/indicators")] == acting
+    assert table[("PATCH", "/api/v1/indicators/{indicator_id}")] == acting
+    assert table[("POST", "/api/v1/indicators/{indicator_id}/values")] == acting
+    assert table[("POST", "/api/v1/data-requests/{request_id}/remind")] == acting
+    assert table[("GET", "/kennzahlen")] == reader
+    assert table[("POST", "/kennzahlen/anfragen/{request_id}/erinnern")] == acting
     # Steering members change nothing: every unsafe route they may call is their own account.
     steering_writes = [p for (m, p), r in table.items() if m != "GET" and r and "steering" in r]
     assert sorted(steering_writes) == ["/konto/tokens", "/konto/tokens/{token_id}/widerrufen"]

@@ -53,6 +53,12 @@ KIND_KEYS: dict[str, set[str]] = {
         "attempts",
         "last_error",
     },
+    # Indicator data deliveries (workflow/indicators/mail.py builds these contexts).
+    "data_request": COMMON | LINK,
+    "data_reminder": COMMON | LINK,
+    "data_final_reminder": COMMON | LINK,
+    "data_escalation_head": COMMON | {"items", "contact_name", "contact_email"},
+    "confirmation_data": COMMON | {"items", "form_url", "submitted_by"},
 }
 KINDS = tuple(KIND_KEYS)
 
@@ -74,7 +80,13 @@ ITEM_KEYS: dict[str, set[str]] = {
     "link_reissued": PLACE | {"due_on"},
     "password_reset": set(),
     "dead_letter": PLACE | {"due_on", "state_label"},
+    "data_request": {"code", "title", "period_label", "unit_label"},
+    "data_reminder": {"code", "title", "period_label"},
+    "data_final_reminder": {"code", "title", "period_label"},
+    "data_escalation_head": {"code", "title", "period_label", "days_overdue", "reminders_sent"},
+    "confirmation_data": {"code", "title", "period_label", "answers"},
 }
+DATA_KINDS = ("data_request", "data_reminder", "data_final_reminder", "data_escalation_head")
 ITEM_LISTS = ("items", "new_items", "still_open", "resolved_items")
 
 FOOTER = {
@@ -261,6 +273,18 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "reset_url": RESET_URL,
             "expires_label": "in 60 Minuten" if lang == "de" else "in 60 minutes",
         }
+    elif kind in DATA_KINDS:
+        ctx |= {"items": data_items(lang)}
+        if kind == "data_escalation_head":
+            ctx |= {"contact_name": CONTACT, "contact_email": "zoe.kraemer@lindenau.de"}
+        else:
+            ctx |= {k: v for k, v in link.items() if k != "items"}
+    elif kind == "confirmation_data":
+        entries = data_items(lang)
+        for each in entries:
+            each["answers"] = data_answers(lang)
+        entries[1]["answers"] = []
+        ctx |= {"items": entries, "form_url": FORM_URL, "submitted_by": CONTACT}
     elif kind == "dead_letter":
         ctx |= {
             "items": items[:2],
@@ -271,6 +295,45 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "User unknown in virtual mailbox table",
         }
     return ctx
+
+
+def data_items(lang: str) -> list[dict[str, Any]]:
+    """Two indicators of one source, as workflow/indicators/mail.py lists them."""
+    feb = "Februar 2026" if lang == "de" else "February 2026"
+    return [
+        {
+            "code": "A-K1",
+            "title": "Der Arbeitslosenindex bei Ausländer/innen < 2 × Gesamtwert & sinkt",
+            "period_label": feb,
+            "unit_label": "Indexwert" if lang == "de" else "index value",
+            "due_on": DATES[lang]["apr15"],
+            "days_overdue": 23,
+            "reminders_sent": 3,
+        },
+        {
+            "code": "C-W1",
+            "title": "Der Austausch in der Stadtgesellschaft wird positiv bewertet",
+            "period_label": feb,
+            "unit_label": "Befragung (Skala 1–5)" if lang == "de" else "survey (scale 1–5)",
+            "due_on": DATES[lang]["apr15"],
+            "days_overdue": 1,
+            "reminders_sent": 1,
+        },
+    ]
+
+
+def data_answers(lang: str) -> list[list[str]]:
+    if lang == "de":
+        return [
+            ["Erhebungsdatum", "15.02.2026"],
+            ["Gesamtstadt", "1.234,5 (ungewöhnlich weit vom bisherigen Verlauf – bitte prüfen)"],
+            ["Anmerkung", "Neue Zählweise ab 2026\r\nsiehe <Anlage> & Protokoll"],
+        ]
+    return [
+        ["Survey date", "15 February 2026"],
+        ["whole city", "1,234.5 (unusually far from the series so far – please check)"],
+        ["Comment", "New counting from 2026\r\nsee <annex> & minutes"],
+    ]
 
 
 def digest_lists(lang: str) -> dict[str, Any]:
@@ -320,6 +383,10 @@ def _no_items(ctx: dict[str, Any]) -> None:
     ctx["items"] = []
 
 
+def _no_data_correction(ctx: dict[str, Any]) -> None:
+    ctx["form_url"] = None
+
+
 VARIANTS: dict[str, list[tuple[str, Callable[[dict[str, Any]], None]]]] = {
     "confirmation_agreement": [("no_correction", _no_correction), ("single", _single)],
     "confirmation_review": [("no_correction", _no_correction)],
@@ -329,6 +396,9 @@ VARIANTS: dict[str, list[tuple[str, Callable[[dict[str, Any]], None]]]] = {
     "final_reminder": [("single", _single)],
     "deadline_extended": [("same_date_no_reason", _same_date)],
     "dead_letter": [("no_items", _no_items)],
+    "data_request": [("single", _single)],
+    "data_escalation_head": [("single", _single)],
+    "confirmation_data": [("no_correction", _no_data_correction)],
 }
 
 
@@ -474,7 +544,10 @@ def test_renders_the_contract(kind: str, lang: str, variant: str) -> None:
         if url:
             assert url in text
             assert f'<a href="{escape(url)}"' in html
-    if kind in ("confirmation_agreement", "confirmation_review") and not ctx["form_url"]:
+    if (
+        kind in ("confirmation_agreement", "confirmation_review", "confirmation_data")
+        and not ctx["form_url"]
+    ):
         assert FORM_URL not in text and FORM_URL not in html
 
     for entry in listed_items(ctx):

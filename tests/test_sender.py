@@ -194,7 +194,7 @@ def test_a_claim_whose_worker_died_is_taken_again_after_the_lease(
     _, sink = smtp_sink
     seed(mail_rt, clock, measures=3)
     with unit_of_work(mail_rt.sessions) as s:
-        ids = claim(s, now=clock.now(), limit=100, lease=timedelta(minutes=5))
+        ids = claim(s, now=clock.now(), limit=100, lease=timedelta(minutes=5)).ids
     assert len(ids) == 3  # ...and then this "worker" dies without sending
     assert send_pending(mail_rt).claimed == 0  # the lease still holds
     clock.advance(timedelta(minutes=5, seconds=1))
@@ -213,3 +213,51 @@ def test_eml_files_are_written_by_the_demo_sink(
     assert sink.directory is not None
     files = list(sink.directory.glob("*.eml"))
     assert len(files) == 1 and b"X-Zielflow-Kind: invitation_agreement" in files[0].read_bytes()
+
+
+class _SlowRelay(CapturingHandler):
+    """Each message takes 4 s of (frozen) time; during the third, another worker sends too."""
+
+    def __init__(self, clock: FrozenClock, during_third: object) -> None:
+        super().__init__()
+        self.clock = clock
+        self.during_third = during_third
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # type: ignore[override]
+        self.clock.advance(timedelta(seconds=4))
+        if len(self.messages) == 2:
+            import asyncio
+
+            await asyncio.get_running_loop().run_in_executor(None, self.during_third)  # type: ignore[arg-type]
+        return await super().handle_DATA(server, session, envelope)  # type: ignore[arg-type]
+
+
+def test_a_batch_longer_than_the_lease_is_not_taken_over(
+    database_url: str, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """Leases are renewed per email: a second worker running while the batch is still under
+    way finds nothing to send, although the whole batch took longer than one lease."""
+    from aiosmtpd.controller import Controller
+
+    from tests.live import free_port
+
+    port = free_port()
+    settings = {"smtp_port": port, "smtp_timeout_seconds": 1.0, "send_lease_seconds": 10}
+    first = make_runtime(database_url, clock, tmp_path / "a", **settings)
+    second = make_runtime(database_url, clock, tmp_path / "b", **settings)
+    seed(first, clock, measures=3, contacts=3)  # three contacts: three emails in one batch
+    reports = []
+    handler = _SlowRelay(clock, lambda: reports.append(send_pending(second)))
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert send_pending(first).emails_sent == 3
+    finally:
+        controller.stop()
+    assert reports and reports[0].emails_sent == 0  # at 12 s, past the first lease of 10 s
+    ids = [str(m["Message-ID"]) for m in handler.messages]
+    assert len(ids) == 3 and len(set(ids)) == 3
+    assert {r.status for r in _rows(first)} == {"sent"}
+    second.dispose()
+    first.dispose()
+    runtime.install(None)

@@ -21,6 +21,12 @@ EVERY_KIND = {
     "review_request",
     "confirmation_review",
     "deadline_extended",
+    # Indicator data deliveries (examples/indicators.csv comes with the example catalogue).
+    "data_request",
+    "data_reminder",
+    "data_final_reminder",
+    "data_escalation_head",
+    "confirmation_data",
 }
 
 
@@ -32,6 +38,7 @@ def _run(tmp_path: Path, name: str, seed: int = 7, days: int = 500) -> dict[str,
         seed=seed,
         catalogue=EXAMPLES / "catalogue.csv",
         var_dir=tmp_path / "var",
+        indicators=EXAMPLES / "indicators.csv",
     )
 
 
@@ -55,6 +62,10 @@ def test_a_cycle_and_a_half_shows_every_path_and_is_stable(tmp_path: Path) -> No
     assert 0 < emails["escalation_head"] < 36
     assert emails["reminder"] < 4 * emails["invitation_agreement"]
     assert first["transitions"] >= 36 * 3
+    # The data sources were asked on their rhythm dates; most delivered, a few are chased.
+    data: dict[str, int] = first["data_requests"]  # type: ignore[assignment]
+    assert data["opened"] >= 15 and 0 < data["open_at_end"] < data["delivered"]
+    assert 0 < emails["confirmation_data"] <= data["delivered"]  # one email may confirm two
 
 
 def test_another_seed_gives_another_year(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from enum import StrEnum
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import ForeignKey, String, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from workflow.db import Base
+from workflow.db import Base, unit_of_work
 
 _hasher = PasswordHash((Argon2Hasher(),))
 MIN_PASSWORD_LENGTH = 12
@@ -226,12 +226,27 @@ def revoke_api_token(session: Session, user: User, token_id: int, now: datetime)
     return True
 
 
-def user_for_api_token(session: Session, raw: str, now: datetime) -> User | None:
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def user_for_api_token(
+    session: Session, raw: str, now: datetime, *, sessions: sessionmaker[Session] | None = None
+) -> User | None:
+    """The token's user, or None. ``last_used_at`` is written at most every few minutes and in
+    a transaction of its own (``sessions``), so that a read request writes nothing and requests
+    with one token do not queue behind each other's row lock."""
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _sha256(raw))).first()
     if token is None or token.revoked_at is not None:
         return None
     user = session.get(User, token.user_id)
     if user is None or not user.active:
         return None
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        if sessions is None:
+            token.last_used_at = now
+        else:
+            with unit_of_work(sessions) as own:
+                own.execute(
+                    update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+                )
     return user

@@ -71,6 +71,43 @@ def import_catalogue_cmd(path: Path, org: OrgOption = "") -> None:
         typer.echo(f"{report.rows} Maßnahmen gelesen; neu: {created}; geändert: {updated}.")
 
 
+@app.command("import-indicators")
+def import_indicators_cmd(path: Path, org: OrgOption = "") -> None:
+    """Import indicators and earlier values (CSV or XLSX) after the catalogue: all rows or none."""
+    from workflow.cycles.calendar import calendar_of
+    from workflow.indicators.importer import IndicatorsInvalid, import_indicators
+    from workflow.orgs import OrganisationAmbiguous, resolve_organisation
+
+    rt = runtime.current()
+    if not path.is_file():
+        _fail(f"Datei nicht gefunden: {path}")
+    try:
+        with unit_of_work(rt.sessions) as session:
+            organisation = resolve_organisation(session, org or rt.settings.organisation)
+            now = rt.clock.now()
+            report = import_indicators(
+                session=session,
+                organisation_id=organisation.id,
+                path=path,
+                now=now,
+                today=calendar_of(organisation).local_date(now),
+            )
+    except OrganisationAmbiguous as exc:
+        _fail(str(exc))
+        return
+    except IndicatorsInvalid as exc:
+        typer.echo(f"{path}: {exc}", err=True)
+        for error in exc.errors:
+            typer.echo(f"  {error}", err=True)
+        raise typer.Exit(1) from None
+    if not report.changed:
+        typer.echo(f"{report.rows} Kennzahlen gelesen; nichts geändert.")
+    else:
+        created = ", ".join(f"{n} {k}" for k, n in sorted(report.created.items())) or "nichts"
+        updated = ", ".join(f"{n} {k}" for k, n in sorted(report.updated.items())) or "nichts"
+        typer.echo(f"{report.rows} Kennzahlen gelesen; neu: {created}; geändert: {updated}.")
+
+
 @app.command("export-catalogue")
 def export_catalogue_cmd(path: Path, org: OrgOption = "") -> None:
     """Export the catalogue as CSV (or XLSX if PATH ends in .xlsx)."""
@@ -171,7 +208,7 @@ def simulate_cmd(
     import json
     from datetime import date
 
-    from workflow.demo import EXAMPLE_CATALOGUE
+    from workflow.demo import EXAMPLE_CATALOGUE, EXAMPLE_INDICATORS
     from workflow.simulate import run_simulation
 
     try:
@@ -194,6 +231,8 @@ def simulate_cmd(
         catalogue=catalogue or EXAMPLE_CATALOGUE,
         var_dir=var,
         state=runtime.current().settings.state,
+        # The example indicators name the example catalogue's goals and measures.
+        indicators=EXAMPLE_INDICATORS if catalogue is None else None,
     )
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -216,6 +255,79 @@ def simulate_cmd(
         "  Stand am Ende: " + ", ".join(f"{k} {n}" for k, n in summary["states_at_end"].items())
     )
     typer.echo(f"  Datenbank: {database_url}")
+
+
+@app.command("report")
+def report_cmd(
+    kind: Annotated[str, typer.Argument(help="status-quo, annual oder meeting")],
+    cycle: Annotated[int, typer.Option("--cycle", help="Jahr des Zyklus")],
+    output: Annotated[Path, typer.Option("--output", help="Zieldatei")],
+    fmt: Annotated[str, typer.Option("--format", help="html oder pdf")] = "html",
+    meeting_date: Annotated[
+        str, typer.Option("--meeting-date", help="Sitzungstag JJJJ-MM-TT (nur meeting)")
+    ] = "",
+    report_date: Annotated[
+        str, typer.Option("--report-date", help="Stichtag JJJJ-MM-TT; sonst letztes Ereignis")
+    ] = "",
+    org: OrgOption = "",
+) -> None:
+    """Write a report (Status-Quo-Bericht, Jahresbericht, Sitzungsunterlage) as HTML or PDF."""
+    from datetime import date
+
+    from workflow.orgs import OrganisationAmbiguous, resolve_organisation
+    from workflow.reports.build import FORMATS, KINDS, ReportUnavailable, build_report
+
+    if kind not in KINDS:
+        _fail(f"Unbekannter Bericht '{kind}'. Möglich: {', '.join(KINDS)}.")
+    if fmt not in FORMATS:
+        _fail(f"Unbekanntes Format '{fmt}'. Möglich: {', '.join(FORMATS)}.")
+    days: dict[str, date | None] = {}
+    for name, text in (("--meeting-date", meeting_date), ("--report-date", report_date)):
+        try:
+            days[name] = date.fromisoformat(text) if text else None
+        except ValueError:
+            _fail(f"{name} '{text}' ist kein Datum (JJJJ-MM-TT).")
+    rt = runtime.current()
+    try:
+        with rt.sessions() as session, session.begin():
+            organisation = resolve_organisation(session, org or rt.settings.organisation)
+            rendered = build_report(
+                session,
+                organisation_id=organisation.id,
+                kind=kind,
+                year=cycle,
+                fmt=fmt,
+                report_date=days["--report-date"],
+                meeting_date=days["--meeting-date"],
+            )
+    except (ReportUnavailable, OrganisationAmbiguous) as exc:
+        _fail(str(exc))
+        return
+    output.write_bytes(rendered.content)
+    typer.echo(f"{rendered.filename}: {len(rendered.content)} Bytes nach {output} geschrieben.")
+
+
+@app.command("export-answers")
+def export_answers_cmd(
+    path: Path,
+    cycle: Annotated[int, typer.Option("--cycle", help="Jahr des Zyklus")],
+    org: OrgOption = "",
+) -> None:
+    """Export a cycle's answers, one row per measure: XLSX if PATH ends in .xlsx, else CSV."""
+    from workflow.orgs import OrganisationAmbiguous, resolve_organisation
+    from workflow.reports.answers import answers_table, to_csv, to_xlsx
+    from workflow.reports.build import ReportUnavailable
+
+    rt = runtime.current()
+    try:
+        with rt.sessions() as session, session.begin():
+            organisation = resolve_organisation(session, org or rt.settings.organisation)
+            table = answers_table(session, organisation_id=organisation.id, year=cycle)
+    except (ReportUnavailable, OrganisationAmbiguous) as exc:
+        _fail(str(exc))
+        return
+    path.write_bytes(to_xlsx(table) if path.suffix.lower() == ".xlsx" else to_csv(table))
+    typer.echo(f"{len(table.rows)} Maßnahmen des Zyklus {cycle} nach {path} geschrieben.")
 
 
 @app.command("diagram")

@@ -10,6 +10,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"
+# Connect, EHLO, STARTTLS, login, MAIL, RCPT, DATA, end of data: each has its own timeout.
+LEASE_TIMEOUTS = 8
 
 # The 16 Länder as the `holidays` package names their subdivisions.
 Bundesland = Literal[
@@ -31,7 +33,8 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_seconds: float = 30.0
     smtp_ca_file: Path | None = Field(
-        default=None, description="CA bundle to verify the SMTP server's certificate (default: system)"
+        default=None,
+        description="CA bundle to verify the SMTP server's certificate (default: system)",
     )
     mail_from: str = "zielflow@localhost"
     mail_sink_dir: Path | None = None

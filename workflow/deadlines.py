@@ -142,6 +142,14 @@ def action_plan(
         return [Step(StepKind.AUTO, 0, cal.at_local(due, 0))]
     if rule.waiting_on is not Actor.DEPARTMENT:
         return []
+    return contact_plan(due, policy, cal)
+
+
+def contact_plan(due: date, policy: DeadlinePolicy, cal: BusinessCalendar) -> list[Step]:
+    """Reminders before ``due`` and escalations after it, for anyone the engine waits on.
+
+    The same steps serve a department's answer in a cycle and a data source's delivery.
+    """
     steps = [
         Step(StepKind.REMINDER, i, cal.at_local(due - timedelta(days=offset), policy.send_hour))
         for i, offset in enumerate(policy.reminder_offsets_days)

@@ -14,13 +14,16 @@ from pathlib import Path
 from workflow import runtime
 from workflow.accounts import Role, add_or_update_user
 from workflow.catalogue.service import import_catalogue
+from workflow.cycles.calendar import calendar_of
 from workflow.cycles.service import open_cycle
 from workflow.db import unit_of_work
 from workflow.demo_data import ensure_people
+from workflow.indicators.importer import import_indicators
 from workflow.migrate import upgrade
 from workflow.orgs import DEFAULT_SLUG, resolve_organisation
 
 EXAMPLE_CATALOGUE = Path(__file__).resolve().parents[1] / "examples" / "catalogue.csv"
+EXAMPLE_INDICATORS = Path(__file__).resolve().parents[1] / "examples" / "indicators.csv"
 DEMO_LOGIN = "koordination@musterstadt.example.org"
 
 
@@ -43,6 +46,16 @@ def prepare(catalogue: Path | None, today: datetime) -> tuple[str, str]:
         if source.is_file():
             import_catalogue(session=session, organisation_id=org.id, path=source)
         ensure_people(session, org)
+        if source.resolve() == EXAMPLE_CATALOGUE.resolve():
+            # The example indicators name the example catalogue's goals and measures.
+            now = rt.clock.now()
+            import_indicators(
+                session=session,
+                organisation_id=org.id,
+                path=EXAMPLE_INDICATORS,
+                now=now,
+                today=calendar_of(org).local_date(now),
+            )
         open_cycle(
             session=session, clock=rt.clock, organisation_id=org.id, year=today.year, actor="demo"
         )

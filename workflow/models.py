@@ -26,6 +26,7 @@ from workflow.cycles.models import (
 from workflow.db import Base
 from workflow.forms.models import FormAttempt, FormDraft
 from workflow.forms.tokens import FormToken
+from workflow.indicators.models import DataRequest, Indicator, IndicatorValue
 
 # One line per feature module that adds tables; keep __all__ in step.
 __all__ = [
@@ -36,12 +37,15 @@ __all__ = [
     "Concept",
     "Contact",
     "Cycle",
+    "DataRequest",
     "Department",
     "Field",
     "FormAttempt",
     "FormDraft",
     "FormToken",
     "Goal",
+    "Indicator",
+    "IndicatorValue",
     "Interview",
     "Measure",
     "MeasureCycle",

@@ -31,6 +31,9 @@ from workflow.cycles.service import open_cycle, record_interview
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar
 from workflow.demo_data import ensure_people
+from workflow.indicators import simulation as data_sources
+from workflow.indicators.importer import import_indicators
+from workflow.indicators.simulation import DataSources
 from workflow.machine import Event, State
 from workflow.migrate import upgrade
 from workflow.tasks import tick
@@ -98,7 +101,10 @@ def run_simulation(
     var_dir: Path,
     organisation: str = "simulation",
     state: str = "NW",
+    indicators: Path | None = None,
 ) -> dict[str, Any]:
+    """``indicators``: a file for ``import-indicators`` whose sources then deliver; the CLI
+    passes the example indicators with the example catalogue (they name its codes)."""
     settings_probe = Settings(database_url=database_url, var_dir=var_dir)
     upgrade(settings_probe.database_url)
     port = _free_port()
@@ -125,6 +131,7 @@ def run_simulation(
             catalogue=catalogue,
             organisation=organisation,
             state=state,
+            indicators=indicators,
         )
     finally:
         controller.stop()
@@ -150,6 +157,7 @@ def _simulate(
     catalogue: Path,
     organisation: str,
     state: str,
+    indicators: Path | None,
 ) -> dict[str, Any]:
     with unit_of_work(rt.sessions) as s:
         org = ensure_organisation(s, slug=organisation, name="Stadt Simulationshausen", state=state)
@@ -158,6 +166,11 @@ def _simulate(
         org_id = org.id
         cal = calendar_of(org)
     clock.set(cal.at_local(start, 9))
+    if indicators is not None:
+        with unit_of_work(rt.sessions) as s:
+            import_indicators(
+                session=s, organisation_id=org_id, path=indicators, now=clock.now(), today=start
+            )
     with unit_of_work(rt.sessions) as s:
         if (
             s.scalars(
@@ -169,6 +182,9 @@ def _simulate(
                 session=s, clock=clock, organisation_id=org_id, year=start.year, actor=COORDINATOR
             )
     people = People(random.Random(seed))
+    # The data sources draw from a stream of their own, so adding indicators leaves the
+    # departments' behaviour for a seed as it was.
+    sources = DataSources(random.Random(f"data-sources:{seed}"))
     for offset in range(days):
         day = start + timedelta(days=offset)
         clock.set(cal.at_local(day, 8) + timedelta(minutes=5))
@@ -185,6 +201,7 @@ def _simulate(
                         actor=COORDINATOR,
                     )
             _act(rt, clock, people, cal, day)
+            data_sources.act(rt, clock, sources, cal, day)
         clock.set(cal.at_local(day, 16))
         tick(rt)
     end = start + timedelta(days=days)
@@ -458,6 +475,7 @@ def _summary(
             or 0
         )
         org = s.get(Organisation, org_id)
+        data = data_sources.summary(s)
     return {
         "organisation": org.slug if org else "",
         "start": start.isoformat(),
@@ -477,4 +495,5 @@ def _summary(
         "states_at_end": dict(sorted(states.items())),
         "outbox_status": dict(sorted(statuses.items())),
         "render_failures": int(render_failures),
+        "data_requests": data,
     }

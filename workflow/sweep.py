@@ -2,7 +2,9 @@
 
 Every decision is recomputed from the row, so running the sweep twice, late, or from two
 beats at once changes nothing twice: each message has a unique dedupe key, and the row's
-schedule advances in the same transaction that queues the message.
+schedule advances in the same transaction that queues the message. A second pass does the
+same for the indicators' data requests: it opens them on their rhythm dates, then reminds
+and escalates with the same policy.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from notifications.effects import item_context
 from notifications.models import Channel
 from notifications.outbox import Draft, enqueue
-from workflow.catalogue.models import Contact
+from workflow.catalogue.models import Contact, Organisation
 from workflow.clock import Clock
-from workflow.cycles.calendar import calendar_and_policy
+from workflow.cycles.calendar import calendar_and_policy, calendar_of
 from workflow.cycles.models import MeasureCycle, TargetAgreement
 from workflow.cycles.stay import plan_of
 from workflow.db import unit_of_work
-from workflow.deadlines import EscalationTarget, Step, StepKind
+from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarget, Step, StepKind
+from workflow.indicators import requests as data_requests
+from workflow.indicators.models import DataRequest, RequestStatus
 from workflow.machine import STATES, State
 from workflow.transitions import apply_event
 
@@ -67,6 +71,7 @@ def run_sweep(
             report.examined += len(due)
         if len(due) < batch_size:
             break
+    _sweep_data_requests(sessions=sessions, now=now, batch_size=batch_size, report=report)
     return report
 
 
@@ -226,4 +231,98 @@ def _escalate(session: Session, mc: MeasureCycle, step: Step, now: datetime) -> 
             for head in heads
         ],
         now=now,
+    )
+
+
+# -- data deliveries: the same steps for indicator values -----------------------------------
+
+
+def _sweep_data_requests(
+    *, sessions: sessionmaker[Session], now: datetime, batch_size: int, report: SweepReport
+) -> None:
+    """Open the requests whose rhythm date has come, then remind and escalate the due ones."""
+    with unit_of_work(sessions) as session:
+        opened = data_requests.open_due_requests(session, now=now)
+    report.add("data_request", opened.queued)
+    for _ in range(MAX_BATCHES):
+        with unit_of_work(sessions) as session:
+            due = _claim_due_requests(session, now, batch_size)
+            rules: dict[int, tuple[BusinessCalendar, DeadlinePolicy]] = {}
+            for request in due:
+                org_id = request.organisation_id
+                if org_id not in rules:
+                    rules[org_id] = _rules_of(session, org_id)
+                _process_request(session, request, now, rules[org_id], report)
+            report.examined += len(due)
+        if len(due) < batch_size:
+            break
+
+
+def _claim_due_requests(session: Session, now: datetime, limit: int) -> list[DataRequest]:
+    stmt = (
+        select(DataRequest)
+        .where(DataRequest.next_action_at <= now)
+        .order_by(DataRequest.next_action_at, DataRequest.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=DataRequest)
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def _process_request(
+    session: Session,
+    request: DataRequest,
+    now: datetime,
+    rules: tuple[BusinessCalendar, DeadlinePolicy],
+    report: SweepReport,
+) -> None:
+    if request.status != RequestStatus.OPEN.value:
+        _reschedule_request(session, request, request.action_step, [], request.escalation_level)
+        return
+    cal, policy = rules
+    plan = data_requests.plan_of(request, policy, cal)
+    due_steps = [(i, s) for i, s in enumerate(plan) if i >= request.action_step and s.at <= now]
+    if not due_steps:
+        _reschedule_request(session, request, request.action_step, plan, request.escalation_level)
+        return
+    # As for measures: a late sweep sends only the latest reminder, but every escalation.
+    reminders = [(i, s) for i, s in due_steps if s.kind is StepKind.REMINDER]
+    last_reminder_index = max(
+        (i for i, s in enumerate(plan) if s.kind is StepKind.REMINDER), default=-1
+    )
+    if reminders:
+        i, step = reminders[-1]
+        draft = data_requests.reminder(request, step, final=i == last_reminder_index)
+        report.add(draft.kind, enqueue(session, [draft], now=now))
+        report.reminders += 1
+    level = request.escalation_level
+    for _, step in due_steps:
+        if step.kind is StepKind.ESCALATION:
+            if step.target is EscalationTarget.DEPARTMENT_HEAD:
+                drafts = data_requests.escalation(session, request, step)
+                report.add("data_escalation_head", enqueue(session, drafts, now=now))
+            # The steering-group step raises the level shown on /kennzahlen; the digest
+            # lists measures only.
+            report.escalations += 1
+            level = max(level, step.index)
+    _reschedule_request(session, request, due_steps[-1][0] + 1, plan, level)
+
+
+def _rules_of(session: Session, organisation_id: int) -> tuple[BusinessCalendar, DeadlinePolicy]:
+    """Data requests follow the organisation's calendar and its newest cycle's policy."""
+    org = session.get(Organisation, organisation_id)
+    assert org is not None
+    return calendar_of(org), data_requests.policy_for(session, organisation_id)
+
+
+def _reschedule_request(
+    session: Session, request: DataRequest, next_step: int, plan: list[Step], level: int
+) -> None:
+    next_at = plan[next_step].at if next_step < len(plan) else None
+    session.execute(
+        update(DataRequest)
+        .where(DataRequest.id == request.id)
+        .values(action_step=next_step, next_action_at=next_at, escalation_level=level)
+        .execution_options(synchronize_session=False)
     )

@@ -90,4 +90,3 @@ def nudge_sender() -> None:
         send_task.delay()
     except Exception:  # the broker is down: the periodic send will pick the rows up
         log.warning("could not queue the send task; the next periodic send will do it")
-

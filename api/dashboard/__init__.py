@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.dashboard import interview, mails, measure, overview
+from api.dashboard import indicators, interview, mails, measure, overview, reports
 
 router = APIRouter(include_in_schema=False)
-for module in (overview, measure, interview, mails):
+for module in (overview, measure, interview, mails, reports, indicators):
     router.include_router(module.router)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.csrf import require_csrf
-from api.forms import view
+from api.forms import data_delivery, view
 from api.templating import render
 from workflow import runtime
 from workflow.catalogue.models import Contact
@@ -33,6 +33,7 @@ from workflow.forms.ratelimit import WINDOW, client_key, is_blocked, record_fail
 from workflow.forms.scope import FormItem, FormScope, items_in_scope, scope_of
 from workflow.forms.submit import submit
 from workflow.forms.tokens import FormToken, Phase, TokenState, form_url, look_up
+from workflow.forms.validation import without_control_characters
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,9 @@ def open_form(raw: str, request: Request) -> Response:
         visit = _visit(session, request, raw)
         if visit.state is not TokenState.VALID or visit.token is None:
             return _refusal(request, session, visit, raw)
+        if visit.token.phase == Phase.DATA_DELIVERY.value:
+            lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
+            return data_delivery.page(request, session, visit.token, raw, lang)
         scope = scope_of(session, visit.token)
         lang = view.language(request.query_params.get("lang"), scope.contact)
         notice = request.query_params.get("notice", "")
@@ -212,12 +216,18 @@ def post_form(raw: str, request: Request, form: FormData = Depends(posted_form))
         visit = _visit(session, request, raw)
         if visit.state is not TokenState.VALID or visit.token is None:
             return _refusal(request, session, visit, raw)
+        if visit.token.phase == Phase.DATA_DELIVERY.value:
+            lang = view.language(
+                _str(form, "lang") or request.query_params.get("lang"),
+                _contact(session, visit.token),
+            )
+            return data_delivery.post(request, session, visit.token, raw, form, rt.clock, lang)
         scope = scope_of(session, visit.token)
         lang = view.language(_str(form, "lang") or request.query_params.get("lang"), scope.contact)
         posted = split_posted(form.multi_items())
         action = _str(form, "action")
         only: set[int] | None = None
-        if action.startswith("submit:") and action[7:].isdigit():
+        if action.startswith("submit:") and action[7:].isdigit() and len(action) <= 16:
             only = {int(action[7:])}
         elif action != "submit_all":
             # "save", and anything unexpected: keeping a draft is never wrong.
@@ -245,6 +255,8 @@ def autosave(raw: str, request: Request, form: FormData = Depends(posted_form)) 
         if visit.state is not TokenState.VALID or visit.token is None:
             status = 429 if visit.blocked else 404 if visit.token is None else 410
             return JSONResponse({"saved": 0}, status_code=status)
+        if visit.token.phase == Phase.DATA_DELIVERY.value:
+            return JSONResponse({"saved": 0})  # the data form keeps no drafts
         scope = scope_of(session, visit.token)
         items = items_in_scope(session, scope)
         now = rt.clock.now()
@@ -262,6 +274,9 @@ def thanks(raw: str, request: Request) -> Response:
         visit = _visit(session, request, raw)
         if visit.state is not TokenState.VALID or visit.token is None:
             return _refusal(request, session, visit, raw)
+        if visit.token.phase == Phase.DATA_DELIVERY.value:
+            lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
+            return data_delivery.thanks(request, session, visit.token, raw, lang)
         scope = scope_of(session, visit.token)
         lang = view.language(request.query_params.get("lang"), scope.contact)
         items = items_in_scope(session, scope)
@@ -288,6 +303,9 @@ def hand_on(raw: str, request: Request, form: FormData = Depends(posted_form)) -
         visit = _visit(session, request, raw)
         if visit.state is not TokenState.VALID or visit.token is None:
             return _refusal(request, session, visit, raw)
+        if visit.token.phase == Phase.DATA_DELIVERY.value:
+            # Data links are not handed on: the coordinator changes an indicator's source.
+            return RedirectResponse(_url(raw), status_code=303)
         scope = scope_of(session, visit.token)
         lang = view.language(_str(form, "lang") or request.query_params.get("lang"), scope.contact)
         values = {"delegate_email": _str(form, "email"), "delegate_name": _str(form, "name")}
@@ -327,6 +345,10 @@ def ask_for_new_link(raw: str, request: Request) -> Response:
         )
 
 
+def _contact(session: Session, token: FormToken) -> Contact | None:
+    return session.get(Contact, token.contact_id)
+
+
 def _str(form: FormData, name: str) -> str:
     value = form.get(name)
-    return value if isinstance(value, str) else ""
+    return without_control_characters(value) if isinstance(value, str) else ""

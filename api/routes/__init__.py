@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import catalogue, cycles, measure_cycles, outbox, pipeline, users
+from api.routes import (
+    catalogue,
+    cycles,
+    indicators,
+    measure_cycles,
+    outbox,
+    pipeline,
+    reports,
+    users,
+)
 
 router = APIRouter()
-for module in (pipeline, measure_cycles, cycles, catalogue, outbox, users):
+for module in (pipeline, measure_cycles, cycles, catalogue, outbox, users, reports, indicators):
     router.include_router(module.router)

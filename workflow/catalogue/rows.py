@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 
 COLUMNS = (
@@ -25,7 +26,11 @@ REQUIRED = tuple(c for c in COLUMNS if c not in {"beschreibung", "kontakt_name",
 
 
 class FileUnreadable(Exception):
-    """The file as a whole cannot be read: wrong encoding, no header, missing columns."""
+    """The file cannot be read from ``line`` on: wrong encoding, no header, broken quoting."""
+
+    def __init__(self, message: str, line: int = 1) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -66,30 +71,65 @@ def _csv_rows(data: bytes) -> Iterator[RawRow]:
     except StopIteration:
         raise FileUnreadable("Die Datei ist leer.") from None
     names = _check_header(header)
-    for line, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        yield RawRow(line, _zip(names, cells))
+    line = 1
+    try:
+        for line, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            yield RawRow(line, _zip(names, cells))
+    except csv.Error as exc:
+        raise FileUnreadable(
+            f"Zeile {line + 1}: die Zeile ist nicht lesbar ({exc}); oft fehlt ein schließendes "
+            "Anführungszeichen.",
+            line=line + 1,
+        ) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[RawRow]:
     from openpyxl import load_workbook
 
     try:
-        sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise FileUnreadable(f"Die XLSX-Datei ist nicht lesbar: {exc}") from None
-    rows = sheet.iter_rows(values_only=True)
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds (zip, XML, key errors) for a broken file
+        raise FileUnreadable(
+            "Die Datei ist keine lesbare XLSX-Arbeitsmappe. "
+            "Bitte in Excel als 'Excel-Arbeitsmappe (*.xlsx)' speichern."
+        ) from None
     try:
-        header = [str(c or "") for c in next(rows)]
-    except StopIteration:
-        raise FileUnreadable("Die Datei ist leer.") from None
-    names = _check_header(header)
-    for line, cells in enumerate(rows, start=2):
-        texts = ["" if c is None else str(c) for c in cells]
-        if not any(t.strip() for t in texts):
-            continue
-        yield RawRow(line, _zip(names, texts))
+        if not book.worksheets:
+            raise FileUnreadable("Die Arbeitsmappe enthält kein Tabellenblatt.")
+        sheet = book.worksheets[0]
+        # Some programs write a wrong sheet size; without it every stored row is read.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
+        try:
+            header = [_cell_text(c) for c in next(rows)]
+        except StopIteration:
+            raise FileUnreadable("Die Datei ist leer.") from None
+        names = _check_header(header)
+        # Read-only sheets yield empty rows too, so the count is the spreadsheet's line number.
+        for line, cells in enumerate(rows, start=2):
+            texts = [_cell_text(c) for c in cells]
+            if not any(t.strip() for t in texts):
+                continue
+            yield RawRow(line, _zip(names, texts))
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    """A cell as the text a person sees: 2 not "2.0" for a rank typed as a number."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "WAHR" if value else "FALSCH"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def _zip(names: list[str], cells: list[str]) -> dict[str, str]:

@@ -68,7 +68,7 @@ def import_catalogue(*, session: Session, organisation_id: int, path: Path) -> I
     try:
         raw = read_rows(path)
     except FileUnreadable as exc:
-        raise CatalogueInvalid([RowError(1, "-", str(exc))]) from None
+        raise CatalogueInvalid([RowError(exc.line, "-", str(exc))]) from None
     rows, errors = validate(raw)
     if errors:
         raise CatalogueInvalid(errors)
@@ -180,11 +180,18 @@ def export_catalogue(*, session: Session, organisation_id: int, path: Path) -> i
         ws.title = "Maßnahmenkatalog"
         ws.append(list(COLUMNS))
         for r in rows:
-            ws.append([r[c] for c in COLUMNS])
+            ws.append([int(r[c]) if c == "ziel_rang" else r[c] for c in COLUMNS])
+        for row in ws.iter_rows():
+            for cell in row:
+                # openpyxl would store text starting with "=" as a formula; catalogue text is text.
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+        ws.freeze_panes = "A2"
         wb.save(path)
     else:
         with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\n")
+            # "\r\n" also makes the writer quote a cell holding a bare carriage return.
+            writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\r\n")
             writer.writeheader()
             writer.writerows(rows)
     return len(rows)

@@ -8,6 +8,21 @@ from dataclasses import dataclass
 from workflow.catalogue.rows import REQUIRED, RawRow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# C0 control characters other than tab, line feed and carriage return: PostgreSQL refuses
+# NUL, and XLSX cannot hold the others.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# The columns' sizes in the database (workflow/catalogue/models.py).
+LIMITS = {
+    "handlungsfeld_code": 16,
+    "handlungsfeld": 300,
+    "ziel_code": 16,
+    "ziel": 500,
+    "massnahme_code": 32,
+    "massnahme": 500,
+    "fachbereich": 200,
+    "kontakt_name": 200,
+    "kontakt_email": 320,
+}
 
 _LABELS = {
     "handlungsfeld_code": "Handlungsfeld-Code",
@@ -68,7 +83,7 @@ def _one(raw: RawRow) -> tuple[CatalogueRow | None, list[RowError]]:
             rank = int(float(v["ziel_rang"]))
             if not 1 <= rank <= 4 or float(v["ziel_rang"]) != rank:
                 raise ValueError
-        except ValueError:
+        except (ValueError, OverflowError):  # "abc", and "inf" / "1e400" alike
             errors.append(
                 RowError(
                     raw.line,
@@ -83,9 +98,14 @@ def _one(raw: RawRow) -> tuple[CatalogueRow | None, list[RowError]]:
         )
     if v["kontakt_name"] and not email:
         errors.append(RowError(raw.line, "kontakt_email", "E-Mail-Adresse fehlt zum Kontakt"))
-    for col, limit in (("massnahme_code", 32), ("ziel_code", 16), ("handlungsfeld_code", 16)):
+    for col, limit in LIMITS.items():
         if len(v[col]) > limit:
-            errors.append(RowError(raw.line, col, f"höchstens {limit} Zeichen"))
+            errors.append(
+                RowError(raw.line, col, f"höchstens {limit} Zeichen, nicht {len(v[col])}")
+            )
+    for col, value in v.items():
+        if _CONTROL.search(value):
+            errors.append(RowError(raw.line, col, "enthält ein unzulässiges Steuerzeichen"))
     if errors:
         return None, errors
     return CatalogueRow(

@@ -25,14 +25,16 @@ from workflow.forms.validation import (
     agreement_prefill,
     agreement_raw,
     review_raw,
+    without_control_characters,
 )
 
-_POSTED = re.compile(r"^m-(\d+)-([a-z0-9_-]+)$")
+# Bounded digit runs: int() of an endless number is itself an error (Python caps it).
+_POSTED = re.compile(r"^m-(\d{1,9})-([a-z0-9_-]+)$")
 _FIELDS = {
     Phase.TARGET_AGREEMENT: {"decision", "reason", "targets", "responsible", "resources"},
     Phase.REVIEW: {"achievement", "comment", "obstacles", "proposal", "proposal_text"},
 }
-_MILESTONE = re.compile(r"^ms-(\d+)-(what|due)$")
+_MILESTONE = re.compile(r"^ms-(\d{1,4})-(what|due)$")
 _CUT = MAX_TEXT + 1  # one more than allowed, so validation can still say "too long"
 
 
@@ -42,7 +44,7 @@ def split_posted(pairs: Iterable[tuple[str, Any]]) -> dict[int, RawAnswers]:
     for name, value in pairs:
         m = _POSTED.match(name)
         if m and isinstance(value, str):
-            out.setdefault(int(m[1]), {})[m[2]] = value
+            out.setdefault(int(m[1]), {})[m[2]] = without_control_characters(value)
     return out
 
 

@@ -1,6 +1,7 @@
 """Form links: 256-bit random tokens, stored only as SHA-256 hashes, scoped and expiring.
 
-A token opens one contact's forms for one cycle and one phase. Issuing a replacement with
+A token opens one contact's forms for one cycle and one phase, or (phase ``data_delivery``,
+no cycle) one data source contact's open data requests. Issuing a replacement with
 ``reissue`` revokes every older live token of that scope; reminders issue additional tokens
 (each email's link works until it expires), so an older email's link keeps working.
 The raw token exists only in the email and in the visitor's address bar: never log it.
@@ -13,7 +14,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflow.db import Base
@@ -23,16 +24,26 @@ from workflow.deadlines import BusinessCalendar, DeadlinePolicy
 class Phase(StrEnum):
     TARGET_AGREEMENT = "target_agreement"
     REVIEW = "review"
+    # Indicator values from a data source contact: scoped to the contact alone, no cycle.
+    DATA_DELIVERY = "data_delivery"
 
 
 class FormToken(Base):
     __tablename__ = "form_token"
+    __table_args__ = (
+        # A cycle's forms need their cycle; data deliveries belong to no cycle.
+        CheckConstraint(
+            "(phase = 'data_delivery' AND cycle_id IS NULL)"
+            " OR (phase <> 'data_delivery' AND cycle_id IS NOT NULL)",
+            name="scope",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"), index=True)
     phase: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
@@ -59,7 +70,7 @@ def issue_token(
     session: Session,
     organisation_id: int,
     contact_id: int,
-    cycle_id: int,
+    cycle_id: int | None,
     phase: Phase,
     expires_at: datetime,
     now: datetime,

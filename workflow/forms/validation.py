@@ -101,7 +101,7 @@ def parse_number(text: str) -> Decimal | None:
 
 def milestone_rows(raw: Mapping[str, str]) -> int:
     """How many milestone rows to show: every filled one plus one empty, at least three."""
-    used = [int(m[1]) for k in raw if (m := re.match(r"^ms-(\d+)-(what|due)$", k)) and raw[k]]
+    used = [int(m[1]) for k in raw if (m := re.match(r"^ms-(\d{1,4})-(what|due)$", k)) and raw[k]]
     return min(MAX_MILESTONE_ROWS, max(MIN_MILESTONE_ROWS, (max(used) + 2) if used else 0))
 
 
@@ -251,3 +251,12 @@ def agreement_prefill(carried: Mapping[str, Any]) -> RawAnswers:
     if carried.get("last_responsible"):
         raw["responsible"] = str(carried["last_responsible"])
     return raw
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def without_control_characters(text: str) -> str:
+    """Drops invisible control characters (NUL and the like, never tab or line breaks): no
+    keyboard types them, and PostgreSQL refuses NUL in text."""
+    return _CONTROL.sub("", text)

@@ -312,7 +312,7 @@ def upgrade() -> None:
         sa.Column("organisation_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=False),
-        sa.Column("cycle_id", sa.Integer(), nullable=False),
+        sa.Column("cycle_id", sa.Integer(), nullable=True),
         sa.Column("phase", sa.String(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -320,6 +320,10 @@ def upgrade() -> None:
         sa.Column("issued_by", sa.String(length=200), nullable=False),
         sa.Column("delegated_from_contact_id", sa.Integer(), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "(phase = 'data_delivery' AND cycle_id IS NULL) OR (phase <> 'data_delivery' AND cycle_id IS NOT NULL)",
+            name=op.f("ck_form_token_scope"),
+        ),
         sa.ForeignKeyConstraint(
             ["contact_id"], ["contact.id"], name=op.f("fk_form_token_contact_id_contact")
         ),
@@ -370,6 +374,118 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "indicator",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("statement", sa.Text(), nullable=False),
+        sa.Column("base_figures", sa.Text(), nullable=False),
+        sa.Column("unit", sa.String(length=16), nullable=False),
+        sa.Column("direction", sa.String(length=8), nullable=False),
+        sa.Column("target_value", sa.Double(), nullable=True),
+        sa.Column("due_months", sa.JSON(), nullable=False),
+        sa.Column("due_day", sa.Integer(), nullable=False),
+        sa.Column("lead_days", sa.Integer(), nullable=False),
+        sa.Column("district", sa.String(length=200), nullable=False),
+        sa.Column("districts", sa.JSON(), nullable=False),
+        sa.Column("source_label", sa.String(length=300), nullable=False),
+        sa.Column("source_contact_id", sa.Integer(), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_indicator_organisation_id_organisation"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_contact_id"],
+            ["contact.id"],
+            name=op.f("fk_indicator_source_contact_id_contact"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_indicator")),
+        sa.UniqueConstraint(
+            "organisation_id", "code", name=op.f("uq_indicator_organisation_id_code")
+        ),
+    )
+    with op.batch_alter_table("indicator", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_indicator_organisation_id"), ["organisation_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_indicator_source_contact_id"), ["source_contact_id"], unique=False
+        )
+
+    op.create_table(
+        "data_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("indicator_id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("next_action_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("action_step", sa.Integer(), nullable=False),
+        sa.Column("escalation_level", sa.Integer(), nullable=False),
+        sa.Column("stay", sa.Integer(), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_by", sa.String(length=200), nullable=False),
+        sa.Column("deliveries", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contact.id"], name=op.f("fk_data_request_contact_id_contact")
+        ),
+        sa.ForeignKeyConstraint(
+            ["indicator_id"], ["indicator.id"], name=op.f("fk_data_request_indicator_id_indicator")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_data_request_organisation_id_organisation"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_request")),
+        sa.UniqueConstraint(
+            "indicator_id", "period", name=op.f("uq_data_request_indicator_id_period")
+        ),
+    )
+    with op.batch_alter_table("data_request", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_data_request_contact_id"), ["contact_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_data_request_next_action_at",
+            ["next_action_at"],
+            unique=False,
+            postgresql_where=sa.text("next_action_at IS NOT NULL"),
+            sqlite_where=sa.text("next_action_at IS NOT NULL"),
+        )
+        batch_op.create_index(
+            batch_op.f("ix_data_request_organisation_id"), ["organisation_id"], unique=False
+        )
+
+    op.create_table(
+        "indicator_goal",
+        sa.Column("indicator_id", sa.Integer(), nullable=False),
+        sa.Column("goal_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["goal_id"],
+            ["goal.id"],
+            name=op.f("fk_indicator_goal_goal_id_goal"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["indicator_id"],
+            ["indicator.id"],
+            name=op.f("fk_indicator_goal_indicator_id_indicator"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("indicator_id", "goal_id", name=op.f("pk_indicator_goal")),
+    )
+    with op.batch_alter_table("indicator_goal", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_indicator_goal_goal_id"), ["goal_id"], unique=False)
+
+    op.create_table(
         "measure",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=False),
@@ -406,6 +522,83 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_measure_goal_id"), ["goal_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_measure_organisation_id"), ["organisation_id"], unique=False
+        )
+
+    op.create_table(
+        "indicator_measure",
+        sa.Column("indicator_id", sa.Integer(), nullable=False),
+        sa.Column("measure_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["indicator_id"],
+            ["indicator.id"],
+            name=op.f("fk_indicator_measure_indicator_id_indicator"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["measure_id"],
+            ["measure.id"],
+            name=op.f("fk_indicator_measure_measure_id_measure"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("indicator_id", "measure_id", name=op.f("pk_indicator_measure")),
+    )
+    with op.batch_alter_table("indicator_measure", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_indicator_measure_measure_id"), ["measure_id"], unique=False
+        )
+
+    op.create_table(
+        "indicator_value",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("indicator_id", sa.Integer(), nullable=False),
+        sa.Column("data_request_id", sa.Integer(), nullable=True),
+        sa.Column("survey_date", sa.Date(), nullable=False),
+        sa.Column("district", sa.String(length=200), nullable=False),
+        sa.Column("value", sa.Double(), nullable=True),
+        sa.Column("counts", sa.JSON(), nullable=True),
+        sa.Column("report", sa.Text(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(length=300), nullable=False),
+        sa.Column("delivered_by", sa.String(length=200), nullable=False),
+        sa.Column("delivered_by_name", sa.String(length=200), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("flagged", sa.Boolean(), nullable=False),
+        sa.Column("flag_reason", sa.String(length=200), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("history", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["data_request_id"],
+            ["data_request.id"],
+            name=op.f("fk_indicator_value_data_request_id_data_request"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["indicator_id"],
+            ["indicator.id"],
+            name=op.f("fk_indicator_value_indicator_id_indicator"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_indicator_value_organisation_id_organisation"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_indicator_value")),
+        sa.UniqueConstraint(
+            "indicator_id",
+            "district",
+            "survey_date",
+            name=op.f("uq_indicator_value_indicator_id_district_survey_date"),
+        ),
+    )
+    with op.batch_alter_table("indicator_value", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_indicator_value_data_request_id"), ["data_request_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_indicator_value_indicator_id"), ["indicator_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_indicator_value_organisation_id"), ["organisation_id"], unique=False
         )
 
     op.create_table(
@@ -540,6 +733,7 @@ def upgrade() -> None:
         sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claim_token", sa.String(length=32), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=False),
         sa.Column("message_id", sa.String(length=200), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
@@ -653,6 +847,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_measure_cycle_cycle_id"))
 
     op.drop_table("measure_cycle")
+    with op.batch_alter_table("indicator_value", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_indicator_value_organisation_id"))
+        batch_op.drop_index(batch_op.f("ix_indicator_value_indicator_id"))
+        batch_op.drop_index(batch_op.f("ix_indicator_value_data_request_id"))
+
+    op.drop_table("indicator_value")
+    with op.batch_alter_table("indicator_measure", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_indicator_measure_measure_id"))
+
+    op.drop_table("indicator_measure")
     with op.batch_alter_table("measure", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_measure_organisation_id"))
         batch_op.drop_index(batch_op.f("ix_measure_goal_id"))
@@ -660,6 +864,25 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_measure_contact_id"))
 
     op.drop_table("measure")
+    with op.batch_alter_table("indicator_goal", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_indicator_goal_goal_id"))
+
+    op.drop_table("indicator_goal")
+    with op.batch_alter_table("data_request", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_data_request_organisation_id"))
+        batch_op.drop_index(
+            "ix_data_request_next_action_at",
+            postgresql_where=sa.text("next_action_at IS NOT NULL"),
+            sqlite_where=sa.text("next_action_at IS NOT NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_data_request_contact_id"))
+
+    op.drop_table("data_request")
+    with op.batch_alter_table("indicator", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_indicator_source_contact_id"))
+        batch_op.drop_index(batch_op.f("ix_indicator_organisation_id"))
+
+    op.drop_table("indicator")
     with op.batch_alter_table("goal", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_goal_organisation_id"))
         batch_op.drop_index(batch_op.f("ix_goal_field_id"))

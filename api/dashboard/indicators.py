@@ -1,0 +1,237 @@
+"""The indicator pages: ``/kennzahlen`` (last value, trend, open data requests) and one indicator.
+
+Reads for everyone signed in; the one action (remind a source now) is the coordinator's.
+Texts come from ``api/locales/indicators.*.json`` through ``t()`` in the templates, so the
+dashboard's own catalogue check stays about the dashboard's keys; ``tests/
+test_indicator_pages.py`` checks these.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from api.csrf import require_csrf
+from api.dashboard.common import RowId, flash, page, redirect
+from api.deps import Coordinator, Reader, SessionDep, organisation_of, today_of
+from api.errors import ApiError
+from api.i18n import language_of, translate
+from notifications.outbox import enqueue
+from workflow import runtime
+from workflow.cycles.calendar import calendar_of
+from workflow.deadlines import days_overdue
+from workflow.indicators import requests as data_requests
+from workflow.indicators.mail import format_number, period_label, unit_label
+from workflow.indicators.models import DataRequest, Indicator, IndicatorValue, RequestStatus
+from workflow.indicators.summary import IndicatorSummary, summarise
+
+router = APIRouter(include_in_schema=False)
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 120, 32, 3
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """Coordinates of an inline SVG polyline; numbers only, so autoescape leaves them alone."""
+
+    points: str
+    last: tuple[float, float]
+    flagged: tuple[tuple[float, float], ...]
+    label: str
+
+
+def sparkline(values: Sequence[tuple[float, bool]], label: str) -> Sparkline | None:
+    """Evenly spaced points scaled into the box; None below two values."""
+    if len(values) < 2:
+        return None
+    numbers = [v for v, _ in values]
+    low, high = min(numbers), max(numbers)
+    span = (high - low) or 1.0
+    step = (SPARK_WIDTH - 2 * SPARK_PAD) / (len(values) - 1)
+    coords = [
+        (
+            round(SPARK_PAD + i * step, 1),
+            round(SPARK_HEIGHT - SPARK_PAD - (v - low) / span * (SPARK_HEIGHT - 2 * SPARK_PAD), 1),
+        )
+        for i, v in enumerate(numbers)
+    ]
+    return Sparkline(
+        points=" ".join(f"{x},{y}" for x, y in coords),
+        last=coords[-1],
+        flagged=tuple(c for c, (_, f) in zip(coords, values, strict=True) if f),
+        label=label,
+    )
+
+
+def _translator(request: Request) -> Callable[..., str]:
+    lang = language_of(request)
+    return lambda key, **values: translate(key, lang, **values)
+
+
+def _open_requests(session: Session, org_id: int) -> dict[int, list[DataRequest]]:
+    out: dict[int, list[DataRequest]] = defaultdict(list)
+    for request in session.scalars(
+        select(DataRequest)
+        .where(
+            DataRequest.organisation_id == org_id,
+            DataRequest.status == RequestStatus.OPEN.value,
+        )
+        .order_by(DataRequest.due_on)
+    ).unique():
+        out[request.indicator_id].append(request)
+    return out
+
+
+def _row(
+    indicator: Indicator,
+    summary: IndicatorSummary,
+    requests: list[DataRequest],
+    lang: str,
+    t: Callable[..., str],
+    days: Callable[[DataRequest], int],
+) -> dict[str, Any]:
+    numeric = [(p.value, p.flagged) for p in summary.points if p.value is not None]
+    last_point = next((p for p in reversed(summary.points) if p.value is not None), None)
+    return {
+        "indicator": indicator,
+        "summary": summary,
+        "unit_label": unit_label(indicator.unit, lang),
+        "last": format_number(summary.last_value, indicator.unit, lang)
+        if summary.last_value is not None
+        else "–",
+        "last_date": last_point.survey_date if last_point else None,
+        "last_flagged": bool(last_point and last_point.flagged),
+        "spark": sparkline(numeric, t("ind.spark_label", code=indicator.code, trend=summary.trend)),
+        "requests": [
+            {
+                "id": r.id,
+                "period": period_label(r.period, lang),
+                "due_on": r.due_on,
+                "days_overdue": days(r),
+                "level": r.escalation_level,
+                "contact": r.contact.name,
+            }
+            for r in requests
+        ],
+    }
+
+
+@router.get("/kennzahlen", response_class=HTMLResponse)
+def indicators_page(request: Request, user: Reader, session: SessionDep) -> HTMLResponse:
+    org = organisation_of(session, user)
+    lang, t = language_of(request), _translator(request)
+    cal, now = calendar_of(org), runtime.current().clock.now()
+    indicators = session.scalars(
+        select(Indicator)
+        .where(Indicator.organisation_id == org.id, Indicator.active.is_(True))
+        .options(selectinload(Indicator.goals), selectinload(Indicator.measures))
+        .order_by(Indicator.code)
+    ).all()
+    values: dict[int, list[IndicatorValue]] = defaultdict(list)
+    for value in session.scalars(
+        select(IndicatorValue).where(
+            IndicatorValue.organisation_id == org.id,
+            IndicatorValue.district == "",
+            IndicatorValue.survey_date <= today_of(org),
+        )
+    ):
+        values[value.indicator_id].append(value)
+    requests = _open_requests(session, org.id)
+    rows = [
+        _row(
+            i,
+            summarise(i, values[i.id]),
+            requests.get(i.id, []),
+            lang,
+            t,
+            lambda r: days_overdue(r.due_on, now, cal),
+        )
+        for i in indicators
+    ]
+    return page(
+        request,
+        "dashboard/indicators.html",
+        user,
+        t=t,
+        rows=rows,
+        open_total=sum(len(r["requests"]) for r in rows),
+    )
+
+
+@router.get("/kennzahlen/{indicator_id}", response_class=HTMLResponse)
+def indicator_page(
+    request: Request, indicator_id: RowId, user: Reader, session: SessionDep
+) -> HTMLResponse:
+    indicator = session.get(Indicator, indicator_id)
+    if indicator is None or indicator.organisation_id != user.organisation_id:
+        raise ApiError(404, "not_found", "Diese Kennzahl gibt es nicht.")
+    org = organisation_of(session, user)
+    lang, t = language_of(request), _translator(request)
+    cal, now = calendar_of(org), runtime.current().clock.now()
+    all_values = session.scalars(
+        select(IndicatorValue)
+        .where(IndicatorValue.indicator_id == indicator.id)
+        .order_by(IndicatorValue.survey_date.desc(), IndicatorValue.district)
+    ).all()
+    summary = summarise(indicator, [v for v in all_values if v.district == ""])
+    requests = session.scalars(
+        select(DataRequest)
+        .where(DataRequest.indicator_id == indicator.id)
+        .order_by(DataRequest.due_on.desc())
+    ).unique()
+    row = _row(indicator, summary, [], lang, t, lambda r: 0)
+    return page(
+        request,
+        "dashboard/indicator.html",
+        user,
+        t=t,
+        row=row,
+        values=[
+            {
+                "row": v,
+                "shown": v.report
+                if v.value is None and v.report
+                else (
+                    format_number(v.value, indicator.unit, lang)
+                    + (f" ({' / '.join(str(c) for c in v.counts)})" if v.counts else "")
+                ),
+            }
+            for v in all_values
+        ],
+        requests=[
+            {
+                "row": r,
+                "period": period_label(r.period, lang),
+                "days_overdue": days_overdue(r.due_on, now, cal)
+                if r.status == RequestStatus.OPEN.value
+                else 0,
+            }
+            for r in requests
+        ],
+    )
+
+
+@router.post(
+    "/kennzahlen/anfragen/{request_id}/erinnern",
+    response_class=HTMLResponse,
+    dependencies=[Depends(require_csrf)],
+)
+def remind(request: Request, request_id: RowId, user: Coordinator, session: SessionDep) -> Response:
+    row = session.get(DataRequest, request_id, with_for_update={"of": DataRequest})
+    if row is None or row.organisation_id != user.organisation_id:
+        raise ApiError(404, "not_found", "Diese Datenanfrage gibt es nicht.")
+    if row.status == RequestStatus.OPEN.value:
+        day = today_of(organisation_of(session, user)).isoformat()
+        queued = enqueue(
+            session,
+            [data_requests.reminder_by_coordinator(row, day=day)],
+            now=runtime.current().clock.now(),
+        )
+        flash(request, "ind.reminded" if queued else "ind.reminded_already")
+    return redirect("/kennzahlen")

@@ -1,0 +1,54 @@
+"""The reports page (/berichte): every cycle's reports and answer exports as links; reads only.
+
+The links lead to the JSON API's report routes, which accept the signed-in session as well,
+so a report opened here is byte for byte the one a script downloads.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from api.dashboard.common import page
+from api.deps import Reader, SessionDep, organisation_of, today_of
+from workflow.catalogue.models import SteeringGroup, SteeringMeeting
+from workflow.cycles.models import Cycle
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/berichte", response_class=HTMLResponse)
+def reports(request: Request, user: Reader, session: SessionDep) -> HTMLResponse:
+    years = list(
+        session.scalars(
+            select(Cycle.year)
+            .where(Cycle.organisation_id == user.organisation_id)
+            .order_by(Cycle.year.desc())
+        )
+    )
+    meetings = session.execute(
+        select(SteeringMeeting.held_on, SteeringMeeting.title, SteeringGroup.name)
+        .join(SteeringGroup, SteeringGroup.id == SteeringMeeting.steering_group_id)
+        .where(SteeringGroup.organisation_id == user.organisation_id)
+        .order_by(SteeringMeeting.held_on.desc(), SteeringGroup.name)
+    ).all()
+    today = today_of(organisation_of(session, user))
+    upcoming = [m.held_on for m in meetings if m.held_on >= today]
+    return page(
+        request,
+        "dashboard/reports.html",
+        user,
+        years=years,
+        meetings=meetings,
+        next_meeting=min(upcoming) if upcoming else today,
+        year_of=lambda day: cycle_year_for(day, years),
+    )
+
+
+def cycle_year_for(day: date, years: list[int]) -> int | None:
+    """The cycle a meeting on ``day`` most likely looks at: the latest one begun by then."""
+    begun = [y for y in years if y <= day.year]
+    return max(begun) if begun else min(years, default=None)

@@ -1,0 +1,252 @@
+"""The data-delivery form behind ``/f/<token>`` for data source contacts: show, submit, thank.
+
+``api.forms.routes`` checks the token (and the client's rate limit) and hands a valid
+``data_delivery`` token to these functions, inside its unit of work. Never logs a token,
+never builds a link from the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from api.forms import view
+from api.templating import render
+from workflow import runtime
+from workflow.clock import Clock
+from workflow.cycles.calendar import calendar_of
+from workflow.forms.tokens import FormToken, form_url
+from workflow.forms.validation import FieldError
+from workflow.indicators import delivery
+from workflow.indicators.delivery import DataScope, RequestItem
+from workflow.indicators.mail import WORDS, format_date, format_number, period_label, unit_label
+from workflow.indicators.models import Unit
+from workflow.indicators.validation import SCALE_POINTS
+
+TEMPLATE = "forms/data_delivery.html"
+UNIT_HINTS = {
+    Unit.PERCENT: "data.unit_hint.percent",
+    Unit.COUNT: "data.unit_hint.count",
+    Unit.RATE: "data.unit_hint.rate",
+    Unit.CURRENCY: "data.unit_hint.currency",
+    Unit.INDEX: "data.unit_hint.index",
+}
+
+
+def _url(raw: str, suffix: str = "", query: str = "") -> str:
+    url = form_url(runtime.current().settings.base_url, raw)
+    return url + (f"/{suffix}" if suffix else "") + (f"?{query}" if query else "")
+
+
+@dataclass
+class RequestView:
+    id: int
+    code: str
+    statement: str
+    base_figures: str
+    unit: str
+    unit_label: str
+    unit_hint: str
+    period_label: str
+    due_on: str
+    district: str
+    districts: list[str]
+    source_label: str
+    is_open: bool
+    delivered_on: str
+    delivered_by: str
+    values: dict[str, str]
+    errors: dict[str, FieldError]
+    unusual: set[str]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    scale_points: range = range(1, SCALE_POINTS + 1)
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.unusual)
+
+
+def request_views(
+    session: Session,
+    scope: DataScope,
+    items: list[RequestItem],
+    lang: str,
+    *,
+    posted: dict[int, dict[str, str]] | None = None,
+    errors: dict[int, list[FieldError]] | None = None,
+) -> list[RequestView]:
+    cal = calendar_of(scope.organisation)
+    today = cal.local_date(runtime.current().clock.now())
+    views = []
+    for item in items:
+        request, indicator = item.request, item.request.indicator
+        typed = (posted or {}).get(request.id)
+        values = typed or delivery.stored_raw(item) or delivery.default_raw(item)
+        if typed is not None:
+            checked = delivery.check(item, typed, today)
+            unusual = delivery.unusual(session, item, checked) if not checked.errors else set()
+        else:
+            unusual = _stored_flags(item)
+        views.append(
+            RequestView(
+                id=request.id,
+                code=indicator.code,
+                statement=indicator.statement,
+                base_figures=indicator.base_figures,
+                unit=indicator.unit,
+                unit_label=unit_label(indicator.unit, lang),
+                unit_hint=UNIT_HINTS.get(Unit(indicator.unit), ""),
+                period_label=period_label(request.period, lang),
+                due_on=request.due_on.strftime("%d.%m.%Y"),
+                district=indicator.district,
+                districts=list(indicator.districts or []),
+                source_label=indicator.source_label,
+                is_open=item.is_open,
+                delivered_on=(
+                    cal.local_date(request.delivered_at).strftime("%d.%m.%Y")
+                    if request.delivered_at
+                    else ""
+                ),
+                delivered_by=item.values[0].delivered_by_name if item.values else "",
+                values=values,
+                errors={e.field: e for e in (errors or {}).get(request.id, [])},
+                unusual=unusual,
+                history=[
+                    {
+                        "date": v.survey_date.strftime("%d.%m.%Y"),
+                        "value": v.report[:80]
+                        if v.value is None
+                        else format_number(v.value, indicator.unit, lang),
+                        "flagged": v.flagged,
+                    }
+                    for v in item.history
+                ],
+            )
+        )
+    return views
+
+
+def _stored_flags(item: RequestItem) -> set[str]:
+    districts = list(item.request.indicator.districts or [])
+    names = set()
+    for value in item.values:
+        if not value.flagged:
+            continue
+        if value.counts is not None:
+            names.add("c1")
+        elif value.district in districts:
+            names.add(f"value-{districts.index(value.district)}")
+        else:
+            names.add("value")
+    return names
+
+
+def _summary(views: list[RequestView], _: Any) -> list[dict[str, str]]:
+    return [
+        {"href": f"#r-{v.id}-{name}", "text": f"{v.code}: {_(e.key, **e.values)}"}
+        for v in views
+        for name, e in v.errors.items()
+    ]
+
+
+def page(
+    request: Request,
+    session: Session,
+    token: FormToken,
+    raw: str,
+    lang: str,
+    *,
+    status: int = 200,
+    posted: dict[int, dict[str, str]] | None = None,
+    errors: dict[int, list[FieldError]] | None = None,
+    notice: str = "",
+) -> Response:
+    scope = delivery.scope_of(session, token)
+    today = calendar_of(scope.organisation).local_date(runtime.current().clock.now())
+    items = delivery.items_in_scope(session, scope, today=today)
+    _ = view.translator(lang)
+    views = request_views(session, scope, items, lang, posted=posted, errors=errors)
+    return render(
+        request,
+        TEMPLATE if items else "forms/data_delivery_nothing_open.html",
+        {
+            "lang": lang,
+            "_": _,
+            "scope": scope,
+            "requests": views,
+            "open_count": sum(1 for v in views if v.is_open),
+            "summary": _summary(views, _),
+            "action": _url(raw, query=f"lang={lang}"),
+            "language_links": {code: _url(raw, query=f"lang={code}") for code in ("de", "en")},
+            "notice": notice,
+        },
+        status_code=status,
+    )
+
+
+def post(
+    request: Request,
+    session: Session,
+    token: FormToken,
+    raw: str,
+    form: FormData,
+    clock: Clock,
+    lang: str,
+) -> Response:
+    scope = delivery.scope_of(session, token)
+    posted = delivery.split_posted(form.multi_items())
+    action = form.get("action")
+    only: set[int] | None = None
+    if isinstance(action, str) and action.startswith("submit:") and action[7:].isdigit():
+        only = {int(action[7:])}
+    outcome = delivery.submit(session=session, clock=clock, scope=scope, posted=posted, only=only)
+    if not outcome.ok:
+        return page(
+            request, session, token, raw, lang, status=422, posted=posted, errors=outcome.errors
+        )
+    return RedirectResponse(_url(raw, "danke", query=f"lang={lang}"), status_code=303)
+
+
+def thanks(request: Request, session: Session, token: FormToken, raw: str, lang: str) -> Response:
+    scope = delivery.scope_of(session, token)
+    today = calendar_of(scope.organisation).local_date(runtime.current().clock.now())
+    items = delivery.items_in_scope(session, scope, today=today)
+    views = request_views(session, scope, items, lang)
+    return render(
+        request,
+        "forms/data_delivery_thanks.html",
+        {
+            "lang": lang,
+            "_": view.translator(lang),
+            "scope": scope,
+            "delivered": [v for v in views if not v.is_open],
+            "open_count": sum(1 for v in views if v.is_open),
+            "back": _url(raw, query=f"lang={lang}"),
+            "copies": {item.request.id: _copy(item, lang) for item in items if not item.is_open},
+        },
+    )
+
+
+def _copy(item: RequestItem, lang: str) -> list[tuple[str, str, bool]]:
+    """The delivered values as (label, value, flagged) for the thanks page."""
+    words = WORDS["en" if lang == "en" else "de"]
+    unit = item.request.indicator.unit
+    out = []
+    if item.values:
+        out.append((words["survey_date"], format_date(item.values[0].survey_date, lang), False))
+    for value in item.values:
+        if unit == Unit.TEXT:
+            out.append((words["report"], value.report, False))
+        elif unit == Unit.SCALE:
+            counts = " / ".join(str(c) for c in value.counts or [])
+            mean = format_number(value.value, unit, lang)
+            out.append((words["counts"], f"{counts} ({words['mean']} {mean})", value.flagged))
+        else:
+            label = value.district or words["city"]
+            out.append((label, format_number(value.value, unit, lang), value.flagged))
+    return out

@@ -1,0 +1,522 @@
+"""JSON routes of the indicators: definitions (CRUD, archive instead of delete), their values,
+and the data requests. Coordinators and admins write, everyone signed in reads.
+
+Every reference must belong to the caller's organisation; values are checked by unit and
+flagged (never refused) when far from the series.
+"""
+
+# No ``from __future__ import annotations``: FastAPI must see the body models as objects.
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
+from api.errors import ApiError
+from api.i18n import translate
+from api.routes.common import not_found
+from api.routes.schemas import ERRORS, MAX_ID, NoNul
+from notifications.outbox import enqueue
+from workflow import runtime
+from workflow.accounts import User
+from workflow.catalogue.models import Contact, Goal, Measure
+from workflow.cycles.calendar import calendar_of
+from workflow.deadlines import days_overdue
+from workflow.indicators import requests as data_requests
+from workflow.indicators.models import DataRequest, Indicator, IndicatorValue, RequestStatus
+from workflow.indicators.service import record_value, save_indicator
+from workflow.indicators.summary import summarise
+from workflow.indicators.validation import Entry, definition_problems, entry_error
+
+router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=ERRORS)
+IndicatorId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Ref = Annotated[int, Field(ge=1, le=MAX_ID)]
+Number = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
+District = Annotated[NoNul, Field(max_length=200)]
+Units = Literal["percent", "count", "rate", "currency", "index", "scale", "text"]
+Directions = Literal["up", "down", "target"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IndicatorIn(_In):
+    code: Annotated[NoNul, Field(min_length=1, max_length=32)]
+    statement: Annotated[NoNul, Field(min_length=1, max_length=2000)]
+    base_figures: Annotated[NoNul, Field(max_length=5000)] = ""
+    unit: Units
+    direction: Directions
+    target_value: Number | None = None
+    due_months: Annotated[list[Annotated[int, Field(ge=1, le=12)]], Field(max_length=12)] = []
+    due_day: Annotated[int, Field(ge=1, le=28)] = 15
+    lead_days: Annotated[int, Field(ge=0, le=365)] = 28
+    district: District = ""
+    districts: Annotated[list[District], Field(max_length=50)] = []
+    source_label: Annotated[NoNul, Field(max_length=300)] = ""
+    source_contact_id: Ref | None = None
+    notes: Annotated[NoNul, Field(max_length=20_000)] = ""
+    goal_ids: Annotated[list[Ref], Field(max_length=200)] = []
+    measure_ids: Annotated[list[Ref], Field(max_length=1000)] = []
+
+
+class IndicatorPatch(_In):
+    code: Annotated[NoNul, Field(min_length=1, max_length=32)] | None = None
+    statement: Annotated[NoNul, Field(min_length=1, max_length=2000)] | None = None
+    base_figures: Annotated[NoNul, Field(max_length=5000)] | None = None
+    unit: Units | None = None
+    direction: Directions | None = None
+    target_value: Number | None = None
+    due_months: Annotated[list[Annotated[int, Field(ge=1, le=12)]], Field(max_length=12)] | None = (
+        None
+    )
+    due_day: Annotated[int, Field(ge=1, le=28)] | None = None
+    lead_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    district: District | None = None
+    districts: Annotated[list[District], Field(max_length=50)] | None = None
+    source_label: Annotated[NoNul, Field(max_length=300)] | None = None
+    source_contact_id: Ref | None = None
+    notes: Annotated[NoNul, Field(max_length=20_000)] | None = None
+    goal_ids: Annotated[list[Ref], Field(max_length=200)] | None = None
+    measure_ids: Annotated[list[Ref], Field(max_length=1000)] | None = None
+
+
+class IndicatorOut(BaseModel):
+    id: int
+    code: str
+    statement: str
+    base_figures: str
+    unit: str
+    kind: str
+    direction: str
+    target_value: float | None
+    due_months: list[int]
+    due_day: int
+    lead_days: int
+    district: str
+    districts: list[str]
+    source_label: str
+    source_contact_id: int | None
+    notes: str
+    active: bool
+    goal_ids: list[int]
+    goal_codes: list[str]
+    measure_ids: list[int]
+    measure_codes: list[str]
+    last_value: float | None
+    last_survey_date: date | None
+    trend: str
+    on_track: bool | None
+
+
+class ValueIn(_In):
+    survey_date: date
+    district: District = ""
+    value: Number | None = None
+    counts: Annotated[list[Annotated[int, Field(ge=0, le=10**9)]], Field(max_length=5)] | None = (
+        None
+    )
+    report: Annotated[NoNul, Field(max_length=10_000)] = ""
+    comment: Annotated[NoNul, Field(max_length=10_000)] = ""
+    source: Annotated[NoNul, Field(max_length=300)] | None = None
+
+
+class ValueOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    indicator_id: int
+    data_request_id: int | None
+    survey_date: date
+    district: str
+    value: float | None
+    counts: list[int] | None
+    report: str
+    comment: str
+    source: str
+    delivered_by: str
+    delivered_by_name: str
+    delivered_at: datetime
+    flagged: bool
+    flag_reason: str
+    revision: int
+
+
+class ValueResult(ValueOut):
+    outcome: Literal["created", "corrected", "unchanged"]
+
+
+class DataRequestOut(BaseModel):
+    id: int
+    indicator_id: int
+    indicator_code: str
+    period: str
+    status: str
+    due_on: date
+    days_overdue: int
+    escalation_level: int
+    contact_id: int
+    contact_name: str
+    contact_email: str
+    delivered_at: datetime | None
+    deliveries: int
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _load(session: Session, user: User, indicator_id: int) -> Indicator:
+    indicator = session.get(Indicator, indicator_id)
+    if indicator is None or indicator.organisation_id != user.organisation_id:
+        raise not_found("Kennzahl", indicator_id)
+    return indicator
+
+
+def _out(indicator: Indicator, values: list[IndicatorValue]) -> IndicatorOut:
+    summary = summarise(indicator, values)
+    last_date = next((p.survey_date for p in reversed(summary.points) if p.value is not None), None)
+    return IndicatorOut(
+        id=indicator.id,
+        code=indicator.code,
+        statement=indicator.statement,
+        base_figures=indicator.base_figures,
+        unit=indicator.unit,
+        kind=indicator.kind.value,
+        direction=indicator.direction,
+        target_value=indicator.target_value,
+        due_months=list(indicator.due_months or []),
+        due_day=indicator.due_day,
+        lead_days=indicator.lead_days,
+        district=indicator.district,
+        districts=list(indicator.districts or []),
+        source_label=indicator.source_label,
+        source_contact_id=indicator.source_contact_id,
+        notes=indicator.notes,
+        active=indicator.active,
+        goal_ids=[g.id for g in indicator.goals],
+        goal_codes=[g.code for g in indicator.goals],
+        measure_ids=[m.id for m in indicator.measures],
+        measure_codes=[m.code for m in indicator.measures],
+        last_value=summary.last_value,
+        last_survey_date=last_date,
+        trend=summary.trend,
+        on_track=summary.on_track,
+    )
+
+
+def _city_values(session: Session, indicator_ids: list[int]) -> dict[int, list[IndicatorValue]]:
+    out: dict[int, list[IndicatorValue]] = {i: [] for i in indicator_ids}
+    for value in session.scalars(
+        select(IndicatorValue).where(
+            IndicatorValue.indicator_id.in_(indicator_ids), IndicatorValue.district == ""
+        )
+    ):
+        out[value.indicator_id].append(value)
+    return out
+
+
+def _has_values(session: Session, indicator: Indicator) -> bool:
+    return (
+        session.scalars(
+            select(IndicatorValue.id).where(IndicatorValue.indicator_id == indicator.id).limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _check_references(session: Session, org_id: int, values: dict[str, Any]) -> None:
+    contact_id = values.get("source_contact_id")
+    refs: list[tuple[str, Goal | Measure | Contact | None, int]] = [
+        *(("goal_ids", session.get(Goal, i), i) for i in values.get("goal_ids") or []),
+        *(("measure_ids", session.get(Measure, i), i) for i in values.get("measure_ids") or []),
+        *(
+            [("source_contact_id", session.get(Contact, contact_id), contact_id)]
+            if contact_id
+            else []
+        ),
+    ]
+    for key, row, ref in refs:
+        if row is None or row.organisation_id != org_id:
+            raise ApiError(
+                422, "unknown_reference", f"'{key}' {ref} gibt es nicht.", {"field": key}
+            )
+
+
+def _check_definition(values: dict[str, Any]) -> None:
+    problems = definition_problems(
+        unit=values["unit"],
+        direction=values["direction"],
+        target_value=values.get("target_value"),
+        due_months=values.get("due_months") or [],
+        due_day=values.get("due_day", 15),
+        districts=values.get("districts") or [],
+    )
+    if problems:
+        field, message = problems[0]
+        raise ApiError(
+            422,
+            "invalid_indicator",
+            message + ".",
+            {"field": field, "problems": [{"field": f, "message": m} for f, m in problems]},
+        )
+
+
+def _save(
+    session: Session,
+    user: User,
+    values: dict[str, Any],
+    indicator: Indicator | None,
+) -> Indicator:
+    _check_references(session, user.organisation_id, values)
+    _check_definition(values)
+    code = values.pop("code")
+    goal_ids, measure_ids = values.pop("goal_ids", None), values.pop("measure_ids", None)
+    try:
+        with session.begin_nested():
+            saved, _ = save_indicator(
+                session,
+                organisation_id=user.organisation_id,
+                code=code,
+                values=values,
+                goal_ids=goal_ids,
+                measure_ids=measure_ids,
+                now=runtime.current().clock.now(),
+                indicator=indicator,
+            )
+    except IntegrityError:
+        raise ApiError(409, "duplicate", f"Eine Kennzahl '{code}' gibt es schon.") from None
+    return saved
+
+
+# -- definitions --------------------------------------------------------------------------
+
+
+@router.get("/indicators", response_model=list[IndicatorOut], summary="Kennzahlen: Liste")
+def list_indicators(
+    user: Reader, session: SessionDep, include_archived: bool = False
+) -> list[IndicatorOut]:
+    query = (
+        select(Indicator)
+        .where(Indicator.organisation_id == user.organisation_id)
+        .options(selectinload(Indicator.goals), selectinload(Indicator.measures))
+        .order_by(Indicator.code)
+    )
+    if not include_archived:
+        query = query.where(Indicator.active.is_(True))
+    indicators = list(session.scalars(query))
+    values = _city_values(session, [i.id for i in indicators])
+    return [_out(i, values[i.id]) for i in indicators]
+
+
+@router.post(
+    "/indicators", response_model=IndicatorOut, status_code=201, summary="Kennzahl anlegen"
+)
+def create_indicator(body: IndicatorIn, user: Coordinator, session: SessionDep) -> IndicatorOut:
+    indicator = _save(session, user, body.model_dump(), None)
+    return _out(indicator, [])
+
+
+@router.get("/indicators/{indicator_id}", response_model=IndicatorOut, summary="Kennzahl lesen")
+def read_indicator(indicator_id: IndicatorId, user: Reader, session: SessionDep) -> IndicatorOut:
+    indicator = _load(session, user, indicator_id)
+    return _out(indicator, _city_values(session, [indicator.id])[indicator.id])
+
+
+@router.patch("/indicators/{indicator_id}", response_model=IndicatorOut, summary="Kennzahl ändern")
+def update_indicator(
+    indicator_id: IndicatorId, body: IndicatorPatch, user: Coordinator, session: SessionDep
+) -> IndicatorOut:
+    indicator = _load(session, user, indicator_id)
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("code", "statement", "unit", "direction", "due_months", "due_day", "lead_days"):
+        if key in changes and changes[key] is None:
+            raise ApiError(
+                422, "validation_error", f"'{key}' darf nicht leer sein.", {"field": key}
+            )
+    current = {
+        "code": indicator.code,
+        "unit": indicator.unit,
+        "direction": indicator.direction,
+        "target_value": indicator.target_value,
+        "due_months": list(indicator.due_months or []),
+        "due_day": indicator.due_day,
+        "districts": list(indicator.districts or []),
+    }
+    if "unit" in changes and changes["unit"] != indicator.unit and _has_values(session, indicator):
+        raise ApiError(
+            409,
+            "unit_locked",
+            "Die Einheit lässt sich nicht mehr ändern: es gibt schon Werte. "
+            "Legen Sie eine neue Kennzahl an.",
+        )
+    for key in ("base_figures", "district", "source_label", "notes"):
+        if key in changes and changes[key] is None:
+            changes[key] = ""
+    if changes.get("districts", current["districts"]) is None:
+        changes["districts"] = []
+    saved = _save(session, user, {**current, **changes}, indicator)
+    return _out(saved, _city_values(session, [saved.id])[saved.id])
+
+
+@router.post(
+    "/indicators/{indicator_id}/archive",
+    response_model=IndicatorOut,
+    summary="Kennzahl archivieren (keine neuen Anfragen, Werte bleiben)",
+)
+def archive_indicator(
+    indicator_id: IndicatorId, user: Coordinator, session: SessionDep
+) -> IndicatorOut:
+    indicator = _load(session, user, indicator_id)
+    indicator.active = False
+    for request in session.scalars(
+        select(DataRequest).where(
+            DataRequest.indicator_id == indicator.id,
+            DataRequest.status == RequestStatus.OPEN.value,
+        )
+    ):
+        request.status = RequestStatus.CANCELLED.value
+        request.next_action_at = None
+    session.flush()
+    return _out(indicator, _city_values(session, [indicator.id])[indicator.id])
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+@router.get(
+    "/indicators/{indicator_id}/values",
+    response_model=list[ValueOut],
+    summary="Werte einer Kennzahl, nach Erhebungsdatum",
+)
+def list_values(
+    indicator_id: IndicatorId,
+    user: Reader,
+    session: SessionDep,
+    district: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[ValueOut]:
+    indicator = _load(session, user, indicator_id)
+    query = select(IndicatorValue).where(IndicatorValue.indicator_id == indicator.id)
+    if district is not None:
+        query = query.where(IndicatorValue.district == district)
+    rows = session.scalars(
+        query.order_by(IndicatorValue.survey_date, IndicatorValue.district)
+    ).all()
+    return [ValueOut.model_validate(v) for v in rows]
+
+
+@router.post(
+    "/indicators/{indicator_id}/values",
+    response_model=ValueResult,
+    status_code=201,
+    summary="Wert erfassen (gleiches Datum und gleicher Bezirk: Korrektur)",
+)
+def add_value(
+    indicator_id: IndicatorId,
+    body: ValueIn,
+    user: Coordinator,
+    session: SessionDep,
+    response: Response,
+) -> ValueResult:
+    indicator = _load(session, user, indicator_id)
+    org = organisation_of(session, user)
+    if body.survey_date > today_of(org):
+        raise ApiError(422, "invalid_value", translate("data.error.date_future"))
+    if body.district and body.district not in (indicator.districts or []):
+        raise ApiError(
+            422,
+            "invalid_value",
+            f"Den Bezirk '{body.district}' kennt diese Kennzahl nicht.",
+            {"field": "district", "districts": list(indicator.districts or [])},
+        )
+    entry = Entry(
+        body.district,
+        value=body.value,
+        counts=tuple(body.counts) if body.counts is not None else None,
+        report=body.report,
+    )
+    error = entry_error(indicator.unit, entry)
+    if error:
+        raise ApiError(422, "invalid_value", translate(error), {"unit": indicator.unit})
+    if indicator.unit in ("scale", "text"):
+        entry = Entry(body.district, counts=entry.counts, report=entry.report)
+    recorded = record_value(
+        session,
+        indicator=indicator,
+        survey_date=body.survey_date,
+        entry=entry,
+        comment=body.comment,
+        actor=actor_of(user),
+        actor_name=user.name or user.email,
+        now=runtime.current().clock.now(),
+        source=body.source,
+    )
+    if recorded.outcome != "created":
+        response.status_code = 200
+    return ValueResult(
+        **ValueOut.model_validate(recorded.row).model_dump(), outcome=recorded.outcome
+    )
+
+
+# -- data requests ------------------------------------------------------------------------
+
+
+def _request_out(request: DataRequest, today_days: int) -> DataRequestOut:
+    contact = request.contact
+    return DataRequestOut(
+        id=request.id,
+        indicator_id=request.indicator_id,
+        indicator_code=request.indicator.code,
+        period=request.period,
+        status=request.status,
+        due_on=request.due_on,
+        days_overdue=today_days if request.status == RequestStatus.OPEN.value else 0,
+        escalation_level=request.escalation_level,
+        contact_id=contact.id,
+        contact_name=contact.name,
+        contact_email=contact.email,
+        delivered_at=request.delivered_at,
+        deliveries=request.deliveries,
+    )
+
+
+@router.get(
+    "/data-requests", response_model=list[DataRequestOut], summary="Datenanfragen an die Quellen"
+)
+def list_data_requests(
+    user: Reader,
+    session: SessionDep,
+    status: Literal["open", "delivered", "cancelled"] | None = None,
+    indicator_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> list[DataRequestOut]:
+    org = organisation_of(session, user)
+    cal, now = calendar_of(org), runtime.current().clock.now()
+    query = select(DataRequest).where(DataRequest.organisation_id == org.id)
+    if status:
+        query = query.where(DataRequest.status == status)
+    if indicator_id:
+        query = query.where(DataRequest.indicator_id == indicator_id)
+    rows = session.scalars(query.order_by(DataRequest.due_on, DataRequest.id)).unique()
+    return [_request_out(r, days_overdue(r.due_on, now, cal)) for r in rows]
+
+
+@router.post(
+    "/data-requests/{request_id}/remind",
+    response_model=DataRequestOut,
+    summary="Erinnerung mit neuem Link an die Quelle (höchstens einmal am Tag)",
+)
+def remind_now(request_id: RequestId, user: Coordinator, session: SessionDep) -> DataRequestOut:
+    request = session.get(DataRequest, request_id, with_for_update={"of": DataRequest})
+    if request is None or request.organisation_id != user.organisation_id:
+        raise not_found("Datenanfrage", request_id)
+    if request.status != RequestStatus.OPEN.value:
+        raise ApiError(409, "not_open", "Diese Datenanfrage ist nicht mehr offen.")
+    org = organisation_of(session, user)
+    now = runtime.current().clock.now()
+    day = today_of(org).isoformat()
+    draft = data_requests.reminder_by_coordinator(request, day=day)
+    enqueue(session, [draft], now=now)
+    return _request_out(request, days_overdue(request.due_on, now, calendar_of(org)))

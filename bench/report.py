@@ -1,0 +1,172 @@
+"""Writes bench/RESULTS.md from the benchmarks' JSON files; reads results, never measures anything.
+
+``python -m bench.report [--results-dir DIR] [--output PATH]`` rewrites the report from the
+JSON files of the last run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.common import BENCH_DIR, RESULTS_DIR
+
+ORDER = ("sweep", "transitions", "email", "api", "simulation")
+# A 1-minute load average above this before the run means someone else was using the cores.
+SHARED_LOAD = 0.5
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value != value:  # NaN
+        return "–"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def _ratio(figure: dict[str, Any]) -> str:
+    ratio = figure.get("ratio")
+    if ratio is None:
+        return "–"
+    return f"{ratio:.3g}×"
+
+
+def _verdict(figure: dict[str, Any]) -> str:
+    met = figure.get("meets_target")
+    if met is None:
+        return figure.get("target") or "–"
+    return f"{'yes' if met else '**no**'} ({figure['target']})"
+
+
+def load_results(results_dir: Path) -> dict[str, dict[str, Any]]:
+    found = {}
+    for name in ORDER:
+        path = results_dir / f"{name}.json"
+        if path.exists():
+            found[name] = json.loads(path.read_text())
+    return found
+
+
+def render(results: dict[str, dict[str, Any]], run: dict[str, Any] | None = None) -> str:
+    run = run or {}
+    first = next(iter(results.values()), {})
+    machine = first.get("machine", {})
+    lines = ["# Benchmark results", ""]
+    if run.get("command"):
+        lines += [
+            f"Command: `{run['command']}` (each benchmark also runs alone as "
+            "`python -m bench.<name>`; JSON per benchmark in `bench/results/`).",
+            "",
+        ]
+    if run.get("started_at"):
+        lines.append(
+            f"Run started {run['started_at']} UTC and took {run.get('duration_s', 0) / 60:.1f} min."
+        )
+    lines += ["", "## Machine", ""]
+    libraries = ", ".join(f"{k} {v}" for k, v in machine.get("libraries", {}).items() if v)
+    lines += [
+        f"- {machine.get('cores')} cores, {machine.get('memory_gib')} GiB memory, "
+        f"{machine.get('cpu_model')}",
+        f"- {machine.get('os')}, Python {machine.get('python')}, PostgreSQL "
+        f"{machine.get('postgresql')}"
+        + (f" (at {machine['postgresql_at']})" if machine.get("postgresql_at") else "")
+        + f", SQLite {machine.get('sqlite')}",
+        f"- {libraries}",
+    ]
+    before, after = run.get("load_before"), run.get("load_after")
+    if before and after:
+        shared = before[0] > SHARED_LOAD or bool(run.get("other_processes"))
+        lines.append(
+            f"- Load average (1, 5, 15 min) before the run {before}, after it {after}. "
+            + (
+                "**The run shared the machine** with other work (other engineers' test "
+                "suites): absolute figures are noisy; each ratio compares subject and "
+                "reference measured alternately in the same minutes."
+                if shared
+                else "The machine was otherwise idle."
+            )
+        )
+        shown = [p for p in run.get("other_processes", []) if "pytest" in p or "celery" in p]
+        for proc in shown[:5]:
+            lines.append(f"  - seen running: `{proc}`")
+    lines += [f"- {note}" for note in run.get("notes", [])]
+    lines += ["", "## Figures", ""]
+    lines += [
+        "Median of the runs given in each benchmark's sizes; the reference is measured in the "
+        "same run, alternating with the subject. Ratio = subject ÷ reference (for times: how "
+        "many times longer; for rates: what fraction of the reference's rate).",
+        "",
+        "| benchmark | figure | median | unit | runs | reference | ref. median | ratio | target met? |",
+        "| --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- |",
+    ]
+    for name, data in results.items():
+        for fig in data.get("figures", []):
+            lines.append(
+                f"| {name} | {fig['name']} | {_fmt(fig['median'])} | {fig['unit']} | "
+                f"{len(fig['runs'])} | {fig.get('reference_name') or '–'} | "
+                f"{_fmt(fig.get('reference_median'))} | {_ratio(fig)} | {_verdict(fig)} |"
+            )
+    lines += ["", "## Data sizes and notes", ""]
+    for name, data in results.items():
+        lines.append(f"### {name}")
+        lines.append("")
+        lines.append(
+            f"- command: `{data.get('command')}`, {data.get('duration_s')} s, "
+            f"load before {data.get('load', {}).get('before')}, after "
+            f"{data.get('load', {}).get('after')}"
+        )
+        lines.append(f"- sizes: `{json.dumps(data.get('sizes', {}), ensure_ascii=False)}`")
+        for note in data.get("notes", []):
+            lines.append(f"- {note}")
+        for fig in data.get("figures", []):
+            if fig.get("notes"):
+                lines.append(f"- {fig['name']}: {fig['notes']}")
+        lines.append("")
+    if run.get("retried"):
+        lines += [
+            "Benchmarks run a second time because the first attempt failed (the shared "
+            "PostgreSQL was restarted by other people's fault-injection tests): "
+            + ", ".join(run["retried"]),
+            "",
+        ]
+    failed = run.get("failed", [])
+    if failed:
+        lines += ["## Benchmarks that failed", ""]
+        lines += [f"- {name}" for name in failed]
+        lines.append("")
+    if run.get("findings"):
+        lines += ["## Findings", "", run["findings"].strip(), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(results_dir: Path, output: Path, run: dict[str, Any] | None = None) -> Path:
+    run_file = results_dir / "run.json"
+    if run is None and run_file.exists():
+        run = json.loads(run_file.read_text())
+    findings = BENCH_DIR / "FINDINGS.md"
+    if run is not None and findings.exists() and not run.get("quick"):
+        run = {**run, "findings": findings.read_text()}
+    output.write_text(render(load_results(results_dir), run))
+    return output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.report")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md")
+    args = parser.parse_args()
+    print(write_report(args.results_dir, args.output))
+
+
+if __name__ == "__main__":
+    main()

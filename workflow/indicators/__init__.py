@@ -1,0 +1,1 @@
+"""Indicators (Kennzahlen, Wirkungsindikatoren): definitions, values, data requests, series."""

@@ -1,0 +1,253 @@
+"""What a data-delivery link may see and submit: its contact's open and correctable requests.
+
+Every query of the data-delivery form goes through here, so a link never reaches another
+source's requests. It never decides whether a token is valid (``tokens.look_up`` does) and
+never commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from workflow.catalogue.models import Contact, Organisation
+from workflow.clock import Clock
+from workflow.cycles.calendar import calendar_of
+from workflow.forms.tokens import FormToken
+from workflow.forms.validation import FieldError, without_control_characters
+from workflow.indicators import series
+from workflow.indicators.models import DataRequest, IndicatorValue, RequestStatus
+from workflow.indicators.requests import policy_for
+from workflow.indicators.service import Delivered, deliver, history_before, numeric_value
+from workflow.indicators.validation import CheckedDelivery, check_delivery
+
+_POSTED = re.compile(r"^r-(\d{1,9})-([a-z0-9_-]+)$")
+MAX_FIELD = 10_001  # one more than allowed, so validation can still say "too long"
+HISTORY_SHOWN = 4
+
+RawAnswers = dict[str, str]
+
+
+@dataclass
+class DataScope:
+    token: FormToken
+    contact: Contact
+    organisation: Organisation
+
+    @property
+    def actor(self) -> str:
+        return f"contact:{self.contact.id}"
+
+
+@dataclass
+class RequestItem:
+    request: DataRequest
+    values: list[IndicatorValue]  # what this request delivered, city-wide first
+    history: list[IndicatorValue] = field(default_factory=list)  # earlier city-wide values
+
+    @property
+    def is_open(self) -> bool:
+        return self.request.status == RequestStatus.OPEN.value
+
+
+def scope_of(session: Session, token: FormToken) -> DataScope:
+    contact = session.get(Contact, token.contact_id)
+    org = session.get(Organisation, token.organisation_id)
+    assert contact and org, "foreign keys guarantee these rows"
+    return DataScope(token, contact, org)
+
+
+def items_in_scope(
+    session: Session, scope: DataScope, *, today: date, lock: bool = False
+) -> list[RequestItem]:
+    """The contact's open requests, and the delivered ones still inside the link window."""
+    policy = policy_for(session, scope.organisation.id)
+    oldest_due = today - timedelta(days=policy.link_valid_days_after_due)
+    query = (
+        select(DataRequest)
+        .where(
+            DataRequest.organisation_id == scope.organisation.id,
+            DataRequest.contact_id == scope.contact.id,
+            or_(
+                DataRequest.status == RequestStatus.OPEN.value,
+                (DataRequest.status == RequestStatus.DELIVERED.value)
+                & (DataRequest.due_on >= oldest_due),
+            ),
+        )
+        .order_by(DataRequest.id)
+    )
+    if lock:
+        query = query.with_for_update(of=DataRequest)
+    requests = list(session.scalars(query.execution_options(populate_existing=True)).unique())
+    items = []
+    for request in requests:
+        values = sorted(
+            session.scalars(
+                select(IndicatorValue).where(IndicatorValue.data_request_id == request.id)
+            ),
+            key=lambda v: (v.district != "", v.district),
+        )
+        items.append(RequestItem(request, values, _history(session, request, values)))
+    return sorted(items, key=lambda i: (i.request.indicator.code, i.request.period))
+
+
+def _history(
+    session: Session, request: DataRequest, own: list[IndicatorValue]
+) -> list[IndicatorValue]:
+    own_ids = {v.id for v in own}
+    rows = session.scalars(
+        select(IndicatorValue)
+        .where(
+            IndicatorValue.indicator_id == request.indicator_id,
+            IndicatorValue.district == "",
+        )
+        .order_by(IndicatorValue.survey_date.desc())
+        .limit(HISTORY_SHOWN + len(own_ids))
+    )
+    return [v for v in rows if v.id not in own_ids][:HISTORY_SHOWN][::-1]
+
+
+def split_posted(pairs: Iterable[tuple[str, Any]]) -> dict[int, RawAnswers]:
+    """``r-12-value=…`` pairs into ``{12: {"value": …}}``; other names are ignored."""
+    out: dict[int, RawAnswers] = {}
+    for name, value in pairs:
+        m = _POSTED.match(name)
+        if m and isinstance(value, str):
+            out.setdefault(int(m[1]), {})[m[2]] = without_control_characters(value[:MAX_FIELD])
+    return out
+
+
+def check(item: RequestItem, raw: Mapping[str, str], today: date) -> CheckedDelivery:
+    indicator = item.request.indicator
+    return check_delivery(indicator.unit, indicator.districts or [], raw, today=today)
+
+
+def unusual(session: Session, item: RequestItem, checked: CheckedDelivery) -> set[str]:
+    """Which typed values (by field name) lie far from the series; for showing, not refusing."""
+    if checked.survey_date is None:
+        return set()
+    indicator = item.request.indicator
+    own = {v.district: v.id for v in item.values}
+    names = {"": "value", **{d: f"value-{i}" for i, d in enumerate(indicator.districts or [])}}
+    flagged = set()
+    for entry in checked.entries:
+        value = numeric_value(entry)
+        if value is None:
+            continue
+        history = history_before(
+            session,
+            indicator.id,
+            entry.district,
+            checked.survey_date,
+            exclude=own.get(entry.district),
+        )
+        if series.outlier(history, value):
+            flagged.add("c1" if entry.counts is not None else names.get(entry.district, "value"))
+    return flagged
+
+
+@dataclass
+class DeliveryOutcome:
+    errors: dict[int, list[FieldError]] = field(default_factory=dict)
+    delivered: list[Delivered] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def submit(
+    *,
+    session: Session,
+    clock: Clock,
+    scope: DataScope,
+    posted: Mapping[int, RawAnswers],
+    only: set[int] | None = None,
+) -> DeliveryOutcome:
+    """Deliver the requests in ``only`` (all posted ones when None): all or nothing."""
+    today = calendar_of(scope.organisation).local_date(clock.now())
+    items = {i.request.id: i for i in items_in_scope(session, scope, today=today, lock=True)}
+    wanted = set(posted) if only is None else only
+    outcome = DeliveryOutcome(gone=sorted(i for i in wanted if i not in items))
+    chosen = [items[i] for i in sorted(wanted) if i in items]
+    checked = {i.request.id: check(i, posted.get(i.request.id, {}), today) for i in chosen}
+    for item in chosen:
+        result = checked[item.request.id]
+        if result.survey_date is not None and date_taken(session, item, result):
+            result.errors.append(FieldError("survey_date", "data.error.date_taken"))
+    outcome.errors = {i: c.errors for i, c in checked.items() if c.errors}
+    if outcome.errors:
+        return outcome
+    for item in chosen:
+        result = checked[item.request.id]
+        assert result.survey_date is not None
+        outcome.delivered.append(
+            deliver(
+                session,
+                clock=clock,
+                request=item.request,
+                survey_date=result.survey_date,
+                entries=result.entries,
+                comment=result.comment,
+                actor=scope.actor,
+                actor_name=scope.contact.name,
+            )
+        )
+    return outcome
+
+
+def date_taken(session: Session, item: RequestItem, checked: CheckedDelivery) -> bool:
+    """A correction that moves the survey date onto another value of the same district."""
+    own = {v.district: v.id for v in item.values}
+    for entry in checked.entries:
+        other = session.scalars(
+            select(IndicatorValue.id).where(
+                IndicatorValue.indicator_id == item.request.indicator_id,
+                IndicatorValue.district == entry.district,
+                IndicatorValue.survey_date == checked.survey_date,
+            )
+        ).first()
+        if other is not None and entry.district in own and other != own[entry.district]:
+            return True
+    return False
+
+
+def stored_raw(item: RequestItem) -> RawAnswers:
+    """The delivered values of a request as the strings the form shows."""
+    if not item.values:
+        return {}
+    first = item.values[0]
+    raw: RawAnswers = {"survey_date": first.survey_date.isoformat(), "comment": first.comment}
+    districts = list(item.request.indicator.districts or [])
+    for value in item.values:
+        if value.counts is not None:
+            raw |= {f"c{i + 1}": str(c) for i, c in enumerate(value.counts)}
+        elif value.report:
+            raw["report"] = value.report
+        elif value.district == "":
+            raw["value"] = _plain_number(value.value)
+        elif value.district in districts:
+            raw[f"value-{districts.index(value.district)}"] = _plain_number(value.value)
+    return raw
+
+
+def _plain_number(value: float | None) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
+def default_raw(item: RequestItem) -> RawAnswers:
+    """What an open request's form starts with: the rhythm date as survey date."""
+    request = item.request
+    year, month = (int(p) for p in request.period.split("-"))
+    day = min(max(request.indicator.due_day, 1), 28)
+    return {"survey_date": date(year, month, day).isoformat()}

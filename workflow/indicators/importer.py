@@ -1,0 +1,453 @@
+"""Importing indicators (and earlier values) from CSV or XLSX: all rows or none, errors by line.
+
+One row per indicator; the header is line 1. Importing the same file again changes nothing.
+Goals and measures are referred to by their codes and must exist in the catalogue already;
+a source contact is found by email or created (with its department, if one is named).
+Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.catalogue.models import Contact, Department, Goal, Measure
+from workflow.catalogue.validate import RowError
+from workflow.forms.validation import parse_date, parse_number
+from workflow.indicators.models import Indicator, Unit
+from workflow.indicators.service import record_value, save_indicator
+from workflow.indicators.validation import Entry, check_counts, check_number, definition_problems
+
+COLUMNS = (
+    "kennzahl_code",
+    "aussage",
+    "grundzahlen",
+    "einheit",
+    "richtung",
+    "zielwert",
+    "erhebung_monate",
+    "erhebung_tag",
+    "statistischer_bezirk",
+    "bezirke",
+    "quelle",
+    "quelle_name",
+    "quelle_email",
+    "quelle_fachbereich",
+    "ziele",
+    "massnahmen",
+    "anmerkungen",
+    "werte",
+)
+UNITS = {
+    "prozent": Unit.PERCENT,
+    "anzahl": Unit.COUNT,
+    "quote": Unit.RATE,
+    "euro": Unit.CURRENCY,
+    "index": Unit.INDEX,
+    "befragung": Unit.SCALE,
+    "bericht": Unit.TEXT,
+}
+DIRECTIONS = {"steigend": "up", "fallend": "down", "zielwert": "target"}
+IMPORT_ACTOR = "import"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LIST = re.compile(r"[|,;\s]+")
+_MONTHS = re.compile(r"[/,;+\s]+")
+
+
+class IndicatorsInvalid(Exception):
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} Fehler in der Kennzahlen-Datei; nichts wurde importiert.")
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    district: str
+    survey_date: date
+    entry: Entry
+
+
+@dataclass
+class IndicatorRow:
+    line: int
+    code: str
+    values: dict[str, object]
+    goal_codes: list[str]
+    measure_codes: list[str]
+    contact_name: str
+    contact_email: str
+    department: str
+    series: list[ValueRow] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values()) or any(self.updated.values())
+
+    def count(self, bucket: dict[str, int], kind: str) -> None:
+        bucket[kind] = bucket.get(kind, 0) + 1
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """(line, values) per non-empty row; raises IndicatorsInvalid for an unreadable file."""
+    try:
+        if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            return list(_xlsx(path))
+        return list(_csv(path.read_bytes()))
+    except _Unreadable as exc:
+        raise IndicatorsInvalid([RowError(1, "-", str(exc))]) from None
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _header(cells: list[str]) -> list[str]:
+    names = [c.strip().lower().lstrip("\ufeff") for c in cells]
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise _Unreadable(
+            "Zeile 1: Spalten fehlen: " + ", ".join(missing) + ". Erwartet: " + ", ".join(COLUMNS)
+        )
+    return names
+
+
+def _csv(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(
+            f"Die Datei ist nicht UTF-8-kodiert (Byte {exc.start}). "
+            "Bitte in Excel als 'CSV UTF-8' speichern."
+        ) from None
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        names = _header(next(reader))
+    except StopIteration:
+        raise _Unreadable("Die Datei ist leer.") from None
+    for line, cells in enumerate(reader, start=2):
+        if any(c.strip() for c in cells):
+            yield line, _zip(names, cells)
+
+
+def _xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise _Unreadable(f"Die XLSX-Datei ist nicht lesbar: {exc}") from None
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        names = _header([str(c or "") for c in next(rows)])
+    except StopIteration:
+        raise _Unreadable("Die Datei ist leer.") from None
+    for line, cells in enumerate(rows, start=2):
+        texts = ["" if c is None else str(c) for c in cells]
+        if any(t.strip() for t in texts):
+            yield line, _zip(names, texts)
+
+
+def _zip(names: list[str], cells: list[str]) -> dict[str, str]:
+    values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(names)}
+    return {c: values.get(c, "") for c in COLUMNS}
+
+
+# -- checking -----------------------------------------------------------------------------
+
+
+def check_row(
+    line: int, v: dict[str, str], today: date
+) -> tuple[IndicatorRow | None, list[RowError]]:
+    errors: list[RowError] = []
+
+    def error(column: str, message: str) -> None:
+        errors.append(RowError(line, column, message))
+
+    code, statement = v["kennzahl_code"], v["aussage"]
+    if not code:
+        error("kennzahl_code", "Kennzahl-Code fehlt")
+    elif len(code) > 32:
+        error("kennzahl_code", "höchstens 32 Zeichen")
+    if not statement:
+        error("aussage", "Aussage fehlt")
+    unit = UNITS.get(v["einheit"].lower())
+    if unit is None:
+        error("einheit", f"'{v['einheit']}' ist keine Einheit; erlaubt: " + ", ".join(UNITS))
+    direction = DIRECTIONS.get(v["richtung"].lower())
+    if direction is None:
+        error(
+            "richtung", f"'{v['richtung']}' ist keine Richtung; erlaubt: " + ", ".join(DIRECTIONS)
+        )
+    target = None
+    if v["zielwert"]:
+        number = parse_number(v["zielwert"])
+        if number is None:
+            error("zielwert", f"'{v['zielwert']}' ist keine Zahl")
+        else:
+            target = float(number)
+    months: list[int] = []
+    for part in filter(None, _MONTHS.split(v["erhebung_monate"])):
+        if part.isdigit():
+            months.append(int(part))
+        else:
+            error("erhebung_monate", f"'{part}' ist kein Monat (1 bis 12)")
+    day = 15
+    if v["erhebung_tag"]:
+        if v["erhebung_tag"].isdigit():
+            day = int(v["erhebung_tag"])
+        else:
+            error("erhebung_tag", f"'{v['erhebung_tag']}' ist kein Tag (1 bis 28)")
+    districts = [d.strip() for d in v["bezirke"].split("|") if d.strip()]
+    columns = {
+        "unit": "einheit",
+        "direction": "richtung",
+        "target_value": "zielwert",
+        "due_months": "erhebung_monate",
+        "due_day": "erhebung_tag",
+        "districts": "bezirke",
+    }
+    if unit is not None and direction is not None:
+        for name, message in definition_problems(
+            unit=unit.value,
+            direction=direction,
+            target_value=target,
+            due_months=months,
+            due_day=day,
+            districts=districts,
+        ):
+            error(columns[name], message)
+    email = v["quelle_email"].lower()
+    if email and not _EMAIL.match(email):
+        error("quelle_email", f"'{v['quelle_email']}' ist keine E-Mail-Adresse")
+    if (v["quelle_name"] or v["quelle_fachbereich"]) and not email:
+        error("quelle_email", "E-Mail-Adresse der Quelle fehlt")
+    if months and not email:
+        error(
+            "quelle_email", "Für die Erhebungsmonate wird eine Quelle mit E-Mail-Adresse gebraucht"
+        )
+    series = _series(v["werte"], unit, districts, today, error) if unit is not None else []
+    if errors:
+        return None, errors
+    assert unit is not None and direction is not None
+    return IndicatorRow(
+        line=line,
+        code=code,
+        values={
+            "statement": statement,
+            "base_figures": v["grundzahlen"],
+            "unit": unit.value,
+            "direction": direction,
+            "target_value": target,
+            "due_months": sorted(months),
+            "due_day": day,
+            "district": v["statistischer_bezirk"],
+            "districts": districts,
+            "source_label": v["quelle"],
+            "notes": v["anmerkungen"],
+        },
+        goal_codes=[c for c in _LIST.split(v["ziele"]) if c],
+        measure_codes=[c for c in _LIST.split(v["massnahmen"]) if c],
+        contact_name=v["quelle_name"] or email,
+        contact_email=email,
+        department=v["quelle_fachbereich"],
+        series=series,
+    ), []
+
+
+def _series(
+    text: str, unit: Unit, districts: list[str], today: date, error: Callable[[str, str], None]
+) -> list[ValueRow]:
+    """``[Bezirk@]JJJJ-MM-TT=Wert`` entries separated by ``;``."""
+    out: list[ValueRow] = []
+    seen: set[tuple[str, date]] = set()
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        where, sep, shown = part.partition("=")
+        district, _, day_text = where.strip().rpartition("@")
+        survey = parse_date(day_text)
+        if not sep or survey is None:
+            error("werte", f"'{part}' hat nicht die Form JJJJ-MM-TT=Wert")
+            continue
+        if survey > today:
+            error("werte", f"'{part}': das Erhebungsdatum liegt in der Zukunft")
+            continue
+        if district and district not in districts:
+            error("werte", f"'{part}': den Bezirk '{district}' nennt die Spalte bezirke nicht")
+            continue
+        if (district, survey) in seen:
+            error("werte", f"'{part}': für dieses Datum gibt es schon einen Wert")
+            continue
+        seen.add((district, survey))
+        entry = _entry(district, shown.strip(), unit)
+        if isinstance(entry, str):
+            error("werte", f"'{part}': {entry}")
+            continue
+        out.append(ValueRow(district, survey, entry))
+    return sorted(out, key=lambda r: (r.survey_date, r.district))
+
+
+_MESSAGES = {
+    "data.error.number_invalid": "keine Zahl",
+    "data.error.percent_range": "ein Prozentwert liegt zwischen 0 und 100",
+    "data.error.count_integer": "eine ganze Zahl ab 0 erwartet",
+    "data.error.not_negative": "der Wert darf nicht negativ sein",
+    "data.error.currency_cents": "höchstens zwei Nachkommastellen",
+    "data.error.survey_empty": "keine Antworten gezählt",
+}
+
+
+def _entry(district: str, shown: str, unit: Unit) -> Entry | str:
+    if unit == Unit.TEXT:
+        return Entry(district, report=shown) if shown else "der Bericht fehlt"
+    if unit == Unit.SCALE:
+        parts = shown.split("/")
+        if len(parts) != 5:
+            return "eine Befragung braucht fünf Anzahlen, z. B. 3/8/12/5/2"
+        counts, errors = check_counts(parts)
+        return _MESSAGES.get(errors[0][1], "ungültig") if errors else Entry(district, counts=counts)
+    number, key = check_number(unit, shown)
+    return _MESSAGES.get(key, "ungültig") if key else Entry(district, value=number)
+
+
+# -- importing ----------------------------------------------------------------------------
+
+
+def import_indicators(
+    *, session: Session, organisation_id: int, path: Path, now: datetime, today: date
+) -> ImportReport:
+    """Raises IndicatorsInvalid with every row error; writes nothing then."""
+    raw = read_rows(path)
+    rows: list[IndicatorRow] = []
+    errors: list[RowError] = []
+    first_line: dict[str, int] = {}
+    for line, values in raw:
+        row, row_errors = check_row(line, values, today)
+        errors += row_errors
+        code = values["kennzahl_code"]
+        if code and code in first_line:
+            errors.append(
+                RowError(line, "kennzahl_code", f"'{code}' steht schon in Zeile {first_line[code]}")
+            )
+        first_line.setdefault(code, line)
+        if row is not None:
+            rows.append(row)
+    goals = _by_code(session, Goal, organisation_id)
+    measures = _by_code(session, Measure, organisation_id)
+    for row in rows:
+        for code in row.goal_codes:
+            if code not in goals:
+                errors.append(
+                    RowError(row.line, "ziele", f"Ziel '{code}' gibt es im Katalog nicht")
+                )
+        for code in row.measure_codes:
+            if code not in measures:
+                errors.append(
+                    RowError(row.line, "massnahmen", f"Maßnahme '{code}' gibt es im Katalog nicht")
+                )
+    if errors:
+        raise IndicatorsInvalid(sorted(errors, key=lambda e: (e.line, e.column)))
+    report = ImportReport(rows=len(rows))
+    existing = {
+        i.code: i
+        for i in session.scalars(
+            select(Indicator).where(Indicator.organisation_id == organisation_id)
+        )
+    }
+    for row in rows:
+        contact_id = _contact(session, organisation_id, row, report)
+        indicator, changed = save_indicator(
+            session,
+            organisation_id=organisation_id,
+            code=row.code,
+            values={**row.values, "source_contact_id": contact_id},
+            goal_ids=[goals[c] for c in row.goal_codes],
+            measure_ids=[measures[c] for c in row.measure_codes],
+            now=now,
+            indicator=existing.get(row.code),
+        )
+        if row.code not in existing:
+            report.count(report.created, "Kennzahlen")
+        elif changed:
+            report.count(report.updated, "Kennzahlen")
+        for value in row.series:
+            recorded = record_value(
+                session,
+                indicator=indicator,
+                survey_date=value.survey_date,
+                entry=value.entry,
+                comment="",
+                actor=IMPORT_ACTOR,
+                actor_name="Import",
+                now=now,
+            )
+            if recorded.outcome == "created":
+                report.count(report.created, "Werte")
+            elif recorded.outcome == "corrected":
+                report.count(report.updated, "Werte")
+    session.flush()
+    return report
+
+
+def _by_code(session: Session, model: type[Goal] | type[Measure], org_id: int) -> dict[str, int]:
+    return {
+        code: ident
+        for code, ident in session.execute(
+            select(model.code, model.id).where(model.organisation_id == org_id)
+        )
+    }
+
+
+def _contact(session: Session, org_id: int, row: IndicatorRow, report: ImportReport) -> int | None:
+    if not row.contact_email:
+        return None
+    contact = session.scalars(
+        select(Contact).where(
+            Contact.organisation_id == org_id, func.lower(Contact.email) == row.contact_email
+        )
+    ).first()
+    if contact is not None:
+        return contact.id
+    department_id = None
+    if row.department:
+        department = session.scalars(
+            select(Department).where(
+                Department.organisation_id == org_id, Department.name == row.department
+            )
+        ).first()
+        if department is None:
+            department = Department(organisation_id=org_id, name=row.department)
+            session.add(department)
+            session.flush()
+            report.count(report.created, "Fachbereiche")
+        department_id = department.id
+    contact = Contact(
+        organisation_id=org_id,
+        department_id=department_id,
+        name=row.contact_name,
+        email=row.contact_email,
+    )
+    session.add(contact)
+    session.flush()
+    report.count(report.created, "Kontakte")
+    return contact.id

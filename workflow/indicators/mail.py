@@ -1,0 +1,234 @@
+"""What the data-delivery emails show: the requests, their values, and a form link made now.
+
+Called by ``notifications.render`` at send time, because a raw link token may exist only in
+the email itself. Reads the database and issues tokens; never sends and never queues.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from notifications.models import OutboxMessage
+from workflow.catalogue.models import Contact, Organisation
+from workflow.cycles.calendar import calendar_of
+from workflow.deadlines import days_overdue
+from workflow.forms.tokens import Phase, form_url, issue_token
+from workflow.indicators.models import DataRequest, IndicatorValue, Unit
+from workflow.indicators.requests import policy_for
+
+DATA_KINDS = {
+    "data_request",
+    "data_reminder",
+    "data_final_reminder",
+    "data_escalation_head",
+    "confirmation_data",
+}
+LINK_KINDS = {"data_request", "data_reminder", "data_final_reminder", "confirmation_data"}
+MONTHS = {
+    "de": (
+        "Januar", "Februar", "März", "April", "Mai", "Juni",
+        "Juli", "August", "September", "Oktober", "November", "Dezember",
+    ),
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+}  # fmt: skip
+UNIT_LABELS = {
+    "de": {
+        Unit.PERCENT: "Prozent",
+        Unit.COUNT: "Anzahl",
+        Unit.RATE: "Quote/Verhältnis",
+        Unit.CURRENCY: "Euro",
+        Unit.INDEX: "Indexwert",
+        Unit.SCALE: "Befragung (Skala 1–5)",
+        Unit.TEXT: "Bericht",
+    },
+    "en": {
+        Unit.PERCENT: "per cent",
+        Unit.COUNT: "count",
+        Unit.RATE: "rate/ratio",
+        Unit.CURRENCY: "euros",
+        Unit.INDEX: "index value",
+        Unit.SCALE: "survey (scale 1–5)",
+        Unit.TEXT: "written report",
+    },
+}
+WORDS = {
+    "de": {
+        "survey_date": "Erhebungsdatum",
+        "city": "Gesamtstadt",
+        "counts": "Antworten auf Stufe 1–5",
+        "mean": "Mittelwert",
+        "report": "Bericht",
+        "comment": "Anmerkung",
+        "flag": "ungewöhnlich weit vom bisherigen Verlauf – bitte prüfen",
+    },
+    "en": {
+        "survey_date": "Survey date",
+        "city": "whole city",
+        "counts": "Answers on points 1–5",
+        "mean": "mean",
+        "report": "Report",
+        "comment": "Comment",
+        "flag": "unusually far from the series so far – please check",
+    },
+}
+
+
+def format_date(day: date | None, lang: str) -> str:
+    if day is None:
+        return ""
+    if lang == "en":
+        return f"{day.day} {MONTHS['en'][day.month - 1]} {day.year}"
+    return day.strftime("%d.%m.%Y")
+
+
+def period_label(period: str, lang: str) -> str:
+    year, _, month = period.partition("-")
+    if not month.isdigit() or not 1 <= int(month) <= 12:
+        return period
+    return f"{MONTHS[lang if lang in MONTHS else 'de'][int(month) - 1]} {year}"
+
+
+def format_number(value: float | None, unit: str, lang: str) -> str:
+    """German (1.234,5) or English (1,234.5) notation, with the unit's sign."""
+    if value is None:
+        return "–"
+    decimals = {Unit.COUNT: 0, Unit.PERCENT: 1}.get(Unit(unit), 2)
+    text = f"{value:,.{decimals}f}"
+    if lang == "de":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    if unit == Unit.PERCENT:
+        return f"{text} %"
+    if unit == Unit.CURRENCY:
+        return f"{text} €"
+    return text
+
+
+def unit_label(unit: str, lang: str) -> str:
+    return UNIT_LABELS["en" if lang == "en" else "de"].get(Unit(unit), unit)
+
+
+def data_context(
+    session: Session,
+    *,
+    base_url: str,
+    now: datetime,
+    rows: list[OutboxMessage],
+    org: Organisation,
+    lang: str,
+) -> dict[str, Any]:
+    kind = rows[0].kind
+    ids = sorted({int(r.context["data_request_id"]) for r in rows})
+    requests = sorted(
+        session.scalars(select(DataRequest).where(DataRequest.id.in_(ids))).unique(),
+        key=lambda r: (r.indicator.code, r.period),
+    )
+    cal = calendar_of(org)
+    sent = _reminders_sent(session, ids)
+    items = []
+    for request in requests:
+        indicator = request.indicator
+        item: dict[str, Any] = {
+            "code": indicator.code,
+            "title": indicator.statement,
+            "period_label": period_label(request.period, lang),
+            "unit_label": unit_label(indicator.unit, lang),
+            "due_on": format_date(request.due_on, lang),
+            "days_overdue": days_overdue(request.due_on, now, cal),
+            "reminders_sent": sent.get(request.id, 0),
+        }
+        if kind == "confirmation_data":
+            item["answers"] = delivered_pairs(session, request, lang)
+        items.append(item)
+    context: dict[str, Any] = {"items": items}
+    contact = session.get(Contact, int(rows[0].context["contact_id"]))
+    assert contact is not None
+    if kind in LINK_KINDS:
+        context |= _link(session, base_url, now, org, contact, requests, kind, lang)
+    if kind == "data_escalation_head":
+        context |= {"contact_name": contact.name, "contact_email": contact.email}
+    if kind == "confirmation_data":
+        context["submitted_by"] = str(rows[0].context.get("submitted_by") or contact.name)
+    return context
+
+
+def _reminders_sent(session: Session, ids: list[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for request_id in ids:
+        out[request_id] = int(
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.dedupe_key.like(f"dr:{request_id}:%:reminder:%"),
+                    OutboxMessage.status == "sent",
+                )
+            )
+            or 0
+        )
+    return out
+
+
+def _link(
+    session: Session,
+    base_url: str,
+    now: datetime,
+    org: Organisation,
+    contact: Contact,
+    requests: list[DataRequest],
+    kind: str,
+    lang: str,
+) -> dict[str, Any]:
+    cal = calendar_of(org)
+    policy = policy_for(session, org.id)
+    dues = [r.due_on for r in requests]
+    last = max([*dues, cal.local_date(now)]) if kind == "confirmation_data" else max(dues)
+    expires_day = last + timedelta(days=policy.link_valid_days_after_due)
+    raw = issue_token(
+        session=session,
+        organisation_id=org.id,
+        contact_id=contact.id,
+        cycle_id=None,
+        phase=Phase.DATA_DELIVERY,
+        expires_at=cal.at_local(expires_day + timedelta(days=1), 0),
+        now=now,
+        issued_by=f"email:{kind}",
+    )
+    return {
+        "form_url": form_url(base_url, raw),
+        "due_on": format_date(min(dues), lang),
+        "link_expires_on": format_date(expires_day, lang),
+    }
+
+
+def delivered_pairs(session: Session, request: DataRequest, lang: str) -> list[list[str]]:
+    """The values delivered for ``request`` as (label, value) pairs, for the confirmation."""
+    words = WORDS["en" if lang == "en" else "de"]
+    unit = request.indicator.unit
+    rows = sorted(
+        session.scalars(select(IndicatorValue).where(IndicatorValue.data_request_id == request.id)),
+        key=lambda v: (v.district != "", v.district),
+    )
+    if not rows:
+        return []
+    pairs = [[words["survey_date"], format_date(rows[0].survey_date, lang)]]
+    for row in rows:
+        flag = f" ({words['flag']})" if row.flagged else ""
+        if unit == Unit.TEXT:
+            pairs.append([words["report"], row.report])
+        elif unit == Unit.SCALE:
+            counts = " / ".join(str(c) for c in row.counts or [])
+            mean = format_number(row.value, unit, lang)
+            pairs.append([words["counts"], f"{counts} ({words['mean']} {mean}){flag}"])
+        else:
+            label = row.district or words["city"]
+            pairs.append([label, format_number(row.value, unit, lang) + flag])
+    if rows[0].comment:
+        pairs.append([words["comment"], rows[0].comment])
+    return pairs

@@ -1,0 +1,228 @@
+"""A cycle's answers as a table for Excel: one row per measure-in-cycle, as CSV or XLSX; never writes the DB.
+
+CSV is UTF-8 with a byte-order mark and semicolons, as German Excel opens it by double
+click; a text cell that starts like a formula (=, +, -, @) gets a leading apostrophe there,
+so a typed answer can never run as a formula. XLSX stores text cells as text, dates as dates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.catalogue.models import Contact, Department, Field, Goal, Measure, Organisation
+from workflow.cycles.models import Cycle, Interview, MeasureCycle, Review, TargetAgreement
+from workflow.machine import LABELS_DE, State
+from workflow.reports.data import ReportUnavailable
+from workflow.reports.german import code_key
+
+Cell = str | int | date | datetime | None
+
+COLUMNS: tuple[str, ...] = (
+    "zyklus",
+    "handlungsfeld_code",
+    "handlungsfeld",
+    "ziel_code",
+    "ziel",
+    "ziel_rang",
+    "massnahme_code",
+    "massnahme",
+    "fachbereich",
+    "kontakt_name",
+    "kontakt_email",
+    "phase",
+    "phase_code",
+    "faellig_am",
+    "eskalationsstufe",
+    "erstgespraech_ergebnis",
+    "umsetzungsstand",
+    "zv_entscheidung",
+    "zv_begruendung",
+    "zv_ziele",
+    "zv_meilensteine",
+    "zv_kennzahl_zielwerte",
+    "zv_verantwortlich",
+    "zv_ressourcen",
+    "zv_abgegeben_am",
+    "zv_abgegeben_von",
+    "zv_angenommen_am",
+    "review_zielerreichung",
+    "review_kommentar",
+    "review_hindernisse",
+    "review_kennzahl_werte",
+    "review_vorschlag",
+    "review_vorschlag_text",
+    "review_abgegeben_am",
+    "review_abgegeben_von",
+    "review_angenommen_am",
+)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class AnswersTable:
+    year: int
+    organisation_slug: str
+    rows: tuple[dict[str, Cell], ...]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+
+
+def _milestones(items: list[dict[str, Any]]) -> str:
+    parts = []
+    for item in items or []:
+        what = str(item.get("text") or "").strip()
+        due = str(item.get("date") or "").strip()
+        parts.append(f"{due}: {what}" if due else what)
+    return "; ".join(p for p in parts if p)
+
+
+def answers_table(session: Session, *, organisation_id: int, year: int) -> AnswersTable:
+    org = session.get(Organisation, organisation_id)
+    cycle = session.scalars(
+        select(Cycle).where(Cycle.organisation_id == organisation_id, Cycle.year == year)
+    ).first()
+    if org is None or cycle is None:
+        raise ReportUnavailable(f"Es gibt keinen Zyklus {year}.")
+    tz = ZoneInfo(org.timezone)
+
+    def local(moment: datetime | None) -> datetime | None:
+        # Excel knows no time zones: the organisation's wall-clock time, to the minute.
+        if moment is None:
+            return None
+        return moment.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+
+    rows = session.execute(
+        select(
+            MeasureCycle,
+            Measure,
+            Goal,
+            Field,
+            Department,
+            Contact,
+            Interview,
+            TargetAgreement,
+            Review,
+        )
+        .join(Measure, Measure.id == MeasureCycle.measure_id)
+        .join(Goal, Goal.id == Measure.goal_id)
+        .join(Field, Field.id == Goal.field_id)
+        .join(Department, Department.id == Measure.department_id)
+        .outerjoin(Contact, Contact.id == Measure.contact_id)
+        .outerjoin(Interview, Interview.measure_cycle_id == MeasureCycle.id)
+        .outerjoin(TargetAgreement, TargetAgreement.measure_cycle_id == MeasureCycle.id)
+        .outerjoin(Review, Review.measure_cycle_id == MeasureCycle.id)
+        .where(MeasureCycle.cycle_id == cycle.id)
+    ).all()
+    out: list[dict[str, Cell]] = []
+    for mc, measure, goal, field, dept, contact, interview, agreement, review in rows:
+        out.append(
+            {
+                "zyklus": year,
+                "handlungsfeld_code": field.code,
+                "handlungsfeld": field.name,
+                "ziel_code": goal.code,
+                "ziel": goal.name,
+                "ziel_rang": goal.rank,
+                "massnahme_code": measure.code,
+                "massnahme": measure.title,
+                "fachbereich": dept.name,
+                "kontakt_name": contact.name if contact else "",
+                "kontakt_email": contact.email if contact else "",
+                "phase": LABELS_DE[State(mc.state)],
+                "phase_code": mc.state,
+                "faellig_am": mc.due_on,
+                "eskalationsstufe": mc.escalation_level,
+                "erstgespraech_ergebnis": interview.decision if interview else "",
+                "umsetzungsstand": interview.implementation_status if interview else "",
+                "zv_entscheidung": agreement.decision if agreement else "",
+                "zv_begruendung": agreement.reason if agreement else "",
+                "zv_ziele": agreement.targets if agreement else "",
+                "zv_meilensteine": _milestones(agreement.milestones) if agreement else "",
+                "zv_kennzahl_zielwerte": _json(agreement.indicator_targets) if agreement else "",
+                "zv_verantwortlich": agreement.responsible if agreement else "",
+                "zv_ressourcen": agreement.resources if agreement else "",
+                "zv_abgegeben_am": local(agreement.submitted_at) if agreement else None,
+                "zv_abgegeben_von": agreement.submitted_by if agreement else "",
+                "zv_angenommen_am": local(agreement.accepted_at) if agreement else None,
+                "review_zielerreichung": review.achievement if review else "",
+                "review_kommentar": review.comment if review else "",
+                "review_hindernisse": review.obstacles if review else "",
+                "review_kennzahl_werte": _json(review.indicator_values) if review else "",
+                "review_vorschlag": review.proposal if review else "",
+                "review_vorschlag_text": review.proposal_text if review else "",
+                "review_abgegeben_am": local(review.submitted_at) if review else None,
+                "review_abgegeben_von": review.submitted_by if review else "",
+                "review_angenommen_am": local(review.accepted_at) if review else None,
+            }
+        )
+    out.sort(key=lambda r: code_key(str(r["massnahme_code"])))
+    return AnswersTable(year, org.slug, tuple(out))
+
+
+def csv_text(value: Cell) -> str:
+    """How one cell is written to CSV: ISO dates, whole minutes, formulas defused."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    if isinstance(value, str) and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def to_csv(table: AnswersTable) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in table.rows:
+        writer.writerow([csv_text(row[c]) for c in COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(table: AnswersTable) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = f"Antworten {table.year}"
+    ws.append(list(COLUMNS))
+    for row in table.rows:
+        ws.append([row[c] for c in COLUMNS])
+    _as_text(ws.iter_rows(min_row=2))
+    for index, column in enumerate(COLUMNS, start=1):
+        if column.endswith("_am"):
+            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = (
+                    "DD.MM.YYYY HH:MM" if isinstance(cell.value, datetime) else "DD.MM.YYYY"
+                )
+        ws.column_dimensions[get_column_letter(index)].width = 14 if column.endswith("_am") else 22
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _as_text(rows: Iterable[Any]) -> None:
+    """openpyxl turns any string starting with "=" into a formula; answers are text."""
+    for row in rows:
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
