@@ -254,7 +254,15 @@ async def _deliver_group(
         _failed(rt, token, row_ids, str(exc), permanent=True, report=report)
         return
     except TemporaryFailure as exc:
-        _failed(rt, token, row_ids, str(exc), permanent=False, report=report)
+        _failed(
+            rt,
+            token,
+            row_ids,
+            str(exc),
+            permanent=False,
+            report=report,
+            keep_message_id=exc.maybe_delivered,
+        )
         return
     with unit_of_work(rt.sessions) as session:
         session.execute(
@@ -289,6 +297,7 @@ def _failed(
     *,
     permanent: bool,
     report: SendReport,
+    keep_message_id: bool = False,
 ) -> None:
     now = rt.clock.now()
     max_attempts = rt.settings.send_max_attempts
@@ -311,8 +320,9 @@ def _failed(
             else:
                 row.status = OutboxStatus.PENDING.value
                 row.not_before = now + backoff(row.attempts)
-                # Nothing was accepted, so the next attempt may regroup the row freely.
-                row.message_id = None
+                if not keep_message_id:
+                    # The server clearly refused, so the next attempt may regroup the row.
+                    row.message_id = None
         if dead:
             _tell_coordinators(session, dead, error, now)
     report.dead += len([r for r in rows if r.status == OutboxStatus.DEAD.value])

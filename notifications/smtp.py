@@ -15,7 +15,15 @@ class PermanentFailure(Exception):
 
 
 class TemporaryFailure(Exception):
-    """Try again later: 4xx, a timeout, a dropped connection, a server that is down."""
+    """Try again later: 4xx, a timeout, a dropped connection, a server that is down.
+
+    ``maybe_delivered``: the transaction broke off without a clear answer (a timeout or a
+    dropped connection while sending), so the server may have stored the message already.
+    """
+
+    def __init__(self, message: str, *, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 class SmtpConnection:
@@ -75,7 +83,7 @@ class SmtpConnection:
             raise TemporaryFailure(f"{exc.code} {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await self._drop()
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}", maybe_delivered=True) from exc
         if errors:
             raise PermanentFailure(f"refused: {errors}")
 

@@ -58,10 +58,12 @@ class Settings(BaseSettings):
             self.broker_url = f"sqla+sqlite:///{(self.var_dir / 'broker.sqlite3').as_posix()}"
         if self.mail_sink_dir is None:
             self.mail_sink_dir = self.var_dir / "mail"
-        if self.send_lease_seconds <= self.smtp_timeout_seconds:
-            # A lease shorter than one SMTP attempt would let a second worker send the same row.
+        if self.send_lease_seconds <= LEASE_TIMEOUTS * self.smtp_timeout_seconds:
+            # The lease must outlast the slowest possible email (every SMTP command of one
+            # message timing out just short of the limit), or a second worker could send it too.
             raise ValueError(
-                "ZIELFLOW_SEND_LEASE_SECONDS must be longer than ZIELFLOW_SMTP_TIMEOUT_SECONDS"
+                f"ZIELFLOW_SEND_LEASE_SECONDS must be longer than {LEASE_TIMEOUTS} x "
+                "ZIELFLOW_SMTP_TIMEOUT_SECONDS"
             )
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("ZIELFLOW_SECRET_KEY must be set to a random value in production")
