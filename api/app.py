@@ -8,18 +8,23 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import errors, forms, pages
-from api.csrf import CSRFCookieMiddleware
+from api import docs, errors, forms, pages
+from api.body_limit import BodyLimit
 from api.deps import PublicRoute
 from api.routes import router as api_router
+from api.security_headers import SecuredFastAPI
 from workflow import runtime
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(
+    settings = runtime.current().settings
+    app = SecuredFastAPI(
+        https=settings.base_url.startswith("https"),
         title="zielflow",
         version="0.1.0",
         description="Zielvereinbarungszyklus der kommunalen Integrationsplanung",
+        docs_url=None,  # api/docs.py serves /docs from packaged assets when enabled
+        redoc_url=None,
     )
 
     @app.get("/healthz", tags=["system"], dependencies=[PublicRoute])
@@ -30,8 +35,6 @@ def create_app() -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    settings = runtime.current().settings
-    app.add_middleware(CSRFCookieMiddleware, secure=settings.base_url.startswith("https"))
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -46,4 +49,13 @@ def create_app() -> FastAPI:
     app.include_router(forms.router)
     forms.install_log_redaction()
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    if settings.docs_enabled:
+        docs.install(app)
+    # Added last, so it runs first: a body over the limit is refused before sessions, CSRF,
+    # authentication or any parsing see it.
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     return app

@@ -1,53 +1,46 @@
-"""Sign-in, sign-out, password reset and API tokens in the browser; never stores a raw secret.
+"""Sign-in, sign-out and password reset in the browser; never stores a raw secret.
 
-Sessions are Starlette's signed cookies holding the user id and a fingerprint of the
-password hash, so changing a password ends every other session.
+Each sign-in starts a server-side session (``api.session_cookie``); signing out, a new
+password or deactivation ends it for every copy of the cookie. Failed sign-ins slow the
+account down and, beyond a limit, block the client address (``workflow.forms.ratelimit``);
+neither answer says whether the password would have been right.
 """
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.csrf import require_csrf
-from api.dashboard.common import RowId, flash, page, redirect, safe_next
-from api.deps import (
-    SESSION_FINGERPRINT,
-    SESSION_USER,
-    OptionalUser,
-    PublicRoute,
-    Reader,
-    SessionDep,
-)
-from api.i18n import LANGUAGES
+from api.dashboard.common import flash, page, redirect, safe_next
+from api.deps import OptionalUser, PublicRoute, SessionDep
+from api.i18n import LANGUAGES, language_of, translate
+from api.session_cookie import sign_in, sign_out
 from workflow import runtime
 from workflow.accounts import (
-    ApiToken,
     PasswordTooShort,
-    User,
     authenticate,
-    create_api_token,
     request_password_reset,
     reset_password,
-    revoke_api_token,
-    session_fingerprint,
     valid_reset_token,
 )
-from workflow.forms.ratelimit import client_key, is_blocked, record_failure
+from workflow.forms.ratelimit import (
+    account_wait,
+    address_wait,
+    clear_failures,
+    client_key,
+    record_failure,
+)
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(require_csrf)
 ShortText = Annotated[str, Form(max_length=320)]
 Password = Annotated[str, Form(max_length=200)]
-
-
-def _sign_in(request: Request, user: User) -> None:
-    request.session.clear()  # a fresh session on every sign-in
-    request.session[SESSION_USER] = user.id
-    request.session[SESSION_FINGERPRINT] = session_fingerprint(user)
 
 
 @router.get("/", dependencies=[PublicRoute])
@@ -71,10 +64,12 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     now = runtime.current().clock.now()
-    keys = _login_keys(request, email)
-    if any(is_blocked(session, key, now) for key in keys):
+    address, account = _login_keys(request, email)
+    wait = _wait(session, address, account, now)
+    if wait is not None:
         # The same answer whether or not the password would have been right.
-        return page(
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        response = page(
             request,
             "dashboard/login.html",
             None,
@@ -82,10 +77,13 @@ def login(
             next=safe_next(next),
             email=email,
             error="login.throttled",
+            error_values={"wait": _duration(seconds, language_of(request))},
         )
+        response.headers["Retry-After"] = str(seconds)
+        return response
     user = authenticate(session, email, password)
     if user is None:
-        for key in keys:
+        for key in (address, account):
             record_failure(session, key, now)
         return page(
             request,
@@ -96,23 +94,42 @@ def login(
             email=email,
             error="login.failed",
         )
-    _sign_in(request, user)
+    clear_failures(session, account)  # the owner's own typos do not add up over the day
+    sign_in(request, session, user, now)
     return redirect(safe_next(next))
 
 
-def _login_keys(request: Request, email: str) -> list[str]:
-    """Failed logins count per client address and per account, each under its own key."""
+def _login_keys(request: Request, email: str) -> tuple[str, str]:
+    """Failed logins count per client address and per account, each under its own key.
+
+    The address is the connecting one, or the one a trusted proxy names
+    (ZIELFLOW_FORWARDED_ALLOW_IPS): anybody else's ``X-Forwarded-For`` is ignored upstream.
+    """
     secret = runtime.current().settings.secret_key
     address = request.client.host if request.client else "-"
-    return [
+    return (
         client_key(secret, f"login:{address}"),
         client_key(secret, f"login-account:{email.strip().lower()}"),
-    ]
+    )
+
+
+def _wait(session: Session, address: str, account: str, now: datetime) -> timedelta | None:
+    """How long this attempt must wait: the longer of the address's and the account's wait."""
+    waits = [address_wait(session, address, now), account_wait(session, account, now)]
+    return max((w for w in waits if w is not None), default=None)
+
+
+def _duration(seconds: int, lang: str) -> str:
+    if seconds == 1:
+        return translate("login.wait_second", lang)
+    if seconds < 120:
+        return translate("login.wait_seconds", lang, n=seconds)
+    return translate("login.wait_minutes", lang, n=math.ceil(seconds / 60))
 
 
 @router.post("/logout", dependencies=[PublicRoute, Csrf])
-def logout(request: Request) -> RedirectResponse:
-    request.session.clear()
+def logout(request: Request, session: SessionDep) -> RedirectResponse:
+    sign_out(request, session, runtime.current().clock.now())
     flash(request, "login.logged_out")
     return redirect("/login")
 
@@ -163,7 +180,7 @@ def reset(
                 return page(
                     request, "dashboard/reset.html", None, token=token, valid=False, status_code=400
                 )
-            _sign_in(request, user)
+            sign_in(request, session, user, runtime.current().clock.now())
             flash(request, "reset.done")
             return redirect("/pipeline")
     return page(
@@ -177,40 +194,3 @@ def switch_language(lang: str, next: str = "/") -> RedirectResponse:
     if lang in LANGUAGES:
         response.set_cookie("zf_lang", lang, max_age=365 * 86400, samesite="lax", path="/")
     return response
-
-
-@router.get("/konto", response_class=HTMLResponse)
-def account(request: Request, user: Reader, session: SessionDep) -> HTMLResponse:
-    return _account_page(request, user, session, new_token=None)
-
-
-def _account_page(
-    request: Request, user: User, session: SessionDep, new_token: str | None
-) -> HTMLResponse:
-    tokens = session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
-    ).all()
-    return page(request, "dashboard/account.html", user, tokens=tokens, new_token=new_token)
-
-
-@router.post("/konto/tokens", response_class=HTMLResponse, dependencies=[Csrf])
-def new_api_token(
-    request: Request,
-    user: Reader,
-    session: SessionDep,
-    name: Annotated[str, Form(max_length=200)] = "",
-) -> HTMLResponse:
-    _token, raw = create_api_token(
-        session, user, name.replace("\x00", ""), runtime.current().clock.now()
-    )
-    # Shown this once, never again: the database keeps only its hash.
-    return _account_page(request, user, session, new_token=raw)
-
-
-@router.post("/konto/tokens/{token_id}/widerrufen", dependencies=[Csrf])
-def revoke_token(
-    request: Request, token_id: RowId, user: Reader, session: SessionDep
-) -> RedirectResponse:
-    if revoke_api_token(session, user, token_id, runtime.current().clock.now()):
-        flash(request, "account.token_revoked")
-    return redirect("/konto")

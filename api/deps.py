@@ -2,6 +2,9 @@
 
 Every route declares who may call it with one of ``Reader``, ``Coordinator``, ``Admin``
 or ``PublicRoute``; a test walks ``app.routes`` and fails on a route that declares none.
+The user comes from a bearer token (its scope decides whether it may write) or from the
+server-side session of the cookie; an unsafe request on the cookie must pass the CSRF check
+first (``api.csrf``), whatever route it calls.
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from api.csrf import require_csrf_for_cookie
+from api.errors import ApiError
+from api.session_cookie import forget, signed_in_key
 from workflow import runtime
-from workflow.accounts import Role, User, session_fingerprint, user_for_api_token
+from workflow.accounts import Role, TokenScope, User, user_for_api_token
 from workflow.catalogue.models import Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.db import unit_of_work
+from workflow.sessions import user_for_session
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-SESSION_USER = "uid"
-SESSION_FINGERPRINT = "fp"
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -43,33 +48,39 @@ class NotAuthenticated(HTTPException):
         super().__init__(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
-    """The user of a valid bearer token, else of the session cookie, else None.
+CookieCsrf = Annotated[None, Depends(require_csrf_for_cookie)]
+
+
+def optional_user(request: Request, _csrf: CookieCsrf, session: SessionDep) -> User | None:
+    """The user of a valid bearer token, else of the cookie's live session, else None.
 
     A request that sends an ``Authorization`` header is judged by it alone: a wrong token
-    never falls back to the cookie.
+    never falls back to the cookie. ``_csrf`` comes first, so a forged request is refused
+    before anything is looked up.
     """
+    rt = runtime.current()
+    # A read request must not write in its own transaction; a write request may.
+    own = rt.sessions if request.method in SAFE_METHODS else None
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, raw = header.partition(" ")
-        user = None
+        found = None
         if scheme.lower() == "bearer" and raw.strip():
-            rt = runtime.current()
-            # A read request must not write in its own transaction; a write request may.
-            own = rt.sessions if request.method in SAFE_METHODS else None
-            user = user_for_api_token(session, raw.strip(), rt.clock.now(), sessions=own)
-        if user is None:
-            raise NotAuthenticated("API-Token ungültig oder widerrufen.")
+            found = user_for_api_token(session, raw.strip(), rt.clock.now(), sessions=own)
+        if found is None:
+            raise NotAuthenticated("API-Token ungültig, abgelaufen oder widerrufen.")
+        user, token = found
+        if token.scope != TokenScope.WRITE.value and request.method not in SAFE_METHODS:
+            raise ApiError(403, "token_read_only", "Dieses API-Token darf nur lesen.")
         return user
-    uid = request.session.get(SESSION_USER)
-    if not isinstance(uid, int):
+    key = signed_in_key(request)
+    if key is None:
         return None
-    user = session.get(User, uid)
-    if user is None or not user.active:
-        return None
-    if request.session.get(SESSION_FINGERPRINT) != session_fingerprint(user):
-        return None
-    return user
+    idle = timedelta(minutes=rt.settings.session_idle_minutes)
+    signed_in = user_for_session(session, key, rt.clock.now(), idle=idle, sessions=own)
+    if signed_in is None:
+        forget(request)
+    return signed_in
 
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
@@ -82,6 +93,18 @@ def current_user(user: OptionalUser) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def browser_only(request: Request) -> None:
+    """For routes that manage credentials: an API token may not mint or manage tokens."""
+    if request.headers.get("authorization") is not None:
+        raise HTTPException(
+            status_code=403,
+            detail="Das geht nur nach der Anmeldung im Browser, nicht mit einem API-Token.",
+        )
+
+
+BrowserOnly = Depends(browser_only)
 
 
 def require_role(*roles: Role) -> Any:

@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -25,6 +25,7 @@ CODES = {
     404: ("not_found", "Nicht gefunden."),
     405: ("method_not_allowed", "Diese Methode ist hier nicht erlaubt."),
     409: ("conflict", "Konflikt mit dem aktuellen Stand."),
+    413: ("payload_too_large", "Die Anfrage ist zu groß."),
     422: ("validation_error", "Die Eingaben sind ungültig."),
     500: ("internal_error", "Interner Fehler. Bitte später erneut versuchen."),
 }
@@ -85,7 +86,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         status = exc.status_code
-        message = _german(exc.detail, status)
+        # Starlette's own exceptions (its form parser's limits, routing) carry English text.
+        ours = isinstance(exc, HTTPException)
+        message = _german(exc.detail if ours else None, status)
         if is_api(request):
             code = CODES.get(status, ("error", ""))[0]
             return error_json(status, code, message, headers=getattr(exc, "headers", None))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api import auth, dashboard
+from api import account, auth, dashboard
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
+router.include_router(account.router)
 router.include_router(dashboard.router)

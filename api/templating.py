@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from api.csrf import token_for
 from api.i18n import language_of, translate
 
 PAGES = Path(__file__).parent / "pages"
@@ -26,7 +27,7 @@ def render(
     base = {
         "lang": lang,
         "_": lambda key, **values: translate(key, lang, **values),
-        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "csrf_token": token_for(request),
     }
     return templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status_code, headers=headers

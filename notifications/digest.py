@@ -1,4 +1,4 @@
-"""Steering-group digests: once a week, and once before each scheduled meeting.
+"""Digests of the bodies of kind Steuerungsgruppe: once a week, and once before each meeting.
 
 An escalated item enters the digest once per escalation level (its outbox row is unique by
 dedupe key); later digests list it as still open until it moves on, and the first digest
@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from notifications.models import Channel, OutboxMessage, OutboxStatus
 from notifications.outbox import Draft, enqueue
 from notifications.render import format_date, items_for
-from workflow.catalogue.models import Organisation, SteeringGroup, SteeringMeeting, SteeringMember
+from workflow.bodies.models import Body, BodyKind, Meeting
+from workflow.bodies.queries import current_members
+from workflow.catalogue.models import Organisation
 from workflow.clock import Clock
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle
@@ -38,7 +40,9 @@ def build_digests(*, sessions: sessionmaker[Session], clock: Clock) -> int:
     queued = 0
     now = clock.now()
     with unit_of_work(sessions) as session:
-        for group in session.scalars(select(SteeringGroup).order_by(SteeringGroup.id)).all():
+        # Other kinds of body get their own digests with their cadence (issue 11, item 6).
+        steering = select(Body).where(Body.kind == BodyKind.STEERING_GROUP.value).order_by(Body.id)
+        for group in session.scalars(steering).all():
             org = session.get(Organisation, group.organisation_id)
             assert org is not None
             cal = calendar_of(org)
@@ -57,7 +61,7 @@ def _policy(session: Session, org_id: int) -> DeadlinePolicy:
 
 
 def _periods(
-    session: Session, group: SteeringGroup, org: Organisation, cal: BusinessCalendar, now: datetime
+    session: Session, group: Body, org: Organisation, cal: BusinessCalendar, now: datetime
 ) -> Iterable[tuple[str, str, str | None]]:
     policy = _policy(session, org.id)
     today = cal.local_date(now)
@@ -68,10 +72,10 @@ def _periods(
         year, week, _ = digest_day.isocalendar()
         yield f"{year}-W{week:02d}", f"KW {week}/{year}", None
     meetings = session.scalars(
-        select(SteeringMeeting).where(
-            SteeringMeeting.steering_group_id == group.id,
-            SteeringMeeting.held_on >= today,
-            SteeringMeeting.held_on <= today + timedelta(days=MEETING_LEAD_DAYS),
+        select(Meeting).where(
+            Meeting.body_id == group.id,
+            Meeting.held_on >= today,
+            Meeting.held_on <= today + timedelta(days=MEETING_LEAD_DAYS),
         )
     ).all()
     for meeting in meetings:
@@ -79,7 +83,7 @@ def _periods(
         yield f"meeting-{meeting.id}", f"Sitzung am {when}", f"vor der Sitzung am {when}"
 
 
-def _already_queued(session: Session, group: SteeringGroup, key: str) -> bool:
+def _already_queued(session: Session, group: Body, key: str) -> bool:
     prefix = f"digest:{group.id}:{key}:"
     return (
         session.scalars(
@@ -91,21 +95,17 @@ def _already_queued(session: Session, group: SteeringGroup, key: str) -> bool:
 
 def _queue_digest(
     session: Session,
-    group: SteeringGroup,
+    group: Body,
     org: Organisation,
     now: datetime,
     key: str,
     label: str,
     meeting_label: str | None,
 ) -> int:
-    members = session.scalars(
-        select(SteeringMember)
-        .where(SteeringMember.steering_group_id == group.id)
-        .order_by(SteeringMember.id)
-    ).all()
+    cal = calendar_of(org)
+    members = current_members(session, body_id=group.id, day=cal.local_date(now))
     if not members:
         return 0
-    cal = calendar_of(org)
     rows = session.scalars(
         select(OutboxMessage)
         .where(
@@ -157,7 +157,7 @@ def _queue_digest(
                 kind="digest",
                 recipient_email=m.email,
                 recipient_name=m.name,
-                context={"digest": digest, "steering_group_id": group.id, "period": key},
+                context={"digest": digest, "body_id": group.id, "period": key},
             )
             for m in members
         ],

@@ -16,15 +16,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifications.answers import answer_pairs
+from notifications.link_targets import OUTBOX_FAILED, link_request_target
 from notifications.models import OutboxMessage
 from workflow.catalogue.models import Contact, Organisation
 from workflow.config import Settings
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle, MeasureCycle, Review, TargetAgreement
 from workflow.deadlines import DeadlinePolicy, days_overdue
+from workflow.forms.models import Delegation, DelegationStatus
+from workflow.forms.revocation import end_owner_scope
 from workflow.forms.tokens import Phase, form_url, issue_token
 from workflow.indicators.mail import DATA_KINDS, data_context
 from workflow.machine import LABELS_DE, State
+from workflow.organisation_settings import address_line
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 LINK_KINDS = {
@@ -75,6 +79,8 @@ KIND_LABELS = {
         "confirmation_review": "Eingangsbestätigung Review",
         "deadline_extended": "Fristverlängerung",
         "delegation": "Weitergabe des Formulars",
+        "delegation_notice": "Hinweis auf die Weitergabe Ihres Formulars",
+        "delegation_approval": "Bitte um Freigabe einer Weitergabe",
         "link_request": "Bitte um einen neuen Link",
         "link_reissued": "Neuer Link",
         "password_reset": "Passwort zurücksetzen",
@@ -83,6 +89,7 @@ KIND_LABELS = {
         "data_final_reminder": "Letzte Erinnerung an Kennzahlen",
         "data_escalation_head": "Hinweis: Kennzahlen fehlen",
         "confirmation_data": "Eingangsbestätigung Kennzahlen",
+        "dead_letter": "Hinweis auf eine unzustellbare E-Mail",
     },
     "en": {
         "invitation_agreement": "invitation to the target agreement",
@@ -95,6 +102,8 @@ KIND_LABELS = {
         "confirmation_review": "review receipt",
         "deadline_extended": "deadline extension",
         "delegation": "form handed over",
+        "delegation_notice": "notice: your form was handed on",
+        "delegation_approval": "request to approve a hand-over",
         "link_request": "request for a new link",
         "link_reissued": "new link",
         "password_reset": "password reset",
@@ -103,6 +112,7 @@ KIND_LABELS = {
         "data_final_reminder": "final indicator values reminder",
         "data_escalation_head": "notice: indicator values missing",
         "confirmation_data": "indicator values receipt",
+        "dead_letter": "notice of an undeliverable email",
     },
 }
 MONTHS_EN = (
@@ -127,6 +137,10 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+class HandOverEnded(Exception):
+    """A hand-over's invitation whose hand-over ended after it was queued: it must not go out."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +195,8 @@ class Renderer:
         assert org is not None
         context: dict[str, Any] = {
             "org_name": org.name,
+            "org_office_name": org.office_name,
+            "org_office_address": address_line(org),
             "org_contact_email": org.contact_email or self.settings.mail_from,
             "recipient_name": first.recipient_name or first.recipient_email,
             "lang": lang,
@@ -216,13 +232,25 @@ class Renderer:
         if kind == "deadline_extended":
             extra["reason"] = str(ctx.get("reason", ""))
         if kind == "delegation":
-            sender = self.session.get(Contact, ctx.get("from_contact_id") or 0)
+            # The person who handed the form on, by the name and address the catalogue holds.
+            sender = self.session.get(
+                Contact, ctx.get("by_contact_id") or ctx.get("from_contact_id") or 0
+            )
             extra["from_name"] = sender.name if sender else ""
             extra["from_email"] = sender.email if sender else ""
+        if kind in ("delegation_notice", "delegation_approval"):
+            extra.update(self._handover(ctx))
         if kind == "link_request":
             cycle = self.session.get(Cycle, ctx.get("cycle_id") or 0)
+            action, path = link_request_target(
+                self.session,
+                contact_id=int(ctx.get("contact_id") or 0),
+                cycle_id=cycle.id if cycle else None,
+                phase=str(ctx.get("phase", "")),
+            )
             extra.update(
-                contact_id=ctx.get("contact_id"),
+                action=action,
+                action_url=self.settings.base_url.rstrip("/") + path,
                 contact_name=ctx.get("contact_name", ""),
                 contact_email=ctx.get("contact_email", ""),
                 # A data-delivery link belongs to no cycle: name the current year instead.
@@ -242,6 +270,7 @@ class Renderer:
                 failed_recipient=str(ctx.get("failed_recipient", "")),
                 attempts=int(ctx.get("attempts", 0)),
                 last_error=str(ctx.get("last_error", "")),
+                outbox_url=self.settings.base_url.rstrip("/") + OUTBOX_FAILED,
                 items=self._items(list(ctx.get("measure_cycle_ids", [])), org, lang),
             )
         if kind == "digest":
@@ -251,10 +280,24 @@ class Renderer:
     def _items(self, mc_ids: list[int], org: Organisation, lang: str) -> list[dict[str, Any]]:
         return items_for(self.session, mc_ids, org, lang, self.now)
 
+    def _handover(self, ctx: dict[str, Any]) -> dict[str, Any]:
+        """Whose form went to whom, from the hand-over as it stands now."""
+        delegation = self.session.get(Delegation, int(ctx.get("delegation_id") or 0))
+        assert delegation is not None, "a hand-over's messages name it"
+        owner = self.session.get(Contact, delegation.owner_contact_id)
+        return {
+            "delegate_name": delegation.delegate_name,
+            "delegate_email": delegation.delegate_email,
+            "pending": delegation.status == DelegationStatus.PENDING.value,
+            "owner_name": owner.name if owner else "",
+            "owner_email": owner.email if owner else "",
+        }
+
     def _link(
         self, rows: list[OutboxMessage], org: Organisation, phase: str, lang: str
     ) -> dict[str, Any]:
         ctx = rows[0].context
+        kind = rows[0].kind
         contact_id = int(ctx.get("delegate_contact_id") or ctx["contact_id"])
         mcs = [
             self.session.get(MeasureCycle, r.measure_cycle_id) for r in rows if r.measure_cycle_id
@@ -268,6 +311,24 @@ class Renderer:
         last_due = max(dues) if dues else calendar_of(org).local_date(self.now)
         expires_day = last_due + timedelta(days=policy.link_valid_days_after_due)
         expires_at = calendar_of(org).at_local(expires_day + timedelta(days=1), 0)
+        if kind == "delegation" and ctx.get("delegation_id") is not None:
+            delegation = self.session.get(Delegation, int(ctx["delegation_id"]))
+            if delegation is None or delegation.status != DelegationStatus.ACTIVE.value:
+                raise HandOverEnded(int(ctx["delegation_id"]))
+        if kind == "link_reissued":
+            # The links that existed when the new one was asked for die only with this email:
+            # if rendering or building it fails, the transaction rolls back and the contact's
+            # working link stays. Links issued since (by other emails) stay valid.
+            end_owner_scope(
+                session=self.session,
+                owner_id=contact_id,
+                cycle_id=cycle_id,
+                phase=Phase(phase),
+                now=self.now,
+                actor="email:link_reissued",
+                reason="link_reissued",
+                until=max(r.created_at for r in rows),
+            )
         raw = issue_token(
             session=self.session,
             organisation_id=org.id,
@@ -276,10 +337,8 @@ class Renderer:
             phase=Phase(phase),
             expires_at=expires_at,
             now=self.now,
-            issued_by=f"email:{rows[0].kind}",
-            delegated_from_contact_id=ctx.get("from_contact_id")
-            if rows[0].kind == "delegation"
-            else None,
+            issued_by=f"email:{kind}",
+            delegated_from_contact_id=ctx.get("from_contact_id") if kind == "delegation" else None,
         )
         return {
             "form_url": form_url(self.settings.base_url, raw),

@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 
 from notifications.models import Channel, OutboxMessage, OutboxStatus
 from notifications.outbox import Draft, enqueue
+from notifications.recipients import WITHDRAWN
+from notifications.recipients import resolve as resolve_recipients
 from notifications.render import RenderedEmail, Renderer
 from notifications.smtp import PermanentFailure, SmtpConnection, TemporaryFailure
 from workflow import runtime
@@ -69,6 +71,8 @@ def group_key(row: OutboxMessage) -> GroupKey:
         row.context.get("cycle_id"),
         phase_of(row),
         row.language,
+        # Each hand-over is its own email: its link opens one owner's measures only.
+        row.context.get("delegation_id"),
     )
 
 
@@ -130,11 +134,15 @@ def build_message(
     sender_name: str,
     mail_from: str,
     now: datetime,
+    reply_to: str = "",
 ) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = rendered.subject
     msg["From"] = Address(display_name=sender_name, addr_spec=mail_from)
     msg["To"] = Address(display_name=rows[0].recipient_name, addr_spec=rows[0].recipient_email)
+    if reply_to:
+        # The From address is the system's; a person's reply goes to the organisation's office.
+        msg["Reply-To"] = Address(display_name=sender_name, addr_spec=reply_to)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id([r.id for r in rows], mail_from)
     msg["Auto-Submitted"] = "auto-generated"
@@ -174,12 +182,22 @@ def _run_coroutine(coroutine: Coroutine[Any, Any, None]) -> None:
 
 
 async def _deliver(rt: runtime.Runtime, taken: Claim, report: SendReport) -> None:
-    with rt.sessions() as session:
+    with unit_of_work(rt.sessions) as session:
         rows = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(taken.ids)).order_by(OutboxMessage.id)
+            select(OutboxMessage)
+            .where(OutboxMessage.id.in_(taken.ids), OutboxMessage.claim_token == taken.token)
+            .order_by(OutboxMessage.id)
         ).all()
+        # Addresses as they are now (a corrected one included), before rows are grouped.
+        withdrawn = resolve_recipients(session, list(rows))
+        for row in withdrawn:
+            row.status = OutboxStatus.DEAD.value
+            row.lease_until = None
+            row.last_error = WITHDRAWN
         groups: dict[GroupKey, list[int]] = defaultdict(list)
         for row in rows:
+            if row in withdrawn:
+                continue
             # Rows that already went out once under a Message-ID (a crash in the window)
             # go out again exactly as before: together, alone, with that Message-ID.
             key = ("resend", row.message_id) if row.message_id else group_key(row)
@@ -232,9 +250,10 @@ async def _deliver_group(
             message = build_message(
                 rendered,
                 rows=rows,
-                sender_name=org.name if org else "zielflow",
+                sender_name=org.office_name if org else "zielflow",
                 mail_from=settings.mail_from,
                 now=now,
+                reply_to=org.contact_email if org else "",
             )
             kind = rows[0].kind
     except Exception as exc:  # a rendering bug must not stop the other emails

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.csrf import COOKIE
 from tests.conftest import EXAMPLES
 from workflow.accounts import Role, add_or_update_user, create_api_token
 from workflow.catalogue.service import import_catalogue
@@ -57,11 +57,17 @@ def seed(rt: Runtime, year: int = 2026) -> Seed:
     return out
 
 
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
 def csrf_headers(client: TestClient) -> dict[str, str]:
-    """The CSRF cookie's value as the header a browser's form would echo; fetched on first use."""
-    if COOKIE not in client.cookies:
-        client.get("/healthz")
-    return {"X-CSRF-Token": client.cookies[COOKIE]}
+    """The CSRF token of the client's current session, as a page of ours would send it.
+
+    Read from a form page every visitor can open; the token changes at each sign-in.
+    """
+    found = _CSRF_FIELD.search(client.get("/passwort/vergessen").text)
+    assert found is not None, "no CSRF token on the page"
+    return {"X-CSRF-Token": found[1]}
 
 
 def login(client: TestClient, role: Role) -> None:

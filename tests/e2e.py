@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.conftest import make_runtime
-from workflow.catalogue.models import SteeringGroup, SteeringMember
+from workflow.bodies.models import Body, BodyMember
 from workflow.clock import FrozenClock
 from workflow.cycles.models import MeasureCycle
 from workflow.cycles.service import open_cycle, record_interview
@@ -40,12 +40,12 @@ def seed_due_now(
     with unit_of_work(rt.sessions) as s:
         org = factories.organisation(s, slug=f"e2e-{prefix.lower()}")
         factories.measures(s, org, fresh + stale, contacts=fresh + stale, prefix=prefix)
-        group = SteeringGroup(organisation_id=org.id, name="Steuerungsgruppe")
+        group = Body(organisation_id=org.id, name="Steuerungsgruppe")
         s.add(group)
         s.flush()
         s.add(
-            SteeringMember(
-                steering_group_id=group.id,
+            BodyMember(
+                body_id=group.id,
                 name="Dr. Sommer",
                 email=f"sommer.{prefix.lower()}@stadt.example.org",
             )

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from tests import factories
 from tests.conftest import make_runtime
 from workflow.accounts import Role, User
-from workflow.catalogue.models import SteeringGroup, SteeringMember
+from workflow.bodies.models import Body, BodyMember
 from workflow.clock import FrozenClock, SystemClock
 from workflow.config import Settings
 from workflow.cycles.models import MeasureCycle
@@ -109,11 +109,11 @@ def seed_world(
                 created_at=clock.now(),
             )
         )
-        group = SteeringGroup(organisation_id=org.id, name="Steuerungsgruppe")
+        group = Body(organisation_id=org.id, name="Steuerungsgruppe")
         s.add(group)
         s.flush()
         steering = f"sommer.{tag}@stadt.example.org"
-        s.add(SteeringMember(steering_group_id=group.id, name="Dr. Sommer", email=steering))
+        s.add(BodyMember(body_id=group.id, name="Dr. Sommer", email=steering))
         cycle = open_cycle(
             session=s, clock=clock, organisation_id=org.id, year=clock.now().year, policy=policy
         )

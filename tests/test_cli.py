@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -56,10 +57,12 @@ def test_upgrade_import_open_export(tmp_path: Path) -> None:
     assert "neu:" in first.stdout
     again = _zielflow(tmp_path, "import-catalogue", str(EXAMPLES / "catalogue.csv"))
     assert "nichts geändert" in again.stdout
-    opened = _zielflow(tmp_path, "open-cycle", "2026")
+    # This year: a year far from today would need --confirm (tests/test_cycle_bounds.py).
+    this_year = str(date.today().year)
+    opened = _zielflow(tmp_path, "open-cycle", this_year)
     assert opened.returncode == 0, opened.stderr
     assert "36 neu eröffnet" in opened.stdout
-    assert "0 neu eröffnet" in _zielflow(tmp_path, "open-cycle", "2026").stdout
+    assert "0 neu eröffnet" in _zielflow(tmp_path, "open-cycle", this_year).stdout
     out = tmp_path / "export.csv"
     assert _zielflow(tmp_path, "export-catalogue", str(out)).returncode == 0
     assert out.read_text(encoding="utf-8").splitlines()[0].startswith("handlungsfeld_code,")
@@ -160,13 +163,14 @@ def test_demo_starts_serves_and_stops_on_sigint(tmp_path: Path) -> None:
         )
         assert credentials is not None, "".join(lines)
         with httpx.Client(base_url=base, timeout=10) as browser:
-            browser.get("/login")
+            form = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
+            assert form is not None
             signed_in = browser.post(
                 "/login",
                 data={
                     "email": credentials[1],
                     "password": credentials[2],
-                    "csrf_token": browser.cookies["zf_csrf"],
+                    "csrf_token": form[1],
                 },
                 follow_redirects=True,
             )

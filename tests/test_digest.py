@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from notifications.digest import build_digests
 from notifications.models import OutboxMessage
 from tests.test_sweep import _at, seed, sweep
-from workflow.catalogue.models import SteeringGroup, SteeringMeeting
+from workflow.bodies.models import Body, Meeting
 from workflow.clock import FrozenClock
 from workflow.db import unit_of_work
 from workflow.runtime import Runtime
@@ -88,10 +88,8 @@ def test_a_meeting_gets_its_own_digest_three_days_ahead(
 ) -> None:
     seed(rt_sqlite, clock, measures=1)
     with unit_of_work(rt_sqlite.sessions) as s:
-        group = s.scalars(select(SteeringGroup)).one()
-        s.add(
-            SteeringMeeting(steering_group_id=group.id, held_on=date(2026, 5, 8), title="Sitzung")
-        )
+        group = s.scalars(select(Body)).one()
+        s.add(Meeting(body_id=group.id, held_on=date(2026, 5, 8), title="Sitzung"))
     sweep(rt_sqlite, clock, _at(2026, 5, 4))
     assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == 1  # weekly only: 4 days ahead
     clock.set(_at(2026, 5, 5, 9))

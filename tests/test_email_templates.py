@@ -18,7 +18,14 @@ LANGS = ("de", "en")
 BLOCKS = ("subject", "text", "html")
 
 # What each kind reads from the top level of its context: the renderer must supply at least these.
-COMMON = {"org_name", "org_contact_email", "recipient_name"}
+# The office name and address come from the organisation settings (footer, From name).
+COMMON = {
+    "org_name",
+    "org_office_name",
+    "org_office_address",
+    "org_contact_email",
+    "recipient_name",
+}
 LINK = {"items", "form_url", "due_on", "link_expires_on"}
 KIND_KEYS: dict[str, set[str]] = {
     "invitation_agreement": COMMON | LINK,
@@ -40,13 +47,25 @@ KIND_KEYS: dict[str, set[str]] = {
     "confirmation_review": COMMON | {"items", "form_url", "submitted_by", "on_behalf_of"},
     "deadline_extended": COMMON | {"items", "reason", "form_url", "link_expires_on"},
     "delegation": COMMON | LINK | {"phase_label", "from_name", "from_email"},
+    "delegation_notice": COMMON
+    | {"items", "phase_label", "delegate_name", "delegate_email", "pending"},
+    "delegation_approval": COMMON
+    | {
+        "dashboard_url",
+        "items",
+        "phase_label",
+        "owner_name",
+        "owner_email",
+        "delegate_name",
+        "delegate_email",
+    },
     "link_request": COMMON
-    | {"dashboard_url", "contact_id", "contact_name", "contact_email", "phase_label", "cycle_year"},
+    | {"action", "action_url", "contact_name", "contact_email", "phase_label", "cycle_year"},
     "link_reissued": COMMON | LINK | {"phase_label"},
     "password_reset": COMMON | {"reset_url", "expires_label"},
     "dead_letter": COMMON
     | {
-        "dashboard_url",
+        "outbox_url",
         "items",
         "failed_kind_label",
         "failed_recipient",
@@ -76,6 +95,8 @@ ITEM_KEYS: dict[str, set[str]] = {
     "confirmation_review": PLACE | {"answers"},
     "deadline_extended": PLACE | {"due_on", "state_label"},
     "delegation": PLACE | {"due_on"},
+    "delegation_notice": PLACE,
+    "delegation_approval": PLACE | {"measure_cycle_id"},
     "link_request": set(),
     "link_reissued": PLACE | {"due_on"},
     "password_reset": set(),
@@ -90,10 +111,12 @@ DATA_KINDS = ("data_request", "data_reminder", "data_final_reminder", "data_esca
 ITEM_LISTS = ("items", "new_items", "still_open", "resolved_items")
 
 FOOTER = {
-    "de": "{org} · Koordinierungsstelle Integration · Fragen an: {email}",
-    "en": "{org} · Integration Coordination Office · Questions to: {email}",
+    "de": "{org} · {office} · Fragen an: {email}",
+    "en": "{org} · {office} · Questions to: {email}",
 }
 DASHBOARD = "https://zielflow.lindenau.de"
+OFFICE = "Stabsstelle Integration & Vielfalt"
+OFFICE_ADDRESS = "Rathausplatz 1, 51465 Lindenau"
 FORM_URL = DASHBOARD + "/formular/k7Qp-2vX_9LmRt4w"
 RESET_URL = DASHBOARD + "/passwort/neu/Zr8_Hq2-PwL0aT5e"
 TRICKY_TITLE = "Ausbildungsbegleitung für Jugendliche < 25 Jahre & junge Erwachsene"
@@ -203,6 +226,8 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
     items = sample_items(lang)
     ctx: dict[str, Any] = {
         "org_name": "Stadt Lindenau",
+        "org_office_name": OFFICE,
+        "org_office_address": OFFICE_ADDRESS,
         "org_contact_email": "integration@lindenau.de",
         "recipient_name": RECIPIENT,
         "lang": lang,
@@ -258,9 +283,22 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "from_name": CONTACT,
             "from_email": "zoe.kraemer@lindenau.de",
         }
+    elif kind in ("delegation_notice", "delegation_approval"):
+        ctx |= {
+            "items": items,
+            "phase_label": phase_labels["target_agreement"],
+            "delegate_name": "Jörg O'Neill-Weiß",
+            "delegate_email": "joerg.oneill@verein.example.org",
+            "pending": kind == "delegation_approval",
+            "owner_name": CONTACT,
+            "owner_email": "zoe.kraemer@lindenau.de",
+        }
+        if kind == "delegation_notice":
+            del ctx["owner_name"], ctx["owner_email"]
     elif kind == "link_request":
         ctx |= {
-            "contact_id": 17,
+            "action": "measure",
+            "action_url": DASHBOARD + "/massnahmen/41",
             "contact_name": CONTACT,
             "contact_email": "zoe.kraemer@lindenau.de",
             "phase_label": phase_labels["review"],
@@ -290,6 +328,7 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "items": items[:2],
             "failed_kind_label": "Erinnerung" if lang == "de" else "Reminder",
             "failed_recipient": FAILED_RECIPIENT,
+            "outbox_url": DASHBOARD + "/postausgang?status=dead",
             "attempts": 5,
             "last_error": "550 5.1.1 <a.mueller@lindenau.de>: Recipient address rejected\n"
             "User unknown in virtual mailbox table",
@@ -387,7 +426,24 @@ def _no_data_correction(ctx: dict[str, Any]) -> None:
     ctx["form_url"] = None
 
 
+def _pending(ctx: dict[str, Any]) -> None:
+    ctx["pending"] = True
+
+
+def _data_link(ctx: dict[str, Any]) -> None:
+    ctx.update(action="data", action_url=DASHBOARD + "/kennzahlen")
+
+
+def _nothing_open(ctx: dict[str, Any]) -> None:
+    ctx.update(action="pipeline", action_url=DASHBOARD + "/pipeline?department_id=3")
+
+
+def _no_address(ctx: dict[str, Any]) -> None:
+    ctx["org_office_address"] = ""
+
+
 VARIANTS: dict[str, list[tuple[str, Callable[[dict[str, Any]], None]]]] = {
+    "delegation_notice": [("pending", _pending), ("single", _single)],
     "confirmation_agreement": [("no_correction", _no_correction), ("single", _single)],
     "confirmation_review": [("no_correction", _no_correction)],
     "digest": [("empty", _empty_digest)],
@@ -396,6 +452,8 @@ VARIANTS: dict[str, list[tuple[str, Callable[[dict[str, Any]], None]]]] = {
     "final_reminder": [("single", _single)],
     "deadline_extended": [("same_date_no_reason", _same_date)],
     "dead_letter": [("no_items", _no_items)],
+    "link_request": [("data", _data_link), ("nothing_open", _nothing_open)],
+    "password_reset": [("no_address", _no_address)],
     "data_request": [("single", _single)],
     "data_escalation_head": [("single", _single)],
     "confirmation_data": [("no_correction", _no_data_correction)],
@@ -522,9 +580,16 @@ def test_renders_the_contract(kind: str, lang: str, variant: str) -> None:
     assert "\n" not in subject
     assert text.strip() and html.strip()
 
-    footer = FOOTER[lang].format(org=ctx["org_name"], email=ctx["org_contact_email"])
+    footer = FOOTER[lang].format(
+        org=ctx["org_name"], office=ctx["org_office_name"], email=ctx["org_contact_email"]
+    )
     assert footer in text
     assert str(escape(footer)) in re.sub(r"\s*<a [^>]*>([^<]*)</a>", r" \1", html)
+    address = ctx["org_office_address"]
+    if address:
+        assert f"{footer}\n{address}\n" in text and f"<br>{escape(address)}</p>" in html
+    else:
+        assert text.endswith(f"{footer}\n") and "<br></p>" not in html
 
     # Plain text stays plain: no entities in subject or text, data exactly as given.
     for plain in (subject, text):

@@ -126,7 +126,7 @@ def test_every_message_key_of_the_forms_exists_in_both_languages() -> None:
         "forms.decision.", "forms.achievement.", "forms.proposal.", "forms.label.",
         "forms.notice.", "forms.error.reason_required_", "forms.error.proposal_text_required_",
     }  # fmt: skip
-    problems = {f"forms.{p}" for p in ("csrf", "failure", "blocked", "unknown")}  # + .title etc.
+    problems = {f"forms.{p}" for p in ("csrf", "failure", "blocked", "unknown", "rejected")}
     missing = {
         k for k in used - problems if k not in de and not any(k == d.rstrip(".") for d in dynamic)
     }

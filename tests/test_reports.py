@@ -29,7 +29,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import EXAMPLES, IN_CI, OUTPUT
-from workflow.catalogue.models import Goal, Measure, SteeringGroup, SteeringMeeting
+from workflow.bodies.models import Body, BodyKind, Meeting
+from workflow.catalogue.models import Goal, Measure
 from workflow.cycles.models import Cycle, MeasureCycle, Review, TargetAgreement
 from workflow.db import make_engine, make_session_factory, unit_of_work
 from workflow.indicators.models import Indicator, IndicatorValue
@@ -105,13 +106,11 @@ def add_what_the_simulation_does_not_make(url: str) -> Year:
         ).one()
         previous.obstacles = "Personalwechsel im Sachgebiet"
         group = s.scalars(
-            select(SteeringGroup).where(SteeringGroup.organisation_id == org_id)
-        ).one()
-        s.add(
-            SteeringMeeting(
-                steering_group_id=group.id, held_on=MEETING_DAY, title="Frühjahrssitzung"
+            select(Body).where(
+                Body.organisation_id == org_id, Body.kind == BodyKind.STEERING_GROUP.value
             )
-        )
+        ).one()
+        s.add(Meeting(body_id=group.id, held_on=MEETING_DAY, title="Frühjahrssitzung"))
         goal = s.scalars(select(Goal).where(Goal.code == "A1")).one()
         measure = s.scalars(select(Measure).where(Measure.code == "A1.1")).one()
         created = datetime(2025, 1, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from notifications.models import OutboxMessage
 from tests import factories
 from tests.conftest import BERLIN, make_runtime
-from workflow.catalogue.models import SteeringGroup, SteeringMember
+from workflow.bodies.models import Body, BodyMember
 from workflow.clock import FrozenClock
 from workflow.cycles.models import MeasureCycle
 from workflow.cycles.service import open_cycle, record_interview
@@ -31,14 +31,10 @@ def seed(rt: Runtime, clock: FrozenClock, measures: int = 3, contacts: int = 1) 
     with unit_of_work(rt.sessions) as s:
         org = factories.organisation(s)
         factories.measures(s, org, measures, contacts=contacts)
-        group = SteeringGroup(organisation_id=org.id, name="Steuerungsgruppe")
+        group = Body(organisation_id=org.id, name="Steuerungsgruppe")
         s.add(group)
         s.flush()
-        s.add(
-            SteeringMember(
-                steering_group_id=group.id, name="Dr. Sommer", email="sommer@stadt.example.org"
-            )
-        )
+        s.add(BodyMember(body_id=group.id, name="Dr. Sommer", email="sommer@stadt.example.org"))
         open_cycle(session=s, clock=clock, organisation_id=org.id, year=2026)
         ids = list(s.scalars(select(MeasureCycle.id).order_by(MeasureCycle.id)))
         for mc_id in ids:

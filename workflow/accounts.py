@@ -1,8 +1,14 @@
-"""Accounts of coordinators, steering-group members and admins; passwords only as argon2 hashes."""
+"""Accounts of coordinators, steering-group members and admins, and their API tokens.
+
+Passwords are kept only as argon2 hashes, tokens only as SHA-256 hashes. Sessions, and the
+ending of a user's access, live in ``workflow.sessions``. Never commits; never picks a
+sentence for a refusal (``AccountRefused`` carries a code, the edge words it).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,6 +23,9 @@ from workflow.db import Base, unit_of_work
 _hasher = PasswordHash((Argon2Hasher(),))
 MIN_PASSWORD_LENGTH = 12
 PASSWORD_RESET_VALID = timedelta(hours=1)
+API_TOKEN_LIFETIME = timedelta(days=90)
+# One @, a dot in the domain, nothing blank or invisible: the shape a mail server will accept.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 # Verified against when the email is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("zielflow-timing-equaliser")
 
@@ -25,6 +34,23 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     STEERING = "steering"
     ADMIN = "admin"
+
+
+class TokenScope(StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+class AccountRefused(ValueError):
+    """A refused account change; ``code`` names why, ``params`` fill the edge's sentence.
+
+    Codes: ``invalid_email``, ``other_organisation``, ``unknown_account``, ``own_account``.
+    """
+
+    def __init__(self, code: str, **params: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
 
 
 class User(Base):
@@ -54,6 +80,18 @@ def verify_password(password: str, password_hash: str) -> bool:
     return _hasher.verify(password, password_hash)
 
 
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(User.email == email.strip().lower())).first()
+
+
+def normalise_email(raw: str) -> str:
+    """The address as stored (trimmed, lower case), or ``AccountRefused("invalid_email")``."""
+    email = raw.strip().lower()
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise AccountRefused("invalid_email", email=raw.strip())
+    return email
+
+
 def add_or_update_user(
     *,
     session: Session,
@@ -64,21 +102,34 @@ def add_or_update_user(
     now: datetime,
     name: str = "",
 ) -> User:
-    email = email.strip().lower()
-    user = session.scalars(select(User).where(User.email == email)).first()
+    """Create the account, or set role and password of the organisation's own one.
+
+    An address held by another organisation is refused, never taken over. The password is
+    hashed first either way, so a refusal takes as long as a success. A new password ends
+    the account's sessions; a deactivated account of the organisation becomes active again.
+    """
+    from workflow.sessions import end_sessions  # it imports this module's models
+
+    email = normalise_email(email)
+    password_hash = hash_password(password)
+    user = user_by_email(session, email)
     if user is None:
         user = User(
             organisation_id=organisation_id,
             email=email,
             name=name,
             role=role.value,
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             created_at=now,
         )
         session.add(user)
+    elif user.organisation_id != organisation_id:
+        raise AccountRefused("other_organisation", email=email)
     else:
         user.role = role.value
-        user.password_hash = hash_password(password)
+        user.password_hash = password_hash
+        user.active = True
+        end_sessions(session, user_id=user.id, now=now)
     session.flush()
     return user
 
@@ -107,22 +158,26 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the raw token, so a user can tell their tokens apart.
     prefix: Mapped[str] = mapped_column(String(12))
+    # Tokens from before scopes existed had the account's full rights: "write".
+    scope: Mapped[str] = mapped_column(String(8), server_default=TokenScope.WRITE.value)
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+    def state(self, now: datetime) -> str:
+        """``active``, ``expired`` or ``revoked``, as the account page shows it."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"
 
 
 def _sha256(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
 
 
-def session_fingerprint(user: User) -> str:
-    """Stored in the session cookie: a password change ends every older session."""
-    return _sha256(f"{user.id}:{user.password_hash}:{user.role}:{user.active}")[:32]
-
-
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    user = user_by_email(session, email)
     if user is None or not user.active:
         _hasher.verify(password, _DUMMY_HASH)
         return None
@@ -137,7 +192,7 @@ def request_password_reset(session: Session, email: str, now: datetime) -> bool:
     """
     from notifications.outbox import Draft, enqueue
 
-    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    user = user_by_email(session, email)
     if user is None or not user.active:
         return False
     bucket = int(now.timestamp()) // 900
@@ -188,7 +243,11 @@ def valid_reset_token(session: Session, raw: str, now: datetime) -> PasswordRese
 
 
 def reset_password(session: Session, raw: str, new_password: str, now: datetime) -> User | None:
-    """Set a new password with a reset token; None if the token is unknown, used or expired."""
+    """Set a new password with a reset token; None if the token is unknown, used or expired.
+
+    Every session of the account ends: whoever else was signed in must sign in anew."""
+    from workflow.sessions import end_sessions  # it imports this module's models
+
     token = valid_reset_token(session, raw, now)
     if token is None:
         return None
@@ -197,12 +256,19 @@ def reset_password(session: Session, raw: str, new_password: str, now: datetime)
         return None
     user.password_hash = hash_password(new_password)  # raises PasswordTooShort first
     token.used_at = now
+    end_sessions(session, user_id=user.id, now=now)
     session.flush()
     return user
 
 
 def create_api_token(
-    session: Session, user: User, name: str, now: datetime
+    session: Session,
+    user: User,
+    name: str,
+    now: datetime,
+    *,
+    scope: TokenScope = TokenScope.WRITE,
+    lifetime: timedelta = API_TOKEN_LIFETIME,
 ) -> tuple[ApiToken, str]:
     """A new bearer token; the raw value is returned once and never stored."""
     raw = "zf_" + secrets.token_urlsafe(32)
@@ -211,7 +277,9 @@ def create_api_token(
         name=name.strip()[:200] or "API",
         token_hash=_sha256(raw),
         prefix=raw[:10],
+        scope=scope.value,
         created_at=now,
+        expires_at=now + lifetime,
     )
     session.add(token)
     session.flush()
@@ -231,12 +299,14 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 def user_for_api_token(
     session: Session, raw: str, now: datetime, *, sessions: sessionmaker[Session] | None = None
-) -> User | None:
-    """The token's user, or None. ``last_used_at`` is written at most every few minutes and in
-    a transaction of its own (``sessions``), so that a read request writes nothing and requests
-    with one token do not queue behind each other's row lock."""
+) -> tuple[User, ApiToken] | None:
+    """The token's user and the token, or None if unknown, revoked, expired or deactivated.
+
+    ``last_used_at`` is written at most every few minutes and in a transaction of its own
+    (``sessions``), so that a read request writes nothing and requests with one token do not
+    queue behind each other's row lock."""
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _sha256(raw))).first()
-    if token is None or token.revoked_at is not None:
+    if token is None or token.state(now) != "active":
         return None
     user = session.get(User, token.user_id)
     if user is None or not user.active:
@@ -249,4 +319,4 @@ def user_for_api_token(
                 own.execute(
                     update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
                 )
-    return user
+    return user, token

@@ -9,8 +9,10 @@ from typing import Annotated
 
 import typer
 
-from workflow import runtime
+from workflow import cli_errors, runtime
+from workflow.bodies.cli import body_app, member_app
 from workflow.db import unit_of_work
+from workflow.org_cli import org_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -21,8 +23,21 @@ db_app = typer.Typer(no_args_is_help=True, help="Datenbank")
 user_app = typer.Typer(no_args_is_help=True, help="Benutzerkonten")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+# `org set` and `org show` live in their own module; further `org` commands can join it.
+app.add_typer(org_app, name="org")
+app.add_typer(body_app, name="body")
+app.add_typer(member_app, name="member")
 
 OrgOption = Annotated[str, typer.Option("--org", help="Kürzel der Organisation")]
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="bei einem Fehler auch den Traceback zeigen")
+    ] = False,
+) -> None:
+    cli_errors.set_debug(debug)
 
 
 def _fail(message: str) -> None:
@@ -76,7 +91,7 @@ def import_indicators_cmd(path: Path, org: OrgOption = "") -> None:
     """Import indicators and earlier values (CSV or XLSX) after the catalogue: all rows or none."""
     from workflow.cycles.calendar import calendar_of
     from workflow.indicators.importer import IndicatorsInvalid, import_indicators
-    from workflow.orgs import OrganisationAmbiguous, resolve_organisation
+    from workflow.orgs import resolve_organisation
 
     rt = runtime.current()
     if not path.is_file():
@@ -92,9 +107,6 @@ def import_indicators_cmd(path: Path, org: OrgOption = "") -> None:
                 now=now,
                 today=calendar_of(organisation).local_date(now),
             )
-    except OrganisationAmbiguous as exc:
-        _fail(str(exc))
-        return
     except IndicatorsInvalid as exc:
         typer.echo(f"{path}: {exc}", err=True)
         for error in exc.errors:
@@ -122,23 +134,43 @@ def export_catalogue_cmd(path: Path, org: OrgOption = "") -> None:
 
 
 @app.command("open-cycle")
-def open_cycle_cmd(year: int, org: OrgOption = "") -> None:
+def open_cycle_cmd(
+    year: int,
+    org: OrgOption = "",
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="ein Jahr außerhalb von Vorjahr bis Folgejahr")
+    ] = False,
+) -> None:
     """Open YEAR's cycle for every active measure (again: adds only what is missing)."""
-    from workflow.cycles.service import open_cycle
+    from api.i18n import translate
+    from workflow.cycles.calendar import calendar_of
+    from workflow.cycles.service import check_new_cycle_year, open_cycle
     from workflow.orgs import resolve_organisation
+    from workflow.readiness import check as setup_warnings
 
     rt = runtime.current()
     if not 2000 <= year <= 2100:
         _fail(f"Jahr {year} liegt außerhalb von 2000–2100.")
     with unit_of_work(rt.sessions) as session:
         organisation = resolve_organisation(session, org or rt.settings.organisation)
+        check_new_cycle_year(
+            session=session,
+            clock=rt.clock,
+            organisation_id=organisation.id,
+            year=year,
+            confirmed=confirm,
+        )
         result = open_cycle(
             session=session, clock=rt.clock, organisation_id=organisation.id, year=year, actor="cli"
         )
+        today = calendar_of(organisation).local_date(rt.clock.now())
+        warnings = setup_warnings(session, organisation_id=organisation.id, today=today)
     typer.echo(
         f"Zyklus {year}: {result.created} neu eröffnet, {result.carried_forward} fortgeschrieben, "
         f"{result.already_open} schon offen, {result.still_running} laufen im Vorjahr noch."
     )
+    for w in warnings:  # the cycle is open; these only keep escalations from reaching anyone
+        typer.echo("Hinweis: " + translate(f"readiness.{w.finding}", "de", name=w.name), err=True)
 
 
 @user_app.command("add")
@@ -148,8 +180,15 @@ def user_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
     org: OrgOption = "",
 ) -> None:
-    """Create or update an account; the password comes from a prompt or standard input."""
-    from workflow.accounts import PasswordTooShort, Role, add_or_update_user
+    """Create an account, or update one of the same organisation; the password comes from a
+    prompt or standard input. An address of another organisation's account is refused."""
+    from workflow.accounts import (
+        AccountRefused,
+        PasswordTooShort,
+        Role,
+        add_or_update_user,
+        normalise_email,
+    )
     from workflow.orgs import resolve_organisation
 
     try:
@@ -157,6 +196,10 @@ def user_add(
     except ValueError:
         _fail(f"Unbekannte Rolle '{role}'. Erlaubt: coordinator, steering, admin.")
         return
+    try:
+        email = normalise_email(email)  # before the password prompt: no typing in vain
+    except AccountRefused as exc:
+        _fail(_account_refusal(exc))
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -175,7 +218,60 @@ def user_add(
             )
     except PasswordTooShort as exc:
         _fail(str(exc))
+    except AccountRefused as exc:
+        _fail(_account_refusal(exc))
     typer.echo(f"Konto {email} ({chosen.value}) gespeichert.")
+
+
+@user_app.command("deactivate")
+def user_deactivate(email: str, org: OrgOption = "") -> None:
+    """Switch an account off: its sessions, API tokens and reset links end at once."""
+    from workflow.accounts import AccountRefused, normalise_email, user_by_email
+    from workflow.orgs import resolve_organisation
+    from workflow.sessions import deactivate_user
+
+    rt = runtime.current()
+    try:
+        address = normalise_email(email)
+        with unit_of_work(rt.sessions) as session:
+            user = user_by_email(session, address)
+            if user is None:
+                raise AccountRefused("unknown_account", email=address)
+            if org and resolve_organisation(session, org).id != user.organisation_id:
+                raise AccountRefused("other_organisation", email=address)
+            was_active = user.active
+            if was_active:
+                deactivate_user(
+                    session,
+                    organisation_id=user.organisation_id,
+                    user_id=user.id,
+                    by_user_id=None,
+                    now=rt.clock.now(),
+                )
+    except AccountRefused as exc:
+        _fail(_account_refusal(exc))
+        return
+    if was_active:
+        typer.echo(f"Konto {address} deaktiviert; seine Sitzungen und API-Tokens sind beendet.")
+    else:
+        typer.echo(f"Konto {address} ist schon deaktiviert.")
+
+
+def _account_refusal(exc: Exception) -> str:
+    code = getattr(exc, "code", "")
+    params: dict[str, str] = getattr(exc, "params", {})
+    # What a user typed is shown, but never as a second line or a terminal escape.
+    email = "".join(c if c.isprintable() else "?" for c in params.get("email", ""))
+    if code == "invalid_email":
+        return f"'{email}' ist keine gültige E-Mail-Adresse."
+    if code == "other_organisation":
+        return (
+            f"Das Konto {email} gehört zu einer anderen Organisation; "
+            "es wird hier weder geändert noch deaktiviert."
+        )
+    if code == "unknown_account":
+        return f"Kein Konto mit der Adresse {email}."
+    return f"Das Konto {email} lässt sich so nicht ändern."
 
 
 @app.command("sweep")
@@ -274,7 +370,7 @@ def report_cmd(
     """Write a report (Status-Quo-Bericht, Jahresbericht, Sitzungsunterlage) as HTML or PDF."""
     from datetime import date
 
-    from workflow.orgs import OrganisationAmbiguous, resolve_organisation
+    from workflow.orgs import resolve_organisation
     from workflow.reports.build import FORMATS, KINDS, ReportUnavailable, build_report
 
     if kind not in KINDS:
@@ -300,7 +396,7 @@ def report_cmd(
                 report_date=days["--report-date"],
                 meeting_date=days["--meeting-date"],
             )
-    except (ReportUnavailable, OrganisationAmbiguous) as exc:
+    except ReportUnavailable as exc:
         _fail(str(exc))
         return
     output.write_bytes(rendered.content)
@@ -314,7 +410,7 @@ def export_answers_cmd(
     org: OrgOption = "",
 ) -> None:
     """Export a cycle's answers, one row per measure: XLSX if PATH ends in .xlsx, else CSV."""
-    from workflow.orgs import OrganisationAmbiguous, resolve_organisation
+    from workflow.orgs import resolve_organisation
     from workflow.reports.answers import answers_table, to_csv, to_xlsx
     from workflow.reports.build import ReportUnavailable
 
@@ -323,7 +419,7 @@ def export_answers_cmd(
         with rt.sessions() as session, session.begin():
             organisation = resolve_organisation(session, org or rt.settings.organisation)
             table = answers_table(session, organisation_id=organisation.id, year=cycle)
-    except (ReportUnavailable, OrganisationAmbiguous) as exc:
+    except ReportUnavailable as exc:
         _fail(str(exc))
         return
     path.write_bytes(to_xlsx(table) if path.suffix.lower() == ".xlsx" else to_csv(table))
@@ -339,11 +435,34 @@ def diagram() -> None:
 
 
 @app.command("serve")
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxys, deren X-Forwarded-For gilt (IPs/Netze mit Komma, '' für keine); "
+            "Vorgabe: ZIELFLOW_FORWARDED_ALLOW_IPS",
+        ),
+    ] = None,
+) -> None:
     """Serve the API, the dashboard and the forms."""
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    trusted = runtime.current().settings.forwarded_allow_ips
+    trusted = (trusted if forwarded_allow_ips is None else forwarded_allow_ips).strip()
+    # Only a trusted proxy may name the client (login limits count per address); uvicorn's
+    # own FORWARDED_ALLOW_IPS environment variable is not consulted.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or "",
+    )
 
 
 @app.command("worker")
@@ -393,7 +512,9 @@ def demo(
 
 
 def main() -> None:
-    app()
+    # Known errors (settings, database, organisation, files) end as one German line, status 1:
+    # workflow/cli_errors.py words them, so no command catches them itself.
+    cli_errors.run(app)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,19 @@ DEV_SECRET = "dev-only-insecure-secret-change-me"
 # Connect, EHLO, STARTTLS, login, MAIL, RCPT, DATA, end of data: each has its own timeout.
 LEASE_TIMEOUTS = 8
 
+
+class SettingsRefused(ValueError):
+    """Settings that are each valid but refused together; ``code`` and ``params`` name why.
+
+    The message stays English for logs; the CLI words it in German (workflow/cli_errors.py).
+    """
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
 # The 16 Länder as the `holidays` package names their subdivisions.
 Bundesland = Literal[
     "BB", "BE", "BW", "BY", "HB", "HE", "HH", "MV", "NI", "NW", "RP", "SH", "SL", "SN", "ST", "TH"
@@ -49,6 +62,21 @@ class Settings(BaseSettings):
     send_lease_seconds: int = Field(default=300, ge=10)
     send_max_attempts: int = Field(default=8, ge=1)
     organisation: str = Field(default="", description="slug of the organisation the CLI acts on")
+    # Accounts (workflow/sessions.py, workflow/accounts.py).
+    session_idle_minutes: int = Field(
+        default=60, ge=1, le=720, description="a session without a request ends after this"
+    )
+    api_token_days: int = Field(default=90, ge=1, le=3650, description="lifetime of new tokens")
+    # Addresses whose X-Forwarded-For/-Proto `zielflow serve` believes (comma-separated IPs or
+    # networks, "*" for all, "" for none); everybody else's are ignored.
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Request bodies: refused with 413 before they are parsed (api/body_limit.py).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="JSON and form bodies")
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="multipart bodies (file uploads)"
+    )
+    # /docs from packaged assets; None means on everywhere except in production.
+    api_docs: bool | None = None
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
@@ -61,17 +89,28 @@ class Settings(BaseSettings):
         if self.send_lease_seconds <= LEASE_TIMEOUTS * self.smtp_timeout_seconds:
             # The lease must outlast the slowest possible email (every SMTP command of one
             # message timing out just short of the limit), or a second worker could send it too.
-            raise ValueError(
+            raise SettingsRefused(
+                "send_lease_too_short",
                 f"ZIELFLOW_SEND_LEASE_SECONDS must be longer than {LEASE_TIMEOUTS} x "
-                "ZIELFLOW_SMTP_TIMEOUT_SECONDS"
+                "ZIELFLOW_SMTP_TIMEOUT_SECONDS",
+                lease=self.send_lease_seconds,
+                timeout=self.smtp_timeout_seconds,
+                factor=LEASE_TIMEOUTS,
             )
         if self.environment == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("ZIELFLOW_SECRET_KEY must be set to a random value in production")
+            raise SettingsRefused(
+                "secret_key_default",
+                "ZIELFLOW_SECRET_KEY must be set to a random value in production",
+            )
         return self
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.environment != "production"
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""The people a catalogue file does not name: department heads, a steering group, a contact address.
+"""The people a catalogue file does not name: department heads, bodies and their members.
 
 Used by the demo and the simulation so that escalations and digests have someone to reach.
 All addresses are fictional, under the catalogue's own (example) domain.
@@ -7,22 +7,37 @@ All addresses are fictional, under the catalogue's own (example) domain.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.catalogue.models import (
-    Contact,
-    Department,
-    Organisation,
-    SteeringGroup,
-    SteeringMember,
-)
+from workflow.bodies.models import Body, BodyKind, MemberRole, Represents
+from workflow.bodies.service import add_member, create_body
+from workflow.catalogue.models import Contact, Department, Organisation
 
-STEERING_MEMBERS = (
-    ("Dr. Henrike Sommer", "henrike.sommer"),
-    ("Murat Yilmaz", "murat.yilmaz"),
-    ("Claudia Weber", "claudia.weber"),
+# name, local part, represents, role; the first member of each body chairs it.
+Person = tuple[str, str, Represents, MemberRole]
+STEERING_MEMBERS: tuple[Person, ...] = (
+    ("Dr. Henrike Sommer", "henrike.sommer", Represents.ADMINISTRATION, MemberRole.CHAIR),
+    ("Murat Yilmaz", "murat.yilmaz", Represents.INTEGRATION_COUNCIL, MemberRole.MEMBER),
+    ("Claudia Weber", "claudia.weber", Represents.ADMINISTRATION, MemberRole.MEMBER),
+)
+ADVISORY_MEMBERS: tuple[Person, ...] = (
+    ("Ingrid Hoffmann", "ingrid.hoffmann", Represents.CIVIL_SOCIETY, MemberRole.CHAIR),
+    ("Jonas Becker", "jonas.becker", Represents.COUNCIL_GROUP, MemberRole.MEMBER),
+    ("Aylin Demir", "aylin.demir", Represents.INTEGRATION_COUNCIL, MemberRole.MEMBER),
+    ("Peter Schulz", "peter.schulz", Represents.ADMINISTRATION, MemberRole.MEMBER),
+)
+BODIES: tuple[tuple[str, BodyKind, tuple[Person, ...], dict[str, int]], ...] = (
+    ("Steuerungsgruppe Integration", BodyKind.STEERING_GROUP, STEERING_MEMBERS, {}),
+    (
+        "Begleitgremium Integrationskonzept",
+        BodyKind.ADVISORY_BOARD,
+        ADVISORY_MEMBERS,
+        # Deliberately one short, so the demo shows the composition check.
+        {Represents.CIVIL_SOCIETY.value: 2},
+    ),
 )
 
 
@@ -55,15 +70,22 @@ def ensure_people(session: Session, org: Organisation) -> None:
                     is_head=True,
                 )
             )
-    group = session.scalars(
-        select(SteeringGroup).where(SteeringGroup.organisation_id == org.id)
-    ).first()
-    if group is None:
-        group = SteeringGroup(organisation_id=org.id, name="Steuerungsgruppe Integration")
-        session.add(group)
-        session.flush()
-        for name, local in STEERING_MEMBERS:
-            session.add(
-                SteeringMember(steering_group_id=group.id, name=name, email=f"{local}@{domain}")
+    has_bodies = session.scalars(select(Body.id).where(Body.organisation_id == org.id)).first()
+    if has_bodies is None:
+        for name, kind, members, rules in BODIES:
+            body = create_body(
+                session=session, organisation_id=org.id, name=name, kind=kind.value, rules=rules
             )
+            for person, local, represents, role in members:
+                add_member(
+                    session=session,
+                    body=body,
+                    name=person,
+                    email=f"{local}@{domain}",
+                    represents=represents.value,
+                    role=role.value,
+                    # Members since before the simulated or demonstrated time began.
+                    joined_on=None,
+                    today=date.min,
+                )
     session.flush()

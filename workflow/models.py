@@ -2,6 +2,7 @@
 
 from notifications.models import OutboxMessage
 from workflow.accounts import ApiToken, PasswordResetToken, User
+from workflow.bodies.models import Body, BodyField, BodyMember, CompositionRule, Meeting
 from workflow.catalogue.archive import ArchivedRecord
 from workflow.catalogue.models import (
     Concept,
@@ -11,9 +12,6 @@ from workflow.catalogue.models import (
     Goal,
     Measure,
     Organisation,
-    SteeringGroup,
-    SteeringMeeting,
-    SteeringMember,
 )
 from workflow.cycles.models import (
     AuditEvent,
@@ -24,9 +22,10 @@ from workflow.cycles.models import (
     TargetAgreement,
 )
 from workflow.db import Base
-from workflow.forms.models import FormAttempt, FormDraft
+from workflow.forms.models import Delegation, FormAttempt, FormDraft
 from workflow.forms.tokens import FormToken
 from workflow.indicators.models import DataRequest, Indicator, IndicatorValue
+from workflow.sessions import UserSession
 
 # One line per feature module that adds tables; keep __all__ in step.
 __all__ = [
@@ -34,10 +33,15 @@ __all__ = [
     "ArchivedRecord",
     "AuditEvent",
     "Base",
+    "Body",
+    "BodyField",
+    "BodyMember",
+    "CompositionRule",
     "Concept",
     "Contact",
     "Cycle",
     "DataRequest",
+    "Delegation",
     "Department",
     "Field",
     "FormAttempt",
@@ -49,13 +53,12 @@ __all__ = [
     "Interview",
     "Measure",
     "MeasureCycle",
+    "Meeting",
     "Organisation",
     "OutboxMessage",
     "PasswordResetToken",
     "Review",
-    "SteeringGroup",
-    "SteeringMeeting",
-    "SteeringMember",
     "TargetAgreement",
     "User",
+    "UserSession",
 ]

@@ -13,7 +13,17 @@ DEFAULT_NAME = "Stadt Musterstadt"
 
 
 class OrganisationAmbiguous(Exception):
-    pass
+    """No single organisation fits; ``code`` says why, ``params`` hold what a sentence names.
+
+    Codes: ``organisation_none`` (none exists yet), ``organisation_unknown`` (``slug``,
+    ``known``), ``organisation_ambiguous`` (``known``). The message is a default German
+    sentence for callers without their own wording; the CLI words it in workflow/cli_errors.py.
+    """
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def resolve_organisation(
@@ -29,7 +39,13 @@ def resolve_organisation(
         org = session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
         if org is None:
             if not create:
-                raise OrganisationAmbiguous(f"Organisation '{slug}' gibt es nicht.")
+                known = list(session.scalars(select(Organisation.slug).order_by(Organisation.slug)))
+                raise OrganisationAmbiguous(
+                    "organisation_unknown",
+                    f"Organisation '{slug}' gibt es nicht.",
+                    slug=slug,
+                    known=known,
+                )
             org = ensure_organisation(session, slug=slug, name=slug, state=state, timezone=timezone)
         return org
     orgs = session.scalars(select(Organisation).order_by(Organisation.slug)).all()
@@ -41,8 +57,12 @@ def resolve_organisation(
         )
     if not orgs:
         raise OrganisationAmbiguous(
-            "Es gibt noch keine Organisation: zuerst einen Katalog importieren."
+            "organisation_none",
+            "Es gibt noch keine Organisation: zuerst einen Katalog importieren.",
         )
+    known = [o.slug for o in orgs]
     raise OrganisationAmbiguous(
-        "Mehrere Organisationen: bitte --org angeben (" + ", ".join(o.slug for o in orgs) + ")."
+        "organisation_ambiguous",
+        "Mehrere Organisationen: bitte --org angeben (" + ", ".join(known) + ").",
+        known=known,
     )

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.dashboard import indicators, interview, mails, measure, overview, reports
+from api.dashboard import (
+    bodies,
+    heads,
+    indicators,
+    interview,
+    mails,
+    measure,
+    organisation,
+    outbox,
+    overview,
+    reports,
+)
 
 router = APIRouter(include_in_schema=False)
 for module in (overview, measure, interview, mails, reports, indicators):
     router.include_router(module.router)
+for module in (organisation, heads, outbox):
+    router.include_router(module.router)
+router.include_router(bodies.router)

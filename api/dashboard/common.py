@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from api.dashboard.mail_access import viewer_enabled
 from api.deps import can_act
 from api.i18n import language_of, translate
 from api.templating import render
@@ -56,6 +57,7 @@ def page(
         {
             "user": user,
             "can_act": bool(user and can_act(user)),
+            "mail_viewer": viewer_enabled(runtime.current().settings),
             "flash": flash,
             "fmt_datetime": fmt_datetime,
             "fmt_date": fmt_date,

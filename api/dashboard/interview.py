@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
 from api.deps import Coordinator, SessionDep, actor_of, organisation_of, today_of
 from api.errors import ApiError
+from api.i18n import language_of, translate
 from workflow import runtime
 from workflow.accounts import User
 from workflow.catalogue.models import Contact, Department, Measure
@@ -32,6 +33,9 @@ from workflow.transitions import VersionConflict
 
 router = APIRouter(include_in_schema=False)
 WAITING = (State.INITIAL_INTERVIEW.value,)
+# An invitation's start must lie in the years a cycle may have (see the API's year bounds):
+# a far date is a typo, and one near datetime.max would overflow when the end is added.
+FIRST_START, LAST_START = date(2000, 1, 1), date(2100, 12, 31)
 
 
 def _contact(session: Session, user: User, contact_id: int) -> Contact:
@@ -173,8 +177,26 @@ async def record(
     return redirect(f"/erstgespraech/{contact.id}")
 
 
+def _start(request: Request, start: str, tz: ZoneInfo) -> datetime | None:
+    """The typed start in local time; None if none or unreadable, a 422 page if out of range."""
+    try:
+        begins = datetime.fromisoformat(start).replace(tzinfo=tz) if start else None
+    except ValueError:
+        return None
+    if begins is not None and not FIRST_START <= begins.date() <= LAST_START:
+        message = translate(
+            "interview.start_invalid",
+            language_of(request),
+            first=FIRST_START.strftime("%d.%m.%Y"),
+            last=LAST_START.strftime("%d.%m.%Y"),
+        )
+        raise ApiError(422, "invalid_start", message, {"start": start})
+    return begins
+
+
 @router.get("/erstgespraech/{contact_id}/einladung.ics")
 def invitation(
+    request: Request,
     contact_id: RowId,
     user: Coordinator,
     session: SessionDep,
@@ -186,10 +208,7 @@ def invitation(
     contact = _contact(session, user, contact_id)
     org = organisation_of(session, user)
     tz = ZoneInfo(org.timezone)
-    try:
-        begins = datetime.fromisoformat(start).replace(tzinfo=tz) if start else None
-    except ValueError:
-        begins = None
+    begins = _start(request, start, tz)
     if begins is None:
         begins = datetime.combine(
             today_of(org) + timedelta(days=7), datetime.min.time(), tz

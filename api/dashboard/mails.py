@@ -1,4 +1,8 @@
-"""The mails the local SMTP sink caught (demo and tests): list and read; reads files, writes none."""
+"""The demo's mail viewer: lists and shows the caught mails the viewer may read; writes nothing.
+
+Outside the ``development`` environment every route here answers 404, whatever folder
+exists; who may read which mail is decided in ``api.dashboard.mail_access``.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,24 @@ import email.policy
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from api.dashboard.common import page
-from api.deps import Coordinator
-from api.errors import ApiError
+from api.dashboard.mail_access import readable, viewer_enabled
+from api.deps import Coordinator, SessionDep
+from api.errors import CODES, ApiError
 from workflow import runtime
 
 router = APIRouter(include_in_schema=False)
 NAME = re.compile(r"^[0-9]+-[0-9]+\.eml$")
 SHOWN = 200
+# Only the newest files are looked at, so a long-running demo never makes the page slow.
+SCANNED = 5000
+BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,19 @@ class CaughtMail:
 
 
 def _sink() -> Path | None:
-    sink = runtime.current().settings.mail_sink_dir
+    """The sink folder, None if there is none yet; 404 unless the viewer is on at all."""
+    settings = runtime.current().settings
+    if not viewer_enabled(settings):
+        raise ApiError(404, "not_found", CODES[404][1])
+    sink = settings.mail_sink_dir
     return sink if sink is not None and sink.is_dir() else None
+
+
+def _headers(path: Path) -> EmailMessage:
+    with path.open("rb") as fh:
+        message = BytesHeaderParser(policy=email.policy.default).parse(fh)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def _parse(path: Path) -> EmailMessage:
@@ -42,30 +62,42 @@ def _parse(path: Path) -> EmailMessage:
     return message
 
 
+def _message_id(message: EmailMessage) -> str:
+    return str(message["Message-ID"] or "").strip()
+
+
 @router.get("/mails", response_class=HTMLResponse)
-def mails(request: Request, user: Coordinator) -> HTMLResponse:
+def mails(request: Request, user: Coordinator, session: SessionDep) -> HTMLResponse:
     sink = _sink()
-    files = sorted(sink.glob("*.eml"), reverse=True)[:SHOWN] if sink else []
-    caught = []
-    for path in files:
-        message = _parse(path)
-        caught.append(
+    files = sorted(sink.glob("*.eml"), reverse=True)[:SCANNED] if sink else []
+    caught: list[CaughtMail] = []
+    for start in range(0, len(files), BATCH):
+        batch = [(path, _headers(path)) for path in files[start : start + BATCH]]
+        allowed = readable(session, user=user, message_ids=(_message_id(m) for _, m in batch))
+        caught.extend(
             CaughtMail(
                 path.name,
                 str(message["To"] or ""),
                 str(message["Subject"] or ""),
                 str(message["Date"] or ""),
             )
+            for path, message in batch
+            if _message_id(message) in allowed
         )
-    return page(request, "dashboard/mails.html", user, mails=caught, sink=str(sink or ""))
+        if len(caught) >= SHOWN:
+            break
+    return page(request, "dashboard/mails.html", user, mails=caught[:SHOWN], sink=str(sink or ""))
 
 
 @router.get("/mails/{name}", response_class=HTMLResponse)
-def mail(request: Request, name: str, user: Coordinator) -> HTMLResponse:
+def mail(request: Request, name: str, user: Coordinator, session: SessionDep) -> HTMLResponse:
     sink = _sink()
+    missing = ApiError(404, "not_found", "Diese E-Mail gibt es nicht.")
     if sink is None or not NAME.match(name) or not (sink / name).is_file():
-        raise ApiError(404, "not_found", "Diese E-Mail gibt es nicht.")
+        raise missing
     message = _parse(sink / name)
+    if _message_id(message) not in readable(session, user=user, message_ids=[_message_id(message)]):
+        raise missing  # the same answer as for no file: never confirm that a mail exists
     body = message.get_body(preferencelist=("plain", "html"))
     text = body.get_content() if body is not None else ""
     return page(

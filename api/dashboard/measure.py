@@ -20,6 +20,7 @@ from workflow import runtime
 from workflow.accounts import User
 from workflow.cycles import coordination, queries
 from workflow.cycles.models import MeasureCycle
+from workflow.forms import delegation_review
 from workflow.machine import Event, MoveRefused, State, allowed_events
 from workflow.transitions import NotFound, VersionConflict
 
@@ -81,6 +82,9 @@ def _render(
         status_code=status_code,
         item=row,
         timeline=queries.timeline(session, item_id),
+        delegations=delegation_review.for_measure(
+            session, organisation_id=user.organisation_id, measure_cycle_id=item_id
+        ),
         answers=queries.answers(session, item_id),
         actions=actions_now(row.state),
         decisions=coordination.INTERVIEW_DECISIONS,
@@ -176,4 +180,54 @@ async def act(request: Request, item_id: RowId, user: Coordinator, session: Sess
     except NotFound:
         raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.") from None
     flash(request, f"measure.done.{action}")
+    return redirect(f"/massnahmen/{item_id}")
+
+
+# What the hand-over buttons post; the flash message of each.
+DELEGATION_ACTIONS = {
+    "approve": (delegation_review.approve, "measure.done.delegation_approve"),
+    "revoke": (delegation_review.revoke, "measure.done.delegation_revoke"),
+}
+
+
+@router.post(
+    "/massnahmen/{item_id}/weitergabe",
+    response_class=HTMLResponse,
+    dependencies=[Depends(require_csrf)],
+)
+async def decide_delegation(
+    request: Request, item_id: RowId, user: Coordinator, session: SessionDep
+) -> Response:
+    """Approve a pending hand-over of this measure's form, or withdraw one."""
+    owned = session.get(MeasureCycle, item_id)
+    if owned is None or owned.organisation_id != user.organisation_id:
+        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.")
+    form = await request.form()
+    chosen = DELEGATION_ACTIONS.get(str(form.get("action", "")))
+    raw_id = str(form.get("delegation_id", ""))
+    if chosen is None or not raw_id.isdigit() or len(raw_id) > 10:
+        return _render(
+            request, session, user, item_id, error_key="measure.unknown_action", status_code=400
+        )
+    action, done = chosen
+    try:
+        action(
+            session=session,
+            clock=runtime.current().clock,
+            organisation_id=user.organisation_id,
+            measure_cycle_id=item_id,
+            delegation_id=int(raw_id),
+            actor=actor_of(user),
+        )
+    except delegation_review.DelegationActionRefused as refused:
+        status = 404 if refused.code == "not_found" else 409
+        return _render(
+            request,
+            session,
+            user,
+            item_id,
+            error_key=f"delegation.refused.{refused.code}",
+            status_code=status,
+        )
+    flash(request, done)
     return redirect(f"/massnahmen/{item_id}")

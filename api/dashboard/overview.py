@@ -10,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.dashboard.common import PHASES, page
-from api.deps import Reader, SessionDep, organisation_of, today_of
+from api.dashboard.heads import heads_context
+from api.deps import Reader, SessionDep, can_act, organisation_of, today_of
 from notifications.models import OutboxMessage
 from workflow.accounts import User
 from workflow.catalogue.models import Department, Field
 from workflow.cycles import queries
 from workflow.cycles.models import Cycle
+from workflow.readiness import check as setup_warnings
 
 router = APIRouter(include_in_schema=False)
 OptionalId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
@@ -66,6 +68,12 @@ def pipeline(
         rows, _ = queries.list_items(session, cycle_id=the_cycle.id, today=today, f=f)
         context["counts"] = queries.pipeline_counts(session, cycle=the_cycle, today=today, f=f)
         context["columns"] = queries.group_by_state(rows)
+    if can_act(user):  # the start page names what still keeps escalations from anyone
+        context["setup_warnings"] = setup_warnings(
+            session,
+            organisation_id=user.organisation_id,
+            today=today_of(organisation_of(session, user)),
+        )
     return page(request, "dashboard/pipeline.html", user, **context)
 
 
@@ -105,7 +113,14 @@ def departments(
         if the_cycle
         else []
     )
-    return page(request, "dashboard/departments.html", user, cycle=the_cycle, stats=stats)
+    return page(
+        request,
+        "dashboard/departments.html",
+        user,
+        cycle=the_cycle,
+        stats=stats,
+        **heads_context(request, session, user.organisation_id),
+    )
 
 
 @router.get("/steuerung", response_class=HTMLResponse)

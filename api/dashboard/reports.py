@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from api.dashboard.common import page
 from api.deps import Reader, SessionDep, organisation_of, today_of
-from workflow.catalogue.models import SteeringGroup, SteeringMeeting
+from workflow.bodies.models import Body, BodyKind, Meeting
 from workflow.cycles.models import Cycle
 
 router = APIRouter(include_in_schema=False)
@@ -30,10 +30,13 @@ def reports(request: Request, user: Reader, session: SessionDep) -> HTMLResponse
         )
     )
     meetings = session.execute(
-        select(SteeringMeeting.held_on, SteeringMeeting.title, SteeringGroup.name)
-        .join(SteeringGroup, SteeringGroup.id == SteeringMeeting.steering_group_id)
-        .where(SteeringGroup.organisation_id == user.organisation_id)
-        .order_by(SteeringMeeting.held_on.desc(), SteeringGroup.name)
+        select(Meeting.held_on, Meeting.title, Body.name)
+        .join(Body, Body.id == Meeting.body_id)
+        .where(
+            Body.organisation_id == user.organisation_id,
+            Body.kind == BodyKind.STEERING_GROUP.value,  # the meeting pack is theirs
+        )
+        .order_by(Meeting.held_on.desc(), Body.name)
     ).all()
     today = today_of(organisation_of(session, user))
     upcoming = [m.held_on for m in meetings if m.held_on >= today]

@@ -1,7 +1,10 @@
-"""Keeps form tokens out of the logs: rewrites ``/f/<token>`` in every record of the web loggers.
+"""Keeps secrets in URLs out of the logs: one list of path patterns whose last part is a secret.
 
-Uvicorn's access log writes the full request path, and a form link's path is its secret.
-Never add a handler or change a level here: this only rewrites what others log.
+Uvicorn's access log writes the full request path, and some paths are credentials: a form
+link ``/f/<token>`` and a password-reset link ``/passwort/neu/<token>``. Every record of the
+web loggers is rewritten against ``SECRET_PATHS``; a new route that carries a secret in its
+path adds its prefix there and nowhere else. Never add a handler or change a level here:
+this only rewrites what others log.
 """
 
 from __future__ import annotations
@@ -10,22 +13,27 @@ import logging
 import re
 from typing import Any
 
-_TOKEN_PATH = re.compile(r"/f/[^/\s?#\"']+")
-REDACTED = "/f/[redacted]"
+# Path prefixes followed by a secret segment. Order does not matter: the prefixes do not nest.
+SECRET_PATHS: tuple[str, ...] = ("/f/", "/passwort/neu/")
+_SEGMENT = r"[^/\s?#\"']+"
+_SECRET = re.compile("(" + "|".join(re.escape(p) for p in SECRET_PATHS) + ")" + _SEGMENT)
+MARK = "[redacted]"
+# What a form link becomes; kept as a name of its own for the form tests and callers.
+REDACTED = f"/f/{MARK}"
 # Loggers whose records can carry a request path or URL; records are filtered where they are
 # created, so each logger that writes them needs the filter (propagation skips logger filters).
 LOGGERS = ("uvicorn.access", "uvicorn.error", "uvicorn", "httpx", "fastapi", "starlette", "api")
 
 
 def redact(text: str) -> str:
-    return _TOKEN_PATH.sub(REDACTED, text)
+    return _SECRET.sub(lambda m: m.group(1) + MARK, text)
 
 
 def _redact_value(value: Any) -> Any:
     return redact(value) if isinstance(value, str) else value
 
 
-class RedactFormTokens(logging.Filter):
+class RedactSecretPaths(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
@@ -36,7 +44,9 @@ class RedactFormTokens(logging.Filter):
         return True
 
 
-_FILTER = RedactFormTokens()
+# The name the form tests and older callers know.
+RedactFormTokens = RedactSecretPaths
+_FILTER = RedactSecretPaths()
 
 
 def install_log_redaction() -> None:

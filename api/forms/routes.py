@@ -13,12 +13,14 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.body_limit import is_refusal
 from api.csrf import require_csrf
 from api.forms import data_delivery, view
 from api.templating import render
@@ -29,6 +31,7 @@ from workflow.db import unit_of_work
 from workflow.forms.delegation import DelegationRefused, delegate
 from workflow.forms.drafts import save_drafts, split_posted
 from workflow.forms.link_requests import request_new_link
+from workflow.forms.models import DelegationStatus
 from workflow.forms.ratelimit import WINDOW, client_key, is_blocked, record_failure
 from workflow.forms.scope import FormItem, FormScope, items_in_scope, scope_of
 from workflow.forms.submit import submit
@@ -58,11 +61,17 @@ class FormRoute(APIRoute):
         async def handler(request: Request) -> Response:
             try:
                 response = await original(request)
-            except HTTPException as exc:
-                if exc.status_code != 403:
+            except StarletteHTTPException as exc:  # Starlette's own too: its form parser's
+                if exc.status_code in (400, 413):
+                    # A body over the limit or a field over the parser's 1 MB: a 4xx page.
+                    response = _problem(request, "forms.rejected", exc.status_code)
+                elif exc.status_code != 403:
                     raise
-                response = _problem(request, "forms.csrf", 403)
+                else:
+                    response = _problem(request, "forms.csrf", 403)
             except Exception as exc:
+                if is_refusal(exc):
+                    raise  # a body streamed past the limit: api/body_limit.py answers it
                 # The request path holds the token: log only what failed, not where.
                 log.error("form request failed: %s", type(exc).__name__, exc_info=exc)
                 response = _problem(request, "forms.failure", 500)
@@ -204,7 +213,7 @@ def open_form(raw: str, request: Request) -> Response:
         scope = scope_of(session, visit.token)
         lang = view.language(request.query_params.get("lang"), scope.contact)
         notice = request.query_params.get("notice", "")
-        notice = notice if notice in {"saved", "delegated"} else ""
+        notice = notice if notice in {"saved", "delegated", "delegation_pending"} else ""
         items = items_in_scope(session, scope)
         return _page(request, session, scope, items, raw, lang, notice=notice)
 
@@ -308,22 +317,28 @@ def hand_on(raw: str, request: Request, form: FormData = Depends(posted_form)) -
             return RedirectResponse(_url(raw), status_code=303)
         scope = scope_of(session, visit.token)
         lang = view.language(_str(form, "lang") or request.query_params.get("lang"), scope.contact)
-        values = {"delegate_email": _str(form, "email"), "delegate_name": _str(form, "name")}
+        # As typed: a control character here is refused, not silently dropped.
+        typed = {"delegate_email": _raw(form, "email"), "delegate_name": _raw(form, "name")}
         try:
-            delegate(
+            handed = delegate(
                 session=session,
                 clock=rt.clock,
                 scope=scope,
-                email=values["delegate_email"],
-                name=values["delegate_name"],
+                email=typed["delegate_email"],
+                name=typed["delegate_name"],
             )
         except DelegationRefused as refused:
+            # The typed values go back into the page's inputs; what the page may not show is dropped.
+            values = {k: without_control_characters(v) for k, v in typed.items()}
             items = items_in_scope(session, scope)
             return _page(
                 request, session, scope, items, raw, lang, status=422, delegate_values=values,
                 delegate_errors=refused.errors,
             )  # fmt: skip
-        return RedirectResponse(_url(raw, query=f"lang={lang}&notice=delegated"), status_code=303)
+        notice = (
+            "delegated" if handed.status == DelegationStatus.ACTIVE.value else "delegation_pending"
+        )
+        return RedirectResponse(_url(raw, query=f"lang={lang}&notice={notice}"), status_code=303)
 
 
 @router.post("/{raw}/new-link", dependencies=_POST_GUARDS)
@@ -347,6 +362,11 @@ def ask_for_new_link(raw: str, request: Request) -> Response:
 
 def _contact(session: Session, token: FormToken) -> Contact | None:
     return session.get(Contact, token.contact_id)
+
+
+def _raw(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value[:1000] if isinstance(value, str) else ""
 
 
 def _str(form: FormData, name: str) -> str:

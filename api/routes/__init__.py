@@ -5,10 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.routes import (
+    bodies,
     catalogue,
     cycles,
     indicators,
+    mail_domains,
     measure_cycles,
+    organisation,
     outbox,
     pipeline,
     reports,
@@ -18,3 +21,6 @@ from api.routes import (
 router = APIRouter()
 for module in (pipeline, measure_cycles, cycles, catalogue, outbox, users, reports, indicators):
     router.include_router(module.router)
+router.include_router(organisation.router)
+router.include_router(mail_domains.router)
+router.include_router(bodies.router)

@@ -18,24 +18,26 @@ from sqlalchemy.orm import Session
 from api.deps import Coordinator, Reader, SessionDep, actor_of
 from api.errors import ApiError
 from api.routes.common import not_found
-from api.routes.schemas import ERRORS, MAX_ID, Email, NoNul
+from api.routes.schemas import ERRORS, MAX_ID, Email, NoNul, OneLine
 from workflow import runtime
 from workflow.catalogue import archive
 from workflow.catalogue.archive import ArchivedKind
 from workflow.catalogue.models import Contact, Department, Goal, Measure, MeasureStatus
 from workflow.catalogue.models import Field as FieldRow
 from workflow.db import Base
+from workflow.forms.contact_links import address_changed, contact_archived
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"], responses=ERRORS)
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Ref = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
-Code16 = Annotated[NoNul, Field(min_length=1, max_length=16)]
-Code32 = Annotated[NoNul, Field(min_length=1, max_length=32)]
-Name200 = Annotated[NoNul, Field(min_length=1, max_length=200)]
-Name300 = Annotated[NoNul, Field(min_length=1, max_length=300)]
-Name500 = Annotated[NoNul, Field(min_length=1, max_length=500)]
+# Codes, names and titles are one line; only a description may span several.
+Code16 = Annotated[OneLine, Field(min_length=1, max_length=16)]
+Code32 = Annotated[OneLine, Field(min_length=1, max_length=32)]
+Name200 = Annotated[OneLine, Field(min_length=1, max_length=200)]
+Name300 = Annotated[OneLine, Field(min_length=1, max_length=300)]
+Name500 = Annotated[OneLine, Field(min_length=1, max_length=500)]
 LongText = Annotated[NoNul, Field(max_length=20_000)]
 Rank = Annotated[int, Field(ge=1, le=4)]
 
@@ -251,9 +253,16 @@ def _register(
                     422, "validation_error", f"'{key}' darf nicht leer sein.", {"field": key}
                 )
         _check_references(session, user.organisation_id, values)
+        old_email = getattr(row, "email", None) if model is Contact else None
         for key, value in values.items():
             setattr(row, key, value)
         _flush_unique(session, label)
+        if old_email is not None and row.email.lower() != old_email.lower():
+            # Links sent to the old address stop working; the new address gets new ones.
+            address_changed(
+                session=session, contact=row, now=runtime.current().clock.now(),
+                actor=actor_of(user),
+            )  # fmt: skip
         return to_out(row, archived_set(session, user.organisation_id))
 
     def archive_row(record_id: RecordId, user: Coordinator, session: SessionDep) -> Any:
@@ -262,14 +271,18 @@ def _register(
             if row.status == MeasureStatus.ACTIVE.value:
                 row.status = MeasureStatus.ARCHIVED.value
         else:
-            archive.archive(
+            now = runtime.current().clock.now()
+            archived = archive.archive(
                 session,
                 organisation_id=user.organisation_id,
                 kind=kind,
                 record_id=row.id,
-                now=runtime.current().clock.now(),
+                now=now,
                 actor=actor_of(user),
             )
+            if archived and kind is ArchivedKind.CONTACT:
+                # Its links, and every link handed on to it or from it, stop working.
+                contact_archived(session=session, contact_id=row.id, now=now, actor=actor_of(user))
         session.flush()
         return to_out(row, archived_set(session, user.organisation_id))
 

@@ -12,6 +12,7 @@ from api.deps import Reader, SessionDep
 from api.errors import ApiError
 from api.routes.common import cycle_or_404
 from api.routes.schemas import ERRORS
+from api.security_headers import policy_for_document
 from workflow.catalogue.models import Organisation
 from workflow.reports.answers import answers_table, to_csv, to_xlsx
 from workflow.reports.build import ReportUnavailable, build_report
@@ -24,15 +25,15 @@ REPORT_CONTENT: dict[str, Any] = {"text/html": {}, "application/pdf": {}}
 
 def _download(content: bytes, media_type: str, filename: str, inline: bool) -> Response:
     disposition = "inline" if inline else "attachment"
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f'{disposition}; filename="{filename}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    headers = {
+        "Content-Disposition": f'{disposition}; filename="{filename}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if media_type.startswith("text/html"):
+        # The report keeps its stylesheet inline (a saved file stays whole): allow just that.
+        headers["Content-Security-Policy"] = policy_for_document(content.decode("utf-8"))
+    return Response(content, media_type=media_type, headers=headers)
 
 
 @router.get(

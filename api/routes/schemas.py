@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from workflow.cycles.queries import ItemRow
 from workflow.machine import LABELS_DE, State
@@ -15,15 +17,44 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
-# PostgreSQL refuses NUL bytes in text; lengths come from the columns (see Annotated[..., Field]).
-NoNul = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\x00]*$")]
+# Text may hold tabs and line breaks, nothing else invisible (PostgreSQL refuses NUL); a name,
+# code or address is one line: no line break may reach a mail header or a CSV cell.
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _text(value: str) -> str:
+    if _CONTROL_IN_TEXT.search(value):
+        raise PydanticCustomError(
+            "control_character", "Der Text enthält ein unzulässiges Steuerzeichen."
+        )
+    return value
+
+
+def _one_line(value: str) -> str:
+    if _CONTROL_IN_LINE.search(value):
+        raise PydanticCustomError(
+            "control_character",
+            "Darf keinen Zeilenumbruch und kein anderes Steuerzeichen enthalten.",
+        )
+    return value
+
+
+def _email(value: str) -> str:
+    _one_line(value)
+    if not _EMAIL.match(value):
+        raise PydanticCustomError(
+            "email_invalid", "Keine gültige E-Mail-Adresse (Beispiel: name@stadt.de)."
+        )
+    return value
+
+
+# Lengths come from the columns (see Annotated[..., Field]).
+NoNul = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_text)]
+OneLine = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_one_line)]
 Email = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
-    ),
+    str, StringConstraints(strip_whitespace=True, max_length=320), AfterValidator(_email)
 ]
 
 
@@ -150,6 +181,10 @@ class OpenCycleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     year: int = Field(ge=2000, le=2100)
     policy: dict[str, Any] | None = None
+    confirm: bool = Field(
+        default=False,
+        description="Ein neues Jahr außerhalb von Vorjahr bis Folgejahr ausdrücklich eröffnen",
+    )
 
 
 class OpenCycleOut(BaseModel):
@@ -158,6 +193,13 @@ class OpenCycleOut(BaseModel):
     carried_forward: int
     still_running: int
     already_open: int
+
+
+class DeletedCycleOut(BaseModel):
+    year: int
+    measures: int
+    messages: int
+    links: int
 
 
 class OutboxOut(BaseModel):
@@ -195,6 +237,6 @@ class UserOut(BaseModel):
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: Email
-    name: Annotated[NoNul, Field(max_length=200)] = ""
+    name: Annotated[OneLine, Field(max_length=200)] = ""
     role: Literal["coordinator", "steering", "admin"]
     password: Annotated[str, StringConstraints(min_length=12, max_length=200)]

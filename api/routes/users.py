@@ -1,22 +1,65 @@
-"""JSON routes of accounts: who am I (everyone signed in), list and create accounts (admins)."""
+"""JSON routes of accounts: who am I and my tokens (everyone signed in), list, create and
+deactivate the organisation's accounts (admins).
+
+Creating an account never tells whether an address belongs to another organisation: such an
+address gets the same answer as a new one (202, the request echoed) and nothing changes.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from api.deps import Admin, Reader, SessionDep
 from api.errors import ApiError
 from api.routes.schemas import ERRORS, UserIn, UserOut
 from workflow import runtime
-from workflow.accounts import Role, User, add_or_update_user
+from workflow.accounts import AccountRefused, ApiToken, Role, User, add_or_update_user
+from workflow.sessions import deactivate_user
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class UserAccepted(BaseModel):
+    """The request as accepted; the account's id is in ``GET /api/v1/users``."""
+
+    email: str
+    name: str
+    role: str
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    prefix: str
+    scope: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
 
 
 @router.get("/me", response_model=UserOut, summary="Das eigene Konto")
 def me(user: Reader) -> UserOut:
     return UserOut.model_validate(user)
+
+
+@router.get(
+    "/tokens",
+    response_model=list[TokenOut],
+    summary="Die eigenen API-Tokens mit Recht und Ablaufdatum (anlegen nur auf /konto)",
+)
+def my_tokens(user: Reader, session: SessionDep) -> list[TokenOut]:
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+    )
+    return [TokenOut.model_validate(t) for t in rows]
 
 
 @router.get("/users", response_model=list[UserOut], summary="Alle Konten der Organisation")
@@ -27,19 +70,53 @@ def list_users(user: Admin, session: SessionDep) -> list[UserOut]:
     return [UserOut.model_validate(u) for u in rows]
 
 
-@router.post("/users", response_model=UserOut, status_code=201, summary="Konto anlegen")
-def create_user(body: UserIn, user: Admin, session: SessionDep) -> UserOut:
+@router.post(
+    "/users",
+    response_model=UserAccepted,
+    status_code=202,
+    summary="Konto anlegen",
+    description="Legt das Konto an, wenn die Adresse frei ist. Eine Adresse, die ein Konto "
+    "einer anderen Organisation hat, bekommt dieselbe Antwort; dort ändert sich nichts.",
+)
+def create_user(body: UserIn, user: Admin, session: SessionDep) -> UserAccepted:
     email = body.email.lower()
     existing = session.scalars(select(User).where(User.email == email)).first()
-    if existing is not None:
+    if existing is not None and existing.organisation_id == user.organisation_id:
         raise ApiError(409, "duplicate", "Ein Konto mit dieser E-Mail-Adresse gibt es schon.")
-    created = add_or_update_user(
-        session=session,
-        organisation_id=user.organisation_id,
-        email=email,
-        role=Role(body.role),
-        password=body.password,
-        now=runtime.current().clock.now(),
-        name=body.name,
-    )
-    return UserOut.model_validate(created)
+    try:
+        add_or_update_user(
+            session=session,
+            organisation_id=user.organisation_id,
+            email=email,
+            role=Role(body.role),
+            password=body.password,
+            now=runtime.current().clock.now(),
+            name=body.name,
+        )
+    except AccountRefused as exc:
+        if exc.code != "other_organisation":
+            raise ApiError(422, "validation_error", "Die E-Mail-Adresse ist ungültig.") from None
+    return UserAccepted(email=email, name=body.name, role=body.role)
+
+
+@router.post(
+    "/users/{user_id}/deactivate",
+    response_model=UserOut,
+    summary="Konto deaktivieren: Sitzungen, API-Tokens und Links zum Zurücksetzen enden",
+)
+def deactivate(user_id: UserId, user: Admin, session: SessionDep) -> UserOut:
+    try:
+        target = deactivate_user(
+            session,
+            organisation_id=user.organisation_id,
+            user_id=user_id,
+            by_user_id=user.id,
+            now=runtime.current().clock.now(),
+        )
+    except AccountRefused as exc:
+        if exc.code == "own_account":
+            raise ApiError(
+                409, "own_account", "Das eigene Konto kann nicht deaktiviert werden."
+            ) from None
+        raise ApiError(404, "not_found", "Nicht gefunden.") from None
+    return UserOut.model_validate(target)

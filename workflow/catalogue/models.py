@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base
 
+DEFAULT_OFFICE_NAME = "Koordinierungsstelle Integration"
+
 
 class OrganisationKind(StrEnum):
     CITY = "city"
@@ -38,6 +40,15 @@ class Organisation(Base):
     state: Mapped[str] = mapped_column(String(2), default="NW")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
     contact_email: Mapped[str] = mapped_column(String(320), default="")
+    # Who signs the emails and reports (From name, footer, report cover); see
+    # workflow/organisation_settings.py. The contact email above becomes the Reply-To.
+    office_name: Mapped[str] = mapped_column(
+        String(200), default=DEFAULT_OFFICE_NAME, server_default=DEFAULT_OFFICE_NAME
+    )
+    office_address: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # The organisation's own mail domains, comma-separated; a form handed on to an address
+    # elsewhere waits for a coordinator. None: the domains of its contacts (forms/mail_domains.py).
+    mail_domains: Mapped[str | None] = mapped_column(Text)
 
 
 class Concept(Base):
@@ -124,34 +135,3 @@ class Measure(Base):
     goal: Mapped[Goal] = relationship(lazy="joined")
     department: Mapped[Department] = relationship()
     contact: Mapped[Contact | None] = relationship()
-
-
-class SteeringGroup(Base):
-    __tablename__ = "steering_group"
-    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-
-
-class SteeringMember(Base):
-    __tablename__ = "steering_member"
-    __table_args__ = (UniqueConstraint("steering_group_id", "email"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    steering_group_id: Mapped[int] = mapped_column(ForeignKey("steering_group.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(320))
-
-
-class SteeringMeeting(Base):
-    """A scheduled meeting of a steering group; a digest goes out a few days before it."""
-
-    __tablename__ = "steering_meeting"
-    __table_args__ = (UniqueConstraint("steering_group_id", "held_on"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    steering_group_id: Mapped[int] = mapped_column(ForeignKey("steering_group.id"), index=True)
-    held_on: Mapped[date]
-    title: Mapped[str] = mapped_column(String(200), default="")

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+from workflow.csv_safe import unescape_cell
+
 COLUMNS = (
     "handlungsfeld_code",
     "handlungsfeld",
@@ -23,6 +25,10 @@ COLUMNS = (
     "kontakt_email",
 )
 REQUIRED = tuple(c for c in COLUMNS if c not in {"beschreibung", "kontakt_name", "kontakt_email"})
+# Columns a file may add (checked by optional.py): the department's head and the field's
+# Integrationskonzept. Files with only the eleven columns above stay valid.
+OPTIONAL_COLUMNS = ("leitung_name", "leitung_email", "konzept")
+EXPORT_COLUMNS = COLUMNS + OPTIONAL_COLUMNS
 
 
 class FileUnreadable(Exception):
@@ -76,7 +82,8 @@ def _csv_rows(data: bytes) -> Iterator[RawRow]:
         for line, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells):
                 continue
-            yield RawRow(line, _zip(names, cells))
+            # A file zielflow exported marks formula-looking text; read back what was meant.
+            yield RawRow(line, _zip(names, [unescape_cell(c) for c in cells]))
     except csv.Error as exc:
         raise FileUnreadable(
             f"Zeile {line + 1}: die Zeile ist nicht lesbar ({exc}); oft fehlt ein schließendes "
@@ -134,4 +141,4 @@ def _cell_text(value: object) -> str:
 
 def _zip(names: list[str], cells: list[str]) -> dict[str, str]:
     values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(names)}
-    return {c: values.get(c, "") for c in COLUMNS}
+    return {c: values.get(c, "") for c in EXPORT_COLUMNS}

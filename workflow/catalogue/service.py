@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,7 +9,9 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.catalogue.heads import apply_head, heads_by_department
 from workflow.catalogue.models import (
+    Concept,
     Contact,
     Department,
     Field,
@@ -19,8 +20,10 @@ from workflow.catalogue.models import (
     Organisation,
     OrganisationKind,
 )
-from workflow.catalogue.rows import COLUMNS, FileUnreadable, read_rows
+from workflow.catalogue.optional import Extras, check_optional
+from workflow.catalogue.rows import EXPORT_COLUMNS, FileUnreadable, read_rows
 from workflow.catalogue.validate import CatalogueRow, RowError, validate
+from workflow.csv_safe import write_csv
 from workflow.db import Base
 
 T = TypeVar("T", bound=Base)
@@ -70,13 +73,24 @@ def import_catalogue(*, session: Session, organisation_id: int, path: Path) -> I
     except FileUnreadable as exc:
         raise CatalogueInvalid([RowError(exc.line, "-", str(exc))]) from None
     rows, errors = validate(raw)
-    if errors:
-        raise CatalogueInvalid(errors)
-    return _upsert(session, organisation_id, rows)
-
-
-def _upsert(session: Session, org_id: int, rows: list[CatalogueRow]) -> ImportReport:
+    extras, more = check_optional(raw)
+    if errors or more:
+        raise CatalogueInvalid(sorted(errors + more, key=lambda e: (e.line, e.column)))
     report = ImportReport(rows=len(rows))
+    concepts = _concepts(session, organisation_id, extras, report)
+    _upsert(session, organisation_id, rows, concepts, report)
+    _heads(session, organisation_id, extras, report)
+    return report
+
+
+def _upsert(
+    session: Session,
+    org_id: int,
+    rows: list[CatalogueRow],
+    concepts: dict[str, int],
+    report: ImportReport,
+) -> None:
+    """``concepts``: the concept id of each field code the file names a concept for."""
     fields = _existing(session, Field, org_id, "code")
     goals = _existing(session, Goal, org_id, "code")
     departments = _existing(session, Department, org_id, "name")
@@ -102,7 +116,10 @@ def _upsert(session: Session, org_id: int, rows: list[CatalogueRow]) -> ImportRe
         return obj
 
     for r in rows:
-        f = put("fields", fields, r.field_code, Field, {"code": r.field_code, "name": r.field_name})
+        field_values: dict[str, Any] = {"code": r.field_code, "name": r.field_name}
+        if r.field_code in concepts:
+            field_values["concept_id"] = concepts[r.field_code]
+        f = put("fields", fields, r.field_code, Field, field_values)
         g = put(
             "goals",
             goals,
@@ -136,7 +153,41 @@ def _upsert(session: Session, org_id: int, rows: list[CatalogueRow]) -> ImportRe
             },
         )
     session.flush()
-    return report
+
+
+def _concepts(
+    session: Session, org_id: int, extras: Extras, report: ImportReport
+) -> dict[str, int]:
+    """The concepts the file names, created if new: field code → concept id."""
+    concepts = _existing(session, Concept, org_id, "name")
+    for name in sorted(set(extras.concepts.values())):
+        if name not in concepts:
+            concepts[name] = Concept(organisation_id=org_id, name=name)
+            session.add(concepts[name])
+            report.count(report.created, "concepts")
+    session.flush()
+    return {code: concepts[name].id for code, name in extras.concepts.items()}
+
+
+def _heads(session: Session, org_id: int, extras: Extras, report: ImportReport) -> None:
+    """The heads the file names; a department it names no head for keeps its head."""
+    departments = _existing(session, Department, org_id, "name")
+    contacts = {c.email.lower(): c for c in _existing(session, Contact, org_id, "email").values()}
+    for department_name, head in extras.heads.items():
+        contact, change = apply_head(
+            session,
+            organisation_id=org_id,
+            department_id=departments[department_name].id,
+            name=head.name,
+            email=head.email,
+            existing=contacts.get(head.email),
+        )
+        contacts[head.email] = contact
+        if change.created:
+            report.count(report.created, "heads")
+        elif change.changed:
+            report.count(report.updated, "heads")
+    session.flush()
 
 
 def _existing(session: Session, model: type[T], org_id: int, key: str) -> dict[str, T]:
@@ -148,9 +199,13 @@ def catalogue_rows(session: Session, organisation_id: int) -> list[dict[str, str
     measures = session.scalars(
         select(Measure).where(Measure.organisation_id == organisation_id).order_by(Measure.code)
     ).all()
+    heads = heads_by_department(session, organisation_id)
+    concepts = {c.id: c.name for c in _existing(session, Concept, organisation_id, "name").values()}
     out = []
     for m in measures:
         contact = m.contact
+        head = heads.get(m.department_id)
+        concept_id = m.goal.field.concept_id
         out.append(
             {
                 "handlungsfeld_code": m.goal.field.code,
@@ -164,6 +219,9 @@ def catalogue_rows(session: Session, organisation_id: int) -> list[dict[str, str
                 "fachbereich": m.department.name,
                 "kontakt_name": contact.name if contact else "",
                 "kontakt_email": contact.email if contact else "",
+                "leitung_name": head.name if head else "",
+                "leitung_email": head.email if head else "",
+                "konzept": concepts.get(concept_id, "") if concept_id else "",
             }
         )
     return out
@@ -178,9 +236,9 @@ def export_catalogue(*, session: Session, organisation_id: int, path: Path) -> i
         ws = wb.active
         assert ws is not None
         ws.title = "Maßnahmenkatalog"
-        ws.append(list(COLUMNS))
+        ws.append(list(EXPORT_COLUMNS))
         for r in rows:
-            ws.append([int(r[c]) if c == "ziel_rang" else r[c] for c in COLUMNS])
+            ws.append([int(r[c]) if c == "ziel_rang" else r[c] for c in EXPORT_COLUMNS])
         for row in ws.iter_rows():
             for cell in row:
                 # openpyxl would store text starting with "=" as a formula; catalogue text is text.
@@ -190,8 +248,6 @@ def export_catalogue(*, session: Session, organisation_id: int, path: Path) -> i
         wb.save(path)
     else:
         with path.open("w", encoding="utf-8", newline="") as fh:
-            # "\r\n" also makes the writer quote a cell holding a bare carriage return.
-            writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\r\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            # One rule for every CSV zielflow writes: formula-looking text gets a text mark.
+            write_csv(fh, [list(EXPORT_COLUMNS), *([r[c] for c in EXPORT_COLUMNS] for r in rows)])
     return len(rows)

@@ -11,6 +11,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # C0 control characters other than tab, line feed and carriage return: PostgreSQL refuses
 # NUL, and XLSX cannot hold the others.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Every column but the description is one line: a line break in a name or an address would
+# reach a mail header (and make every email to that contact fail) or split a CSV row.
+_LINE_BREAK = re.compile(r"[\t\n\r\x7f-\x9f\u2028\u2029]")
+MULTI_LINE = {"beschreibung"}
 # The columns' sizes in the database (workflow/catalogue/models.py).
 LIMITS = {
     "handlungsfeld_code": 16,
@@ -106,6 +110,15 @@ def _one(raw: RawRow) -> tuple[CatalogueRow | None, list[RowError]]:
     for col, value in v.items():
         if _CONTROL.search(value):
             errors.append(RowError(raw.line, col, "enthält ein unzulässiges Steuerzeichen"))
+        elif col not in MULTI_LINE and _LINE_BREAK.search(value):
+            errors.append(
+                RowError(
+                    raw.line,
+                    col,
+                    "enthält einen Zeilenumbruch, Tabulator oder ein anderes Steuerzeichen;"
+                    " erlaubt ist nur eine Zeile Text",
+                )
+            )
     if errors:
         return None, errors
     return CatalogueRow(

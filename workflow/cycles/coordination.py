@@ -19,7 +19,7 @@ from workflow.clock import Clock
 from workflow.cycles.calendar import calendar_and_policy
 from workflow.cycles.models import AuditEvent, MeasureCycle, Review
 from workflow.cycles.service import record_interview
-from workflow.forms.tokens import Phase, revoke_scope
+from workflow.forms.tokens import Phase
 from workflow.machine import Event, MoveRefused, State, allowed_events
 from workflow.transitions import VersionConflict, apply_event, load_for_update
 
@@ -121,7 +121,12 @@ def reissue_link(
     expected_version: int | None,
     actor: str,
 ) -> MeasureCycle:
-    """Revoke the contact's form links of this phase and queue a new one (issued at send time)."""
+    """Queue a new form link for the contact (issued at send time).
+
+    The old links of the phase, and every colleague's link handed on from them, are revoked
+    when the new email is rendered, in the same transaction: a render that fails leaves the
+    contact's working link alone (``notifications.render``).
+    """
     mc = load_for_update(session, measure_cycle_id)
     state = State(mc.state)
     if expected_version is not None and mc.version != expected_version:
@@ -136,9 +141,6 @@ def reissue_link(
         )
         raise MoveRefused(state, "reissue_link", allowed_events(state), reason)
     now = clock.now()
-    revoked = revoke_scope(
-        session=session, contact_id=contact.id, cycle_id=mc.cycle_id, phase=phase, now=now
-    )
     audit = AuditEvent(
         organisation_id=mc.organisation_id,
         measure_cycle_id=mc.id,
@@ -147,7 +149,7 @@ def reissue_link(
         event="reissue_link",
         from_state=mc.state,
         to_state=mc.state,
-        payload={"phase": phase.value, "revoked": revoked, "contact_id": contact.id},
+        payload={"phase": phase.value, "contact_id": contact.id},
     )
     session.add(audit)
     session.flush()
@@ -166,6 +168,7 @@ def reissue_link(
                 context={
                     **item_context(mc),
                     "contact_id": contact.id,
+                    "recipient_contact_id": contact.id,
                     "cycle_id": mc.cycle_id,
                     "phase": phase.value,
                     "link_valid_days_after_due": policy.link_valid_days_after_due,

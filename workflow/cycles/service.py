@@ -37,6 +37,40 @@ _STILL_RUNNING = {
 }
 
 
+# A new cycle's year is this year, the last or the next one, unless the caller confirmed it:
+# the newest cycle is everyone's default, so a mistyped 2100 would take over every page.
+YEARS_AROUND_TODAY = 1
+
+
+class CycleYearRefused(Exception):
+    """Opening a new cycle for ``year`` needs confirmation: it lies outside ``allowed``."""
+
+    code = "cycle_year_out_of_range"
+
+    def __init__(self, *, year: int, allowed: tuple[int, ...]) -> None:
+        super().__init__(f"year {year} outside {allowed[0]}..{allowed[-1]} and not confirmed")
+        self.year = year
+        self.allowed = allowed
+
+
+def check_new_cycle_year(
+    *, session: Session, clock: Clock, organisation_id: int, year: int, confirmed: bool
+) -> None:
+    """Refuse a new cycle far from today's year unless ``confirmed``; an existing one may reopen."""
+    if confirmed:
+        return
+    exists = session.scalar(
+        select(Cycle.id).where(Cycle.organisation_id == organisation_id, Cycle.year == year)
+    )
+    org = session.get(Organisation, organisation_id)
+    if exists is not None or org is None:
+        return  # reopening adds only what is missing; open_cycle refuses a missing organisation
+    this_year = calendar_of(org).local_date(clock.now()).year
+    allowed = tuple(range(this_year - YEARS_AROUND_TODAY, this_year + YEARS_AROUND_TODAY + 1))
+    if year not in allowed:
+        raise CycleYearRefused(year=year, allowed=allowed)
+
+
 @dataclass
 class OpenCycleResult:
     cycle_id: int

@@ -77,34 +77,48 @@ def _answer_model(phase: Phase) -> type[TargetAgreement] | type[Review]:
     return TargetAgreement if phase is Phase.TARGET_AGREEMENT else Review
 
 
+def scope_ids(
+    session: Session, *, organisation_id: int, cycle_id: int, owner_id: int, phase: Phase
+) -> list[int]:
+    """The ids of the measures-in-cycle a link of this scope opens, ascending."""
+    model = _answer_model(phase)
+    submitted = [s.value for s in _SUBMITTED_STATES[phase]]
+    return list(
+        session.scalars(
+            select(MeasureCycle.id)
+            .join(Measure, Measure.id == MeasureCycle.measure_id)
+            .outerjoin(model, model.measure_cycle_id == MeasureCycle.id)
+            .where(
+                MeasureCycle.cycle_id == cycle_id,
+                MeasureCycle.organisation_id == organisation_id,
+                Measure.contact_id == owner_id,
+                or_(
+                    MeasureCycle.state == OPEN_STATE[phase].value,
+                    and_(
+                        MeasureCycle.state.in_(submitted),
+                        model.id.is_not(None),
+                        model.accepted_at.is_(None),
+                    ),
+                ),
+            )
+            .order_by(MeasureCycle.id)
+        )
+    )
+
+
 def items_in_scope(session: Session, scope: FormScope, *, lock: bool = False) -> list[FormItem]:
     """The owner's measures of this cycle that the phase's form answers or may still correct.
 
     With ``lock`` the measure rows are locked (ids ascending, so two requests never deadlock)
     and re-read, so a second tab's submit sees what the first one did.
     """
-    model = _answer_model(scope.phase)
-    submitted = [s.value for s in _SUBMITTED_STATES[scope.phase]]
-    ids_query = (
-        select(MeasureCycle.id)
-        .join(Measure, Measure.id == MeasureCycle.measure_id)
-        .outerjoin(model, model.measure_cycle_id == MeasureCycle.id)
-        .where(
-            MeasureCycle.cycle_id == scope.cycle.id,
-            MeasureCycle.organisation_id == scope.organisation.id,
-            Measure.contact_id == scope.owner.id,
-            or_(
-                MeasureCycle.state == OPEN_STATE[scope.phase].value,
-                and_(
-                    MeasureCycle.state.in_(submitted),
-                    model.id.is_not(None),
-                    model.accepted_at.is_(None),
-                ),
-            ),
-        )
-        .order_by(MeasureCycle.id)
+    ids = scope_ids(
+        session,
+        organisation_id=scope.organisation.id,
+        cycle_id=scope.cycle.id,
+        owner_id=scope.owner.id,
+        phase=scope.phase,
     )
-    ids = list(session.scalars(ids_query))
     if not ids:
         return []
     mc_query = select(MeasureCycle).where(MeasureCycle.id.in_(ids)).order_by(MeasureCycle.id)

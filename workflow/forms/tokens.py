@@ -1,10 +1,12 @@
 """Form links: 256-bit random tokens, stored only as SHA-256 hashes, scoped and expiring.
 
 A token opens one contact's forms for one cycle and one phase, or (phase ``data_delivery``,
-no cycle) one data source contact's open data requests. Issuing a replacement with
-``reissue`` revokes every older live token of that scope; reminders issue additional tokens
-(each email's link works until it expires), so an older email's link keeps working.
-The raw token exists only in the email and in the visitor's address bar: never log it.
+no cycle) one data source contact's open data requests. A colleague's token after a hand-over
+(``delegated_from_contact_id``) belongs to the owner's scope: revoking the scope revokes it
+too. Issuing a replacement with ``reissue`` revokes every older live token of that scope;
+reminders issue additional tokens (each email's link works until it expires), so an older
+email's link keeps working. The raw token exists only in the email and in the visitor's
+address bar: never log it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import hashlib
 import secrets
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflow.db import Base
@@ -96,18 +99,62 @@ def issue_token(
     return raw
 
 
+def _owner() -> Any:
+    """Whose measures a token opens: the owner's after a hand-over, else its holder's."""
+    return func.coalesce(FormToken.delegated_from_contact_id, FormToken.contact_id)
+
+
 def revoke_scope(
-    *, session: Session, contact_id: int, cycle_id: int, phase: Phase, now: datetime
+    *,
+    session: Session,
+    contact_id: int,
+    cycle_id: int,
+    phase: Phase,
+    now: datetime,
+    issued_until: datetime | None = None,
 ) -> int:
+    """Revoke every live token that opens ``contact_id``'s measures of the cycle and phase:
+    the contact's own and every colleague's it was handed on to (only those issued up to
+    ``issued_until``, if given). Returns how many."""
+    conditions = [
+        _owner() == contact_id,
+        FormToken.cycle_id == cycle_id,
+        FormToken.phase == phase.value,
+    ]
+    if issued_until is not None:
+        conditions.append(FormToken.created_at <= issued_until)
+    return _revoke(session, now, *conditions)
+
+
+def revoke_owned(*, session: Session, contact_id: int, now: datetime) -> int:
+    """Revoke every live token that opens ``contact_id``'s measures, in every cycle and phase."""
+    return _revoke(session, now, _owner() == contact_id)
+
+
+def revoke_held(
+    *,
+    session: Session,
+    contact_id: int,
+    now: datetime,
+    delegated_from: int | None = None,
+    cycle_id: int | None = None,
+    phase: Phase | None = None,
+) -> int:
+    """Revoke the live tokens ``contact_id`` holds; narrowed to one hand-over when
+    ``delegated_from`` (and the cycle and phase) are given."""
+    conditions: list[Any] = [FormToken.contact_id == contact_id]
+    if delegated_from is not None:
+        conditions.append(FormToken.delegated_from_contact_id == delegated_from)
+    if cycle_id is not None:
+        conditions.append(FormToken.cycle_id == cycle_id)
+    if phase is not None:
+        conditions.append(FormToken.phase == phase.value)
+    return _revoke(session, now, *conditions)
+
+
+def _revoke(session: Session, now: datetime, *conditions: Any) -> int:
     result = session.execute(
-        update(FormToken)
-        .where(
-            FormToken.contact_id == contact_id,
-            FormToken.cycle_id == cycle_id,
-            FormToken.phase == phase.value,
-            FormToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
+        update(FormToken).where(FormToken.revoked_at.is_(None), *conditions).values(revoked_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

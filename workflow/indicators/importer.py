@@ -58,6 +58,10 @@ UNITS = {
 DIRECTIONS = {"steigend": "up", "fallend": "down", "zielwert": "target"}
 IMPORT_ACTOR = "import"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The source contact's columns become a contact's name and address, read by mail headers:
+# one line, no control character.
+_CONTACT_COLUMNS = ("quelle_name", "quelle_email", "quelle_fachbereich")
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _LIST = re.compile(r"[|,;\s]+")
 _MONTHS = re.compile(r"[/,;+\s]+")
 
@@ -236,6 +240,9 @@ def check_row(
             districts=districts,
         ):
             error(columns[name], message)
+    for column in _CONTACT_COLUMNS:
+        if _NOT_ONE_LINE.search(v[column]):
+            error(column, "enthält einen Zeilenumbruch oder ein anderes Steuerzeichen")
     email = v["quelle_email"].lower()
     if email and not _EMAIL.match(email):
         error("quelle_email", f"'{v['quelle_email']}' ist keine E-Mail-Adresse")

@@ -1,13 +1,13 @@
 """A cycle's answers as a table for Excel: one row per measure-in-cycle, as CSV or XLSX; never writes the DB.
 
 CSV is UTF-8 with a byte-order mark and semicolons, as German Excel opens it by double
-click; a text cell that starts like a formula (=, +, -, @) gets a leading apostrophe there,
-so a typed answer can never run as a formula. XLSX stores text cells as text, dates as dates.
+click; a cell that starts like a formula (=, +, -, @) gets a leading apostrophe there, by the
+rule of every CSV zielflow writes (workflow/csv_safe.py), so a typed answer can never run as
+a formula. XLSX stores text cells as text, dates as dates.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.catalogue.models import Contact, Department, Field, Goal, Measure, Organisation
+from workflow.csv_safe import write_csv
 from workflow.cycles.models import Cycle, Interview, MeasureCycle, Review, TargetAgreement
 from workflow.machine import LABELS_DE, State
 from workflow.reports.data import ReportUnavailable
@@ -65,7 +66,6 @@ COLUMNS: tuple[str, ...] = (
     "review_abgegeben_von",
     "review_angenommen_am",
 )
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -172,25 +172,20 @@ def answers_table(session: Session, *, organisation_id: int, year: int) -> Answe
 
 
 def csv_text(value: Cell) -> str:
-    """How one cell is written to CSV: ISO dates, whole minutes, formulas defused."""
+    """One cell as CSV text: ISO dates, whole minutes (write_csv then defuses formulas)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+    return str(value)
 
 
 def to_csv(table: AnswersTable) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in table.rows:
-        writer.writerow([csv_text(row[c]) for c in COLUMNS])
+    lines = ([csv_text(row[c]) for c in COLUMNS] for row in table.rows)
+    write_csv(buffer, [list(COLUMNS), *lines], delimiter=";")
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow.bodies.models import Body, BodyKind, Meeting
 from workflow.catalogue.models import (
     Contact,
     Department,
@@ -21,8 +22,6 @@ from workflow.catalogue.models import (
     Goal,
     Measure,
     Organisation,
-    SteeringGroup,
-    SteeringMeeting,
 )
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import AuditEvent, Cycle, Interview, MeasureCycle
@@ -41,6 +40,8 @@ class ReportUnavailable(Exception):
 @dataclass(frozen=True)
 class Header:
     organisation: str
+    office: str  # the organisation's office (settings), on the cover under its name
+    office_address: tuple[str, ...]  # its postal address, one entry per line
     year: int
     report_date: date
     cycle_starts_on: date
@@ -91,6 +92,8 @@ def header(session: Session, scope: Scope) -> Header:
     )
     return Header(
         organisation=scope.organisation.name,
+        office=scope.organisation.office_name,
+        office_address=tuple(scope.organisation.office_address.splitlines()),
         year=scope.cycle.year,
         report_date=scope.report_date,
         cycle_starts_on=scope.cycle.starts_on,
@@ -306,13 +309,17 @@ def meeting_scope(
     )
 
 
+# The meeting pack is the Steuerungsgruppe's; other bodies' meetings are not its business.
+STEERING = Body.kind == BodyKind.STEERING_GROUP.value
+
+
 def _meeting_days(session: Session, organisation_id: int) -> list[date]:
     return list(
         session.scalars(
-            select(SteeringMeeting.held_on)
-            .join(SteeringGroup, SteeringGroup.id == SteeringMeeting.steering_group_id)
-            .where(SteeringGroup.organisation_id == organisation_id)
-            .order_by(SteeringMeeting.held_on)
+            select(Meeting.held_on)
+            .join(Body, Body.id == Meeting.body_id)
+            .where(Body.organisation_id == organisation_id, STEERING)
+            .order_by(Meeting.held_on)
             .distinct()
         )
     )
@@ -320,18 +327,19 @@ def _meeting_days(session: Session, organisation_id: int) -> list[date]:
 
 def meeting_pack(session: Session, scope: Scope) -> MeetingPack:
     meeting = session.execute(
-        select(SteeringMeeting.title, SteeringGroup.name)
-        .join(SteeringGroup, SteeringGroup.id == SteeringMeeting.steering_group_id)
+        select(Meeting.title, Body.name)
+        .join(Body, Body.id == Meeting.body_id)
         .where(
-            SteeringGroup.organisation_id == scope.organisation.id,
-            SteeringMeeting.held_on == scope.report_date,
+            Body.organisation_id == scope.organisation.id,
+            STEERING,
+            Meeting.held_on == scope.report_date,
         )
-        .order_by(SteeringGroup.name)
+        .order_by(Body.name)
     ).first()
     group_name = session.scalar(
-        select(SteeringGroup.name)
-        .where(SteeringGroup.organisation_id == scope.organisation.id)
-        .order_by(SteeringGroup.name)
+        select(Body.name)
+        .where(Body.organisation_id == scope.organisation.id, STEERING)
+        .order_by(Body.name)
     )
     decisions = pending.open_decisions(session, scope.organisation, scope.cycle)
     return MeetingPack(

@@ -1,0 +1,80 @@
+"""Who an outbox row goes to at the moment it is sent: the contact's current address, not the queued one.
+
+A row that belongs to a contact (``recipient_contact_id`` in its context, or the contact its
+kind is always addressed to) takes that contact's address, name and language now, so a
+corrected address catches every queued and resent message. A hand-over's invitation whose
+hand-over has ended is withdrawn instead. Display names lose line breaks and control
+characters, which no mail header may carry. Reads and updates the claimed rows; never sends.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.orm import Session
+
+from notifications.models import OutboxMessage
+from workflow.catalogue.models import Contact
+from workflow.forms.models import Delegation, DelegationStatus
+
+# Kinds addressed to the contact named by ``contact_id`` (queued before rows carried
+# ``recipient_contact_id``); escalations go to heads and are left as queued.
+TO_CONTACT = frozenset(
+    {
+        "invitation_agreement",
+        "review_request",
+        "reminder",
+        "final_reminder",
+        "deadline_extended",
+        "link_reissued",
+        "confirmation_agreement",
+        "confirmation_review",
+        "delegation_notice",
+        "data_request",
+        "data_reminder",
+        "data_final_reminder",
+        "confirmation_data",
+    }
+)
+WITHDRAWN = "zurückgezogen: die Weitergabe wurde beendet"
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def recipient_contact_id(row: OutboxMessage) -> int | None:
+    ctx = row.context or {}
+    ident = ctx.get("recipient_contact_id")
+    if ident is None and row.kind == "delegation":
+        ident = ctx.get("delegate_contact_id")
+    if ident is None and row.kind in TO_CONTACT:
+        ident = ctx.get("contact_id")
+    return int(ident) if isinstance(ident, int | str) and str(ident).isdigit() else None
+
+
+def display_name(name: str) -> str:
+    return " ".join(_UNPRINTABLE.sub(" ", name or "").split())[:200]
+
+
+def is_withdrawn(session: Session, row: OutboxMessage) -> bool:
+    """An invitation of a hand-over that is no longer active must not go out."""
+    ident = (row.context or {}).get("delegation_id")
+    if row.kind != "delegation" or ident is None:
+        return False
+    delegation = session.get(Delegation, int(ident))
+    return delegation is None or delegation.status != DelegationStatus.ACTIVE.value
+
+
+def resolve(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Point each row at its contact's current address; returns the rows that are withdrawn."""
+    withdrawn = []
+    for row in rows:
+        if is_withdrawn(session, row):
+            withdrawn.append(row)
+            continue
+        ident = recipient_contact_id(row)
+        contact = session.get(Contact, ident) if ident is not None else None
+        if contact is not None and contact.organisation_id == row.organisation_id:
+            row.recipient_email = contact.email
+            row.recipient_name = contact.name
+            row.language = contact.language
+        row.recipient_name = display_name(row.recipient_name)
+    return withdrawn

@@ -1,0 +1,1 @@
+"""Bodies (Gremien): who steers and advises, their members over time, and their meetings."""

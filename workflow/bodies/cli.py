@@ -1,0 +1,238 @@
+"""``zielflow body …`` and ``zielflow member …``: bodies and their members from the shell.
+
+Thin commands over workflow/bodies/service.py, one transaction each. BODY is a body's name
+or id everywhere. Codes may be typed as the code or as their German or English label
+("Steuerungsgruppe", "steering_group"). A refusal is one German line and exit status 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from workflow import runtime
+from workflow.db import unit_of_work
+
+if TYPE_CHECKING:  # the models load on first use, so --help stays quick
+    from sqlalchemy.orm import Session
+
+    from workflow.bodies.errors import BodyError
+    from workflow.catalogue.models import Organisation
+
+body_app = typer.Typer(no_args_is_help=True, help="Gremien")
+member_app = typer.Typer(no_args_is_help=True, help="Mitglieder der Gremien")
+
+OrgOption = Annotated[str, typer.Option("--org", help="Kürzel der Organisation")]
+BodyArg = Annotated[str, typer.Argument(help="Name oder Nummer des Gremiums")]
+
+
+def _say(exc: BodyError) -> str:
+    from api.body_text import error_text
+
+    return error_text(exc, "de")
+
+
+@contextmanager
+def _work(org: str) -> Iterator[tuple[Session, Organisation, date]]:
+    """One transaction on the organisation, its local today; a refusal ends the command."""
+    from workflow.bodies.errors import BodyError
+    from workflow.cycles.calendar import calendar_of
+    from workflow.orgs import resolve_organisation
+
+    rt = runtime.current()
+    try:
+        with unit_of_work(rt.sessions) as session:
+            organisation = resolve_organisation(session, org or rt.settings.organisation)
+            today = calendar_of(organisation).local_date(rt.clock.now())
+            yield session, organisation, today
+    except BodyError as exc:
+        typer.echo(_say(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+def code_of(kind: type[StrEnum], text: str, error: str) -> str:
+    """The code a person typed as code or label, case and spaces ignored."""
+    from api.i18n import translate
+    from workflow.bodies.errors import BodyError
+    from workflow.bodies.models import BodyKind, DigestCadence, MemberRole, Represents
+
+    prefix = {
+        BodyKind: "body.kind",
+        DigestCadence: "body.cadence",
+        Represents: "member.represents",
+        MemberRole: "member.role",
+    }[kind]
+    wanted = " ".join(text.split()).casefold()
+    for member in kind:
+        names = {member.value}
+        names |= {translate(f"{prefix}.{member.value}", lang) for lang in ("de", "en")}
+        if wanted in {n.casefold() for n in names}:
+            return member.value
+    raise BodyError(error, value=text, allowed=", ".join(m.value for m in kind))
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"{option} '{text}' ist kein Datum (JJJJ-MM-TT).", err=True)
+        raise typer.Exit(1) from None
+
+
+@body_app.command("add")
+def body_add(
+    name: str,
+    kind: Annotated[str, typer.Option("--kind", help="z. B. Steuerungsgruppe, Begleitgremium")],
+    meetings: Annotated[
+        int | None, typer.Option("--meetings", help="Sitzungen im Jahr (Ziel)")
+    ] = None,
+    digest: Annotated[
+        str, typer.Option("--digest", help="weekly, monthly, before_meeting oder on_change")
+    ] = "",
+    org: OrgOption = "",
+) -> None:
+    """Create a body."""
+    from api.body_text import label
+    from workflow.bodies import service
+    from workflow.bodies.models import BodyKind, DigestCadence
+
+    with _work(org) as (session, organisation, _):
+        body = service.create_body(
+            session=session,
+            organisation_id=organisation.id,
+            name=name,
+            kind=code_of(BodyKind, kind, "unknown_kind"),
+            digest_cadence=code_of(DigestCadence, digest, "unknown_cadence") if digest else None,
+            meetings_per_year=meetings,
+        )
+        line = f"Gremium „{body.name}“ ({label('body.kind', body.kind, 'de')}) angelegt, Nummer {body.id}."
+    typer.echo(line)
+
+
+@body_app.command("list")
+def body_list(org: OrgOption = "") -> None:
+    """List the bodies with their current members and where their composition falls short."""
+    from api.body_text import label, plural, shortfall_text
+    from workflow.bodies import queries
+
+    lines = []
+    with _work(org) as (session, organisation, today):
+        for body in queries.bodies_of(session, organisation_id=organisation.id):
+            s = queries.summary(session, body=body, day=today)
+            kind = label("body.kind", body.kind, "de")
+            members = plural("body.members", len(s.current), "de")
+            lines.append(f"{body.id}  {body.name} ({kind}), {members}")
+            lines += [f"    fehlt: {shortfall_text(f, 'de')}" for f in s.shortfalls]
+    typer.echo("\n".join(lines) if lines else "Es ist noch kein Gremium eingetragen.")
+
+
+@member_app.command("add")
+def member_add(
+    body: BodyArg,
+    email: str,
+    name: Annotated[str, typer.Option("--name", help="Name des Mitglieds")],
+    represents: Annotated[
+        str, typer.Option("--represents", help="z. B. Verwaltung, Ratsfraktion, Gast")
+    ] = "",
+    represents_name: Annotated[
+        str, typer.Option("--represents-name", help="Name der Fraktion, Kommune, Organisation")
+    ] = "",
+    role: Annotated[str, typer.Option("--role", help="chair, member oder deputy")] = "member",
+    language: Annotated[str, typer.Option("--language", help="de oder en")] = "de",
+    deputy_of: Annotated[
+        str, typer.Option("--deputy-of", help="E-Mail-Adresse des vertretenen Mitglieds")
+    ] = "",
+    joined: Annotated[str, typer.Option("--from", help="Mitglied ab JJJJ-MM-TT; sonst heute")] = "",
+    org: OrgOption = "",
+) -> None:
+    """Add a member to BODY; a deputy names the member they stand in for with --deputy-of."""
+    from api.body_text import fmt_day
+    from workflow.bodies import members, queries
+    from workflow.bodies.checks import UNSET
+    from workflow.bodies.models import MemberRole, Represents
+
+    joined_on = _day(joined, "--from") if joined else None
+    with _work(org) as (session, organisation, today):
+        the_body = queries.find_body(session, organisation_id=organisation.id, ref=body)
+        member = members.add_member(
+            session=session,
+            body=the_body,
+            name=name,
+            email=email,
+            today=today,
+            language=language,
+            represents=(
+                code_of(Represents, represents, "unknown_represents") if represents else None
+            ),
+            represents_name=represents_name,
+            role=code_of(MemberRole, role, "unknown_role"),
+            deputy_of=deputy_of or None,
+            joined_on=joined_on or UNSET,
+        )
+        line = (
+            f"{member.name} <{member.email}> ist Mitglied im Gremium „{the_body.name}“ "
+            f"ab {fmt_day(member.joined_on, 'de')}."
+        )
+    typer.echo(line)
+
+
+@member_app.command("end")
+def member_end(
+    body: BodyArg,
+    email: str,
+    on: Annotated[
+        str, typer.Option("--on", help="ab diesem Tag kein Mitglied mehr; sonst heute")
+    ] = "",
+    org: OrgOption = "",
+) -> None:
+    """End a membership; it stays in the body's history."""
+    from api.body_text import fmt_day
+    from workflow.bodies import members, queries
+    from workflow.bodies.errors import BodyError
+
+    day = _day(on, "--on") if on else None
+    with _work(org) as (session, organisation, today):
+        the_body = queries.find_body(session, organisation_id=organisation.id, ref=body)
+        member = queries.open_membership(session, body=the_body, email=email)
+        if member is None:
+            raise BodyError("member_not_found", ref=email.strip().lower(), body=the_body.name)
+        members.end_membership(session=session, member=member, on=day or today)
+        line = (
+            f"Die Mitgliedschaft von {member.email} im Gremium „{the_body.name}“ endet zum "
+            f"{fmt_day(member.left_on, 'de')}."
+        )
+    typer.echo(line)
+
+
+@member_app.command("list")
+def member_list(
+    body: BodyArg,
+    history: Annotated[bool, typer.Option("--history", help="auch beendete")] = False,
+    org: OrgOption = "",
+) -> None:
+    """List the current members of BODY (with --history also the former ones)."""
+    from api.body_text import fmt_day, label
+    from workflow.bodies import queries
+
+    lines = []
+    with _work(org) as (session, organisation, today):
+        the_body = queries.find_body(session, organisation_id=organisation.id, ref=body)
+        s = queries.summary(session, body=the_body, day=today)
+        for m in [*s.current, *s.upcoming, *(s.former if history else [])]:
+            who = label("member.represents", m.represents, "de")
+            if m.represents_name:
+                who += f": {m.represents_name}"
+            since = fmt_day(m.joined_on, "de") if m.joined_on else "nicht bekannt"
+            until = f", ausgeschieden zum {fmt_day(m.left_on, 'de')}" if m.left_on else ""
+            lines.append(
+                f"{m.name} <{m.email}>, {label('member.role', m.role, 'de')}, {who}, "
+                f"ab {since}{until}"
+            )
+    typer.echo(
+        "\n".join(lines) if lines else f"Das Gremium „{the_body.name}“ hat keine Mitglieder."
+    )

@@ -1,0 +1,20 @@
+"""The one error type of the bodies package: a code and its parameters, never a sentence.
+
+The edges (API, pages, CLI) turn ``code`` and ``params`` into a sentence in the reader's
+language; tests compare codes, not wording.
+"""
+
+from __future__ import annotations
+
+
+class BodyError(Exception):
+    """A refused request about bodies or members, e.g. ``BodyError("body_name_taken", name=…)``."""
+
+    def __init__(self, code: str, **params: str) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(code, params)
+
+    @property
+    def not_found(self) -> bool:
+        return self.code.endswith("_not_found")

@@ -1,0 +1,101 @@
+"""What a change to a contact does to its form links: archiving ends them, a new address replaces them.
+
+Links already sent to an address that turned out wrong must not keep working, and neither may
+anything handed on through them; the contact's open forms get a new link at the new address
+(queued as ``link_reissued`` unless a queued email brings one anyway). Never commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications.models import OutboxMessage, OutboxStatus
+from notifications.outbox import Draft, enqueue
+from workflow.catalogue.models import Contact, Measure
+from workflow.cycles.models import AuditEvent, MeasureCycle
+from workflow.forms.revocation import end_contact
+from workflow.forms.tokens import Phase
+from workflow.machine import State
+
+_OPEN = {State.TARGET_AGREEMENT.value: Phase.TARGET_AGREEMENT, State.REVIEW.value: Phase.REVIEW}
+# Queued kinds that carry a form link (issued when sent, to the contact's address then).
+_LINK_BEARING = (
+    "invitation_agreement",
+    "review_request",
+    "reminder",
+    "final_reminder",
+    "deadline_extended",
+    "link_reissued",
+)
+
+
+def contact_archived(*, session: Session, contact_id: int, now: datetime, actor: str) -> int:
+    """Revoke every link to the contact's measures and every link it holds; returns how many."""
+    return end_contact(
+        session=session, contact_id=contact_id, now=now, actor=actor, reason="contact_archived"
+    )
+
+
+def address_changed(*, session: Session, contact: Contact, now: datetime, actor: str) -> int:
+    """Call after ``contact.email`` changed: end every old link and queue new ones for the
+    contact's open forms. Returns how many messages were queued."""
+    revoked = end_contact(
+        session=session, contact_id=contact.id, now=now, actor=actor, reason="address_changed"
+    )
+    mcs = session.scalars(
+        select(MeasureCycle)
+        .join(Measure, Measure.id == MeasureCycle.measure_id)
+        .where(
+            Measure.contact_id == contact.id,
+            MeasureCycle.organisation_id == contact.organisation_id,
+            MeasureCycle.state.in_(_OPEN),
+        )
+        .order_by(MeasureCycle.id)
+    ).all()
+    waiting = set(
+        session.scalars(
+            select(OutboxMessage.measure_cycle_id).where(
+                OutboxMessage.measure_cycle_id.in_([mc.id for mc in mcs]),
+                OutboxMessage.kind.in_(_LINK_BEARING),
+                OutboxMessage.status.in_((OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)),
+            )
+        )
+    )
+    drafts = []
+    for mc in mcs:
+        phase = _OPEN[mc.state]
+        audit = AuditEvent(
+            organisation_id=mc.organisation_id,
+            measure_cycle_id=mc.id,
+            at=now,
+            actor=actor,
+            event="contact_address_changed",
+            from_state=mc.state,
+            to_state=mc.state,
+            payload={"contact_id": contact.id, "phase": phase.value, "revoked": revoked},
+        )
+        session.add(audit)
+        session.flush()
+        if mc.id in waiting:
+            continue  # a queued email brings the new link to the new address anyway
+        drafts.append(
+            Draft(
+                organisation_id=mc.organisation_id,
+                dedupe_key=f"link_reissued:{audit.id}",
+                kind="link_reissued",
+                recipient_email=contact.email,
+                recipient_name=contact.name,
+                language=contact.language,
+                measure_cycle_id=mc.id,
+                context={
+                    "contact_id": contact.id,
+                    "recipient_contact_id": contact.id,
+                    "cycle_id": mc.cycle_id,
+                    "phase": phase.value,
+                },
+            )
+        )
+    return enqueue(session, drafts, now=now)
