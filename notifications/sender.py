@@ -33,6 +33,7 @@ from notifications.recipients import WITHDRAWN
 from notifications.recipients import resolve as resolve_recipients
 from notifications.render import RenderedEmail, Renderer
 from notifications.smtp import PermanentFailure, SmtpConnection, TemporaryFailure
+from notifications.subject import SubjectHeader
 from workflow import runtime
 from workflow.accounts import Role, User
 from workflow.catalogue.models import Organisation
@@ -137,7 +138,7 @@ def build_message(
     reply_to: str = "",
 ) -> EmailMessage:
     msg = EmailMessage()
-    msg["Subject"] = rendered.subject
+    msg["Subject"] = SubjectHeader.of(rendered.subject)
     msg["From"] = Address(display_name=sender_name, addr_spec=mail_from)
     msg["To"] = Address(display_name=rows[0].recipient_name, addr_spec=rows[0].recipient_email)
     if reply_to:

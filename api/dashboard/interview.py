@@ -28,6 +28,7 @@ from workflow.accounts import User
 from workflow.catalogue.models import Contact, Department, Measure
 from workflow.cycles import coordination, queries
 from workflow.cycles.models import MeasureCycle
+from workflow.forms.validation import DateWindow
 from workflow.machine import MoveRefused, State
 from workflow.transitions import VersionConflict
 
@@ -135,6 +136,10 @@ async def record(
             error_key="interview.nothing",
             status_code=422,
         )
+    outside = _held_on_outside(session, common["held_on"], [row.id for row, _ in chosen])
+    if outside is not None:
+        message = translate("interview.held_on_outside", language_of(request), **outside)
+        return _form(request, session, user, contact, typed=typed, error=message, status_code=422)
     clock = runtime.current().clock
     savepoint = session.begin_nested()
     try:
@@ -175,6 +180,24 @@ async def record(
         return _form(request, session, user, contact, typed=typed, error=message, status_code=422)
     flash(request, "interview.done")
     return redirect(f"/erstgespraech/{contact.id}")
+
+
+def _held_on_outside(session: Session, held_on: str, item_ids: list[int]) -> dict[str, str] | None:
+    """The allowed range when ``held_on`` lies outside it; None when it fits or is no date.
+
+    A date that is no date at all is left to ``coordination.perform`` to refuse.
+    """
+    try:
+        day = date.fromisoformat(held_on.strip())
+    except ValueError:
+        return None
+    first = session.get(MeasureCycle, item_ids[0])
+    if first is None:
+        return None
+    # The milestones' window, opened a year earlier: interviews prepare the cycle they serve.
+    year = first.cycle.year
+    error = DateWindow(date(year - 1, 1, 1), date(year + 1, 12, 31)).error("held_on", day)
+    return None if error is None else {k: str(v) for k, v in error.values.items()}
 
 
 def _start(request: Request, start: str, tz: ZoneInfo) -> datetime | None:

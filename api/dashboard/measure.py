@@ -26,15 +26,13 @@ from workflow.transitions import NotFound, VersionConflict
 
 router = APIRouter(include_in_schema=False)
 
-# The actions the page offers, in the order it shows them; reissue_link is not a move.
+# The actions the page offers, in the order it shows them: every event of the machine (the
+# page shows those its state allows), the link reissue before the moves that end the work.
+_ENDING = (Event.DEFER.value, Event.DROP.value, Event.COMPLETE.value)
 ACTIONS = (
-    Event.RECORD_INTERVIEW.value,
-    Event.ACCEPT_REVIEW.value,
-    Event.SEND_BACK.value,
-    Event.EXTEND_DEADLINE.value,
+    *(e.value for e in Event if e.value not in _ENDING),
     "reissue_link",
-    Event.DEFER.value,
-    Event.DROP.value,
+    *_ENDING,
 )
 FORM_FIELDS = (
     "decision",

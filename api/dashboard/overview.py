@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.dashboard.common import PHASES, page
+from api.dashboard.filters import OptionalId, OptionalRank, OptionalYear
 from api.dashboard.heads import heads_context
 from api.deps import Reader, SessionDep, can_act, organisation_of, today_of
 from notifications.models import OutboxMessage
@@ -20,7 +21,6 @@ from workflow.cycles.models import Cycle
 from workflow.readiness import check as setup_warnings
 
 router = APIRouter(include_in_schema=False)
-OptionalId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
 def _cycle(session: Session, user: User, year: int | None) -> Cycle | None:
@@ -42,10 +42,10 @@ def pipeline(
     request: Request,
     user: Reader,
     session: SessionDep,
-    cycle: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    cycle: OptionalYear = None,
     field_id: OptionalId = None,
     department_id: OptionalId = None,
-    rank: Annotated[int | None, Query(ge=1, le=4)] = None,
+    rank: OptionalRank = None,
 ) -> HTMLResponse:
     the_cycle = _cycle(session, user, cycle)
     context: dict[str, Any] = {
@@ -92,7 +92,7 @@ def overdue(
     request: Request,
     user: Reader,
     session: SessionDep,
-    cycle: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    cycle: OptionalYear = None,
 ) -> HTMLResponse:
     the_cycle, items = _overdue(session, user, cycle)
     return page(request, "dashboard/overdue.html", user, cycle=the_cycle, items=items)
@@ -103,7 +103,7 @@ def departments(
     request: Request,
     user: Reader,
     session: SessionDep,
-    cycle: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    cycle: OptionalYear = None,
 ) -> HTMLResponse:
     the_cycle = _cycle(session, user, cycle)
     stats = (
@@ -128,7 +128,7 @@ def steering(
     request: Request,
     user: Reader,
     session: SessionDep,
-    cycle: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    cycle: OptionalYear = None,
 ) -> HTMLResponse:
     the_cycle, items = _overdue(session, user, cycle)
     digests = session.scalars(

@@ -34,6 +34,7 @@ class IndicatorSlot:
     unit: str = ""
     kind: SlotKind = SlotKind.NUMBER
     hint: str = ""
+    unit_code: str = ""  # the indicator's ``Unit``: what range a typed number must lie in
 
 
 def indicator_slots(session: Session, mc: MeasureCycle) -> list[IndicatorSlot]:
@@ -64,6 +65,7 @@ def indicator_slots(session: Session, mc: MeasureCycle) -> list[IndicatorSlot]:
                 unit="" if text else unit_label(indicator.unit, "de"),
                 kind=SlotKind.TEXT if text else SlotKind.NUMBER,
                 hint=hint,
+                unit_code=indicator.unit,
             )
         )
     return slots

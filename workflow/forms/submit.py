@@ -25,6 +25,7 @@ from workflow.forms.scope import OPEN_STATE, FormItem, FormScope, items_in_scope
 from workflow.forms.tokens import Phase
 from workflow.forms.validation import (
     Checked,
+    DateWindow,
     Decision,
     FieldError,
     RawAnswers,
@@ -58,7 +59,7 @@ def _answerable(item: FormItem) -> bool:
 
 def check(phase: Phase, item: FormItem, raw: Mapping[str, str]) -> Checked:
     checked = (
-        check_agreement(raw, item.slots)
+        check_agreement(raw, item.slots, DateWindow.for_cycle_year(item.mc.cycle.year))
         if phase is Phase.TARGET_AGREEMENT
         else check_review(raw, item.slots)
     )

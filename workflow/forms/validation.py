@@ -24,6 +24,8 @@ MAX_TEXT = 10_000
 MAX_LINE = 200
 MIN_MILESTONE_ROWS = 3
 MAX_MILESTONE_ROWS = 12
+# Far beyond any count, rate or amount of a city, and well inside what a float holds.
+MAX_MAGNITUDE = Decimal("1e12")
 
 
 class Decision(StrEnum):
@@ -57,6 +59,26 @@ class FieldError:
     field: str
     key: str
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """The days a milestone may fall on: the cycle's year and the year after it."""
+
+    earliest: date
+    latest: date
+
+    @classmethod
+    def for_cycle_year(cls, year: int) -> DateWindow:
+        # Implementation runs twelve months from the agreement, so into the following year.
+        return cls(date(year, 1, 1), date(year + 1, 12, 31))
+
+    def error(self, name: str, day: date) -> FieldError | None:
+        if self.earliest <= day <= self.latest:
+            return None
+        # TT.MM.JJJJ is what both form languages ask for (forms.error.date_invalid).
+        bounds = {"earliest": f"{self.earliest:%d.%m.%Y}", "latest": f"{self.latest:%d.%m.%Y}"}
+        return FieldError(name, "forms.error.date_outside_cycle", bounds)
 
 
 @dataclass
@@ -114,6 +136,17 @@ def _length(errors: list[FieldError], name: str, value: str, limit: int) -> None
         errors.append(FieldError(name, "forms.error.too_long", {"max": limit}))
 
 
+def _number_problem(slot: IndicatorSlot, number: Decimal) -> str | None:
+    """The message key for a number the slot's unit does not allow, or None."""
+    # Imported here: the indicators' rules import this module's parsers.
+    from workflow.indicators.validation import number_error
+
+    unit_key = number_error(slot.unit_code, number)
+    if unit_key is not None:
+        return unit_key.replace("data.error.", "forms.error.")
+    return "forms.error.number_too_large" if abs(number) > MAX_MAGNITUDE else None
+
+
 def _indicators(
     raw: Mapping[str, str], slots: Sequence[IndicatorSlot], errors: list[FieldError]
 ) -> dict[str, Any]:
@@ -128,6 +161,10 @@ def _indicators(
             if number is None:
                 errors.append(FieldError(name, "forms.error.number_invalid"))
                 continue
+            problem = _number_problem(slot, number)
+            if problem is not None:
+                errors.append(FieldError(name, problem))
+                continue
             values[slot.key] = str(number)
         else:
             _length(errors, name, text, MAX_LINE)
@@ -135,7 +172,11 @@ def _indicators(
     return values
 
 
-def check_agreement(raw: Mapping[str, str], slots: Sequence[IndicatorSlot] = ()) -> Checked:
+def check_agreement(
+    raw: Mapping[str, str],
+    slots: Sequence[IndicatorSlot] = (),
+    window: DateWindow | None = None,
+) -> Checked:
     errors: list[FieldError] = []
     decision = _text(raw, "decision")
     if decision not in {d.value for d in Decision}:
@@ -163,6 +204,8 @@ def check_agreement(raw: Mapping[str, str], slots: Sequence[IndicatorSlot] = ())
                 errors.append(FieldError(f"ms-{i}-due", "forms.error.milestone_due_required"))
             elif due is None:
                 errors.append(FieldError(f"ms-{i}-due", "forms.error.date_invalid"))
+            elif window is not None and (outside := window.error(f"ms-{i}-due", due)):
+                errors.append(outside)
             _length(errors, f"ms-{i}-what", what, MAX_LINE)
             milestones.append({"text": what, "date": due.isoformat() if due else due_text})
     for name, value, limit in (
