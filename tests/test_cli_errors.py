@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.main import get_command
 
-from tests.conftest import EXAMPLES, PG_URL
+from tests.conftest import EXAMPLES, IN_CI, PG_URL
 from workflow import cli_errors
 from workflow.catalogue.service import ensure_organisation, import_catalogue
 from workflow.cli import app
@@ -239,6 +239,8 @@ def _pg_reachable() -> bool:
 def empty_postgres() -> Iterator[str]:
     """A PostgreSQL database that exists and has no table: never migrated."""
     if not _pg_reachable():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI and not reachable at {PG_URL}")
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"zf_empty_{uuid.uuid4().hex[:10]}"
