@@ -14,7 +14,17 @@ from api.i18n import translate
 from workflow.bodies.composition import Shortfall
 from workflow.bodies.errors import BodyError
 
-CONFLICTS = frozenset({"body_name_taken", "member_already_current", "member_already_ended"})
+CONFLICTS = frozenset(
+    {
+        "body_name_taken",
+        "member_already_current",
+        "member_already_ended",
+        "meeting_day_taken",
+        "guest_already_invited",
+        "guest_is_member",
+        "agenda_item_twice",
+    }
+)
 DATE_PARAMS = ("on", "joined")
 
 

@@ -1,194 +1,224 @@
-"""Digests of the bodies of kind Steuerungsgruppe: once a week, and once before each meeting.
+"""Digests of every body, for its scope and cadence, per member and in the member's language.
 
-An escalated item enters the digest once per escalation level (its outbox row is unique by
-dedupe key); later digests list it as still open until it moves on, and the first digest
-after it moved on reports it as resolved, once. Queues digest emails; never sends them.
+A digest tells one member what is new since that member's last digest: escalations in the
+body's scope (each escalation level once), items resolved since, decisions of the body due
+soon; before a meeting also its date and agenda. Without anything new a regular period is
+skipped (and counted), whereas a meeting always gets its digest. The ``digest_item`` outbox
+rows stay facts shared by all bodies; what each membership was told is kept on
+``body_member``. Queues digest emails; never sends them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications.models import Channel, OutboxMessage, OutboxStatus
+from notifications.digest_content import Change, as_of_label, compare, content, language_of
+from notifications.digest_items import (
+    OpenItem,
+    Resolution,
+    open_items,
+    pending_rows_closed,
+    resolution,
+)
+from notifications.digest_periods import Period, meeting_periods, policy_of, regular_period
+from notifications.digest_views import DigestViews
+from notifications.models import OutboxMessage, OutboxStatus
 from notifications.outbox import Draft, enqueue
-from notifications.render import format_date, items_for
-from workflow.bodies.models import Body, BodyKind, Meeting
-from workflow.bodies.queries import current_members
+from workflow.bodies.models import Body, BodyMember
+from workflow.bodies.queries import is_current_clause
 from workflow.catalogue.models import Organisation
 from workflow.clock import Clock
 from workflow.cycles.calendar import calendar_of
-from workflow.cycles.models import Cycle
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy
-from workflow.machine import LABELS_DE, State
 
-MEETING_LEAD_DAYS = 3
-CLOSED = "closed"  # a digest item reported as resolved
-MISSING = {
-    State.TARGET_AGREEMENT.value: "Zielvereinbarung fehlt",
-    State.REVIEW.value: "Review fehlt",
-}
+CLOSED = "closed"  # a digest item that ended before any digest reported it
 
 
-def build_digests(*, sessions: sessionmaker[Session], clock: Clock) -> int:
-    """Queue every digest whose period has begun and that was not queued yet; returns emails queued."""
-    queued = 0
+@dataclass
+class DigestReport:
+    """What one run did: digest emails queued, and member periods skipped for want of news."""
+
+    sent: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class _Plan:
+    """What is due for one body now: each due member with its meeting (if any) and news."""
+
+    body: Body
+    org: Organisation
+    cal: BusinessCalendar
+    regular: Period | None
+    due: list[tuple[BodyMember, Period | None, Change]]
+    open_now: dict[str, OpenItem]
+
+
+def build_digests(*, sessions: sessionmaker[Session], clock: Clock) -> DigestReport:
+    """Queue every digest due at ``clock.now()``; one transaction per body. Idempotent."""
+    report = DigestReport()
     now = clock.now()
-    with unit_of_work(sessions) as session:
-        # Other kinds of body get their own digests with their cadence (issue 11, item 6).
-        steering = select(Body).where(Body.kind == BodyKind.STEERING_GROUP.value).order_by(Body.id)
-        for group in session.scalars(steering).all():
-            org = session.get(Organisation, group.organisation_id)
-            assert org is not None
-            cal = calendar_of(org)
-            for key, label, meeting_label in _periods(session, group, org, cal, now):
-                if _already_queued(session, group, key):
-                    continue
-                queued += _queue_digest(session, group, org, now, key, label, meeting_label)
-    return queued
+    policies: dict[int, DeadlinePolicy] = {}
+    # A read-only look first: most sweeps find nothing due, and a write transaction per body
+    # and sweep would cost more than the digests themselves.
+    with sessions() as session:
+        bodies = session.scalars(select(Body).order_by(Body.id)).all()
+        due = [b.id for b in bodies if _plan(session, b, now, policies, lock=False)]
+        ended = {
+            org_id: ids
+            for org_id in sorted({b.organisation_id for b in bodies})
+            if (ids := pending_rows_closed(session, organisation_id=org_id))
+        }
+    for body_id in due:
+        with unit_of_work(sessions) as session:
+            body = session.get(Body, body_id)
+            plan = _plan(session, body, now, {}, lock=True) if body else None
+            if plan is not None:
+                _carry_out(session, plan, now, report)
+    for ids in ended.values():
+        with unit_of_work(sessions) as session:
+            _mark(session, ids, OutboxStatus.PENDING.value, CLOSED)
+    return report
 
 
-def _policy(session: Session, org_id: int) -> DeadlinePolicy:
-    cycle = session.scalars(
-        select(Cycle).where(Cycle.organisation_id == org_id).order_by(Cycle.year.desc())
-    ).first()
-    return DeadlinePolicy.model_validate(cycle.policy) if cycle else DeadlinePolicy()
-
-
-def _periods(
-    session: Session, group: Body, org: Organisation, cal: BusinessCalendar, now: datetime
-) -> Iterable[tuple[str, str, str | None]]:
-    policy = _policy(session, org.id)
-    today = cal.local_date(now)
-    digest_day = today - timedelta(days=today.weekday() - policy.digest_weekday)
-    if digest_day > today:
-        digest_day -= timedelta(days=7)
-    if now >= cal.at_local(digest_day, policy.send_hour):
-        year, week, _ = digest_day.isocalendar()
-        yield f"{year}-W{week:02d}", f"KW {week}/{year}", None
-    meetings = session.scalars(
-        select(Meeting).where(
-            Meeting.body_id == group.id,
-            Meeting.held_on >= today,
-            Meeting.held_on <= today + timedelta(days=MEETING_LEAD_DAYS),
-        )
-    ).all()
-    for meeting in meetings:
-        when = format_date(meeting.held_on, "de")
-        yield f"meeting-{meeting.id}", f"Sitzung am {when}", f"vor der Sitzung am {when}"
-
-
-def _already_queued(session: Session, group: Body, key: str) -> bool:
-    prefix = f"digest:{group.id}:{key}:"
-    return (
-        session.scalars(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith(prefix)).limit(1)
-        ).first()
-        is not None
-    )
-
-
-def _queue_digest(
+def _plan(
     session: Session,
-    group: Body,
-    org: Organisation,
+    body: Body,
     now: datetime,
-    key: str,
-    label: str,
-    meeting_label: str | None,
-) -> int:
+    policies: dict[int, DeadlinePolicy],
+    *,
+    lock: bool,
+) -> _Plan | None:
+    org = session.get(Organisation, body.organisation_id)
+    assert org is not None
     cal = calendar_of(org)
-    members = current_members(session, body_id=group.id, day=cal.local_date(now))
-    if not members:
-        return 0
-    rows = session.scalars(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.organisation_id == org.id,
-            OutboxMessage.channel == Channel.DIGEST.value,
-            OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.INCLUDED.value]),
-        )
-        .order_by(OutboxMessage.id)
-    ).all()
-    views = {
-        i["measure_cycle_id"]: i
-        for i in items_for(
-            session, [r.measure_cycle_id for r in rows if r.measure_cycle_id], org, "de", now
-        )
-    }
-    new, still_open, resolved = [], [], []
-    seen: set[int] = set()
-    for row in sorted(rows, key=lambda r: -int(r.context.get("level", 0))):
-        view = views.get(row.measure_cycle_id or 0)
-        open_now = view is not None and view["stay"] == row.context.get("stay")
-        if row.status == OutboxStatus.PENDING.value:
-            row.status = OutboxStatus.INCLUDED.value if open_now else CLOSED
-            if open_now and row.measure_cycle_id not in seen:
-                new.append(_digest_item(session, view, row, cal))
-        elif not open_now:
-            row.status = CLOSED
-            if view is not None and row.measure_cycle_id not in seen:
-                resolved.append({**view, "resolution": f"jetzt: {view['state_label']}"})
-        elif row.measure_cycle_id not in seen:
-            still_open.append(_digest_item(session, view, row, cal))
-        seen.add(row.measure_cycle_id or 0)
-    if not (new or still_open or resolved):
-        return 0
-    order = lambda i: (i["department"], i["field_code"], -i["days_overdue"], i["code"])  # noqa: E731
-    digest: dict[str, Any] = {
-        "period_label": label,
-        "meeting_label": meeting_label,
-        "new_items": sorted(new, key=order),
-        "still_open": sorted(still_open, key=order),
-        "resolved_items": sorted(resolved, key=order),
-        "totals": {"new": len(new), "still_open": len(still_open), "resolved": len(resolved)},
-    }
-    return enqueue(
-        session,
-        [
-            Draft(
-                organisation_id=org.id,
-                dedupe_key=f"digest:{group.id}:{key}:{m.email}",
-                kind="digest",
-                recipient_email=m.email,
-                recipient_name=m.name,
-                context={"digest": digest, "body_id": group.id, "period": key},
-            )
-            for m in members
-        ],
-        now=now,
+    if org.id not in policies:
+        policies[org.id] = policy_of(session, org.id)
+    policy = policies[org.id]
+    regular = regular_period(body.digest_cadence, policy, cal, now)
+    meetings = meeting_periods(session, body, policy, cal, now)
+    if regular is None and not meetings:
+        return None
+    today = cal.local_date(now)
+    stmt = (
+        select(BodyMember)
+        .where(BodyMember.body_id == body.id, *is_current_clause(today))
+        .order_by(BodyMember.id)
     )
-
-
-def _digest_item(
-    session: Session, view: dict[str, Any] | None, row: OutboxMessage, cal: BusinessCalendar
-) -> dict[str, Any]:
-    assert view is not None
-    reminders = session.scalars(
-        select(OutboxMessage.sent_at)
-        .where(
-            OutboxMessage.measure_cycle_id == row.measure_cycle_id,
-            OutboxMessage.kind.in_(["reminder", "final_reminder"]),
-            OutboxMessage.status == OutboxStatus.SENT.value,
+    if lock:
+        # Two runs at once decide each member's period only once (PostgreSQL; SQLite
+        # serialises the writers anyway).
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    members = session.scalars(stmt).all()
+    keys = [_key(body, p, m) for p in meetings for m in members]
+    queued = (
+        set(
+            session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+            )
         )
-        .order_by(OutboxMessage.sent_at)
-    ).all()
-    last: date | None = cal.local_date(reminders[-1]) if reminders and reminders[-1] else None
-    history = f"{len(reminders)} Erinnerung{'en' if len(reminders) != 1 else ''}"
-    if last:
-        history += f", zuletzt am {format_date(last, 'de')}"
-    missing = MISSING.get(view["state"])
-    if missing:
-        history += f"; {missing}"
-    level = int(row.context.get("level", 0))
-    return {
-        **view,
-        "level_label": f"Eskalationsstufe {level}",
-        "history": history,
-        "state_label": LABELS_DE[State(view["state"])],
-    }
+        if keys
+        else set()
+    )
+    candidates = [
+        (m, next((p for p in meetings if _key(body, p, m) not in queued), None)) for m in members
+    ]
+    candidates = [(m, p) for m, p in candidates if p is not None or _regular_due(regular, m)]
+    if not candidates:
+        return None
+    open_now = open_items(session, body=body, policy=policy, today=today)
+    resolve = _cached(lambda key: resolution(session, key))
+    due = [(m, p, compare(open_now, m.digest_reported or {}, resolve)) for m, p in candidates]
+    if regular is not None and regular.only_when_new:
+        due = [(m, p, change) for m, p, change in due if p is not None or change.has_news]
+    return _Plan(body, org, cal, regular, due, open_now) if due else None
+
+
+def _carry_out(session: Session, plan: _Plan, now: datetime, report: DigestReport) -> None:
+    views = DigestViews(session, plan.org, now)
+    regular = plan.regular
+    reported_rows: set[int] = set()
+    for member, meeting, change in plan.due:
+        if meeting is None and not change.has_news:
+            assert regular is not None
+            member.digest_period = regular.key
+            report.skipped += 1
+            continue
+        period = meeting or regular
+        assert period is not None
+        lang = language_of(member.language)
+        label = regular.label(lang) if regular else as_of_label(lang, plan.cal.local_date(now))
+        digest = content(
+            body_name=plan.body.name,
+            period=period,
+            label=label,
+            change=change,
+            views=views,
+            lang=lang,
+        )
+        report.sent += enqueue(
+            session,
+            [
+                Draft(
+                    organisation_id=plan.body.organisation_id,
+                    dedupe_key=_key(plan.body, period, member),
+                    kind="digest",
+                    recipient_email=member.email,
+                    recipient_name=member.name,
+                    language=lang,
+                    context={
+                        "digest": digest,
+                        "body_id": plan.body.id,
+                        "member_id": member.id,
+                        "period": period.key,
+                        "new": sorted(i.key for i in change.new),
+                        "resolved": sorted(r.key for r in change.resolved),
+                    },
+                )
+            ],
+            now=now,
+        )
+        member.digest_reported = {key: item.level for key, item in plan.open_now.items()}
+        member.last_digest_at = now
+        if regular is not None:
+            member.digest_period = regular.key  # a meeting's digest stands for the period's
+        reported_rows.update(r for item in plan.open_now.values() for r in item.row_ids)
+    # For the outbox's record only: whether a digest item reached anyone decides nothing.
+    _mark(session, sorted(reported_rows), OutboxStatus.PENDING.value, OutboxStatus.INCLUDED.value)
+
+
+def _mark(session: Session, ids: list[int], old: str, new: str) -> None:
+    if ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == old)
+            .values(status=new)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _cached(
+    resolve: Callable[[str], Resolution | None],
+) -> Callable[[str], Resolution | None]:
+    ends: dict[str, Resolution | None] = {}
+
+    def lookup(key: str) -> Resolution | None:
+        if key not in ends:
+            ends[key] = resolve(key)
+        return ends[key]
+
+    return lookup
+
+
+def _regular_due(regular: Period | None, member: BodyMember) -> bool:
+    return regular is not None and member.digest_period != regular.key
+
+
+def _key(body: Body, period: Period, member: BodyMember) -> str:
+    return f"digest:{body.id}:{period.key}:{member.email}"

@@ -34,6 +34,7 @@ TO_CONTACT = frozenset(
         "data_reminder",
         "data_final_reminder",
         "confirmation_data",
+        "data_deadline_extended",
     }
 )
 WITHDRAWN = "zurückgezogen: die Weitergabe wurde beendet"
@@ -57,7 +58,7 @@ def display_name(name: str) -> str:
 def is_withdrawn(session: Session, row: OutboxMessage) -> bool:
     """An invitation of a hand-over that is no longer active must not go out."""
     ident = (row.context or {}).get("delegation_id")
-    if row.kind != "delegation" or ident is None:
+    if row.kind not in ("delegation", "data_delegation") or ident is None:
         return False
     delegation = session.get(Delegation, int(ident))
     return delegation is None or delegation.status != DelegationStatus.ACTIVE.value

@@ -6,7 +6,7 @@ because a raw link token may exist only in the email itself. Never sends anythin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 from notifications.answers import answer_pairs
 from notifications.link_targets import OUTBOX_FAILED, link_request_target
 from notifications.models import OutboxMessage
+from notifications.status_answers import status_request_context
 from workflow.catalogue.models import Contact, Organisation
 from workflow.config import Settings
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle, MeasureCycle, Review, TargetAgreement
 from workflow.deadlines import DeadlinePolicy, days_overdue
+from workflow.decisions.assignment_mail import ASSIGNMENT_KINDS, assignment_context
 from workflow.forms.models import Delegation, DelegationStatus
 from workflow.forms.revocation import end_owner_scope
 from workflow.forms.tokens import Phase, form_url, issue_token
@@ -41,6 +43,9 @@ LINK_KINDS = {
     "link_reissued",
 }
 CONFIRMATIONS = {"confirmation_agreement", "confirmation_review"}
+MEETING_KINDS = {"meeting_invitation", "meeting_changed"}
+# The context key under which a kind's builder hands over its attachments (no template reads it).
+ATTACHMENTS = "_attachments"
 REMINDER_KINDS = ("reminder", "final_reminder")
 
 PHASE_LABELS = {
@@ -48,11 +53,13 @@ PHASE_LABELS = {
         "target_agreement": "Zielvereinbarung",
         "review": "Zielerreichung (Review)",
         "data_delivery": "Kennzahlenlieferung",
+        "assignment": "Aufträge der Gremien",
     },
     "en": {
         "target_agreement": "target agreement",
         "review": "review of achievement",
         "data_delivery": "indicator data delivery",
+        "assignment": "tasks set by a body",
     },
 }
 STATE_LABELS_EN = {
@@ -89,7 +96,18 @@ KIND_LABELS = {
         "data_final_reminder": "Letzte Erinnerung an Kennzahlen",
         "data_escalation_head": "Hinweis: Kennzahlen fehlen",
         "confirmation_data": "Eingangsbestätigung Kennzahlen",
+        "data_deadline_extended": "Neue Frist für Kennzahlen",
+        "data_delegation": "Weitergabe des Formulars für Kennzahlen",
+        "data_delegation_notice": "Hinweis auf die Weitergabe Ihres Formulars für Kennzahlen",
         "dead_letter": "Hinweis auf eine unzustellbare E-Mail",
+        "meeting_invitation": "Einladung zur Sitzung eines Gremiums",
+        "meeting_changed": "Geänderter Sitzungstermin",
+        "status_request": "Bitte um den aktuellen Sachstand",
+        "assignment_request": "Auftrag eines Gremiums",
+        "assignment_reminder": "Erinnerung an einen Auftrag",
+        "assignment_final_reminder": "Letzte Erinnerung an einen Auftrag",
+        "assignment_escalation_head": "Hinweis: Auftrag nicht erledigt",
+        "assignment_confirmation": "Eingangsbestätigung Auftrag",
     },
     "en": {
         "invitation_agreement": "invitation to the target agreement",
@@ -112,7 +130,18 @@ KIND_LABELS = {
         "data_final_reminder": "final indicator values reminder",
         "data_escalation_head": "notice: indicator values missing",
         "confirmation_data": "indicator values receipt",
+        "data_deadline_extended": "new deadline for indicator values",
+        "data_delegation": "indicator values form handed over",
+        "data_delegation_notice": "notice: your indicator values form was handed on",
         "dead_letter": "notice of an undeliverable email",
+        "meeting_invitation": "invitation to a body's meeting",
+        "meeting_changed": "meeting rescheduled",
+        "status_request": "request for the current status",
+        "assignment_request": "task set by a body",
+        "assignment_reminder": "task reminder",
+        "assignment_final_reminder": "final task reminder",
+        "assignment_escalation_head": "notice: task not done",
+        "assignment_confirmation": "task answer receipt",
     },
 }
 MONTHS_EN = (
@@ -144,10 +173,22 @@ class HandOverEnded(Exception):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email, built at send time from the database, never stored."""
+
+    filename: str
+    content: bytes
+    maintype: str
+    subtype: str
+    params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def format_date(day: date | None, lang: str) -> str:
@@ -203,7 +244,9 @@ class Renderer:
             "dashboard_url": self.settings.base_url.rstrip("/"),
         }
         context.update(self._extra(first.kind, rows, org, lang))
-        return render_template(first.kind, lang, context)
+        attachments = tuple(context.pop(ATTACHMENTS, ()))
+        rendered = render_template(first.kind, lang, context)
+        return replace(rendered, attachments=attachments) if attachments else rendered
 
     # -- per kind -------------------------------------------------------------------------
 
@@ -216,6 +259,18 @@ class Renderer:
                 self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
                 org=org, lang=lang,
             )  # fmt: skip
+        if kind in ASSIGNMENT_KINDS:
+            # A body's Aufträge: the same machinery, their own context (and links).
+            return assignment_context(
+                self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
+                org=org, lang=lang,
+            )  # fmt: skip
+        if kind in MEETING_KINDS:
+            # Imported here: the meeting email uses this module's helpers for its measures.
+            from notifications.meeting_mail import meeting_email
+
+            shown, files = meeting_email(self.session, self.settings, self.now, rows, org, lang)
+            return shown | {ATTACHMENTS: files}
         ctx = rows[0].context
         phase = phase_of(rows[0])
         phase_label = PHASE_LABELS[lang].get(phase, phase)
@@ -273,8 +328,17 @@ class Renderer:
                 outbox_url=self.settings.base_url.rstrip("/") + OUTBOX_FAILED,
                 items=self._items(list(ctx.get("measure_cycle_ids", [])), org, lang),
             )
+        if kind == "status_request":
+            extra.update(status_request_context(self.session, ctx, items, lang))
         if kind == "digest":
-            extra.update(ctx["digest"])
+            # Digests queued before bodies had their own lack the newer keys: still render.
+            legacy: dict[str, Any] = {
+                "body_name": "",
+                "meeting": None,
+                "indicators": [],
+                "decisions": [],
+            }
+            extra.update(legacy | ctx["digest"])
         return extra
 
     def _items(self, mc_ids: list[int], org: Organisation, lang: str) -> list[dict[str, Any]]:

@@ -42,7 +42,9 @@ from workflow.db import unit_of_work
 log = logging.getLogger(__name__)
 
 # Kinds that are never merged with others of their kind: each is its own email.
-SINGLE = {"password_reset", "dead_letter", "link_request", "digest"}
+SINGLE = {"password_reset", "dead_letter", "link_request", "digest", "status_request"}
+# Each meeting's invitation is its own email: it carries that meeting's calendar file.
+SINGLE |= {"meeting_invitation", "meeting_changed"}
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 
@@ -150,6 +152,14 @@ def build_message(
     msg["X-Zielflow-Kind"] = rows[0].kind
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
+    for file in rendered.attachments:
+        msg.add_attachment(
+            file.content,
+            maintype=file.maintype,
+            subtype=file.subtype,
+            filename=file.filename,
+            params=dict(file.params),
+        )
     return msg
 
 
@@ -254,7 +264,9 @@ async def _deliver_group(
                 sender_name=org.office_name if org else "zielflow",
                 mail_from=settings.mail_from,
                 now=now,
-                reply_to=org.contact_email if org else "",
+                # A row may name its own reply address (a status request: whoever collects it).
+                reply_to=str(rows[0].context.get("reply_to") or "")
+                or (org.contact_email if org else ""),
             )
             kind = rows[0].kind
     except Exception as exc:  # a rendering bug must not stop the other emails

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.body_text import error_text, shortfall_text
-from notifications.digest import build_digests
+from notifications.digest import DigestReport, build_digests
 from notifications.models import OutboxMessage
 from tests import factories
 from tests.test_sweep import _at, sweep
@@ -212,6 +212,10 @@ def test_no_special_category_data_can_be_stored_about_a_member() -> None:
         "user_id",
         "joined_on",
         "left_on",
+        # What the member's digests told them: bookkeeping, nothing about the person.
+        "digest_period",
+        "last_digest_at",
+        "digest_reported",
     }
 
 
@@ -401,12 +405,10 @@ def test_a_refusal_names_its_parameters_in_german() -> None:
     )
 
 
-# --- digests: today's behaviour, for the Steuerungsgruppe's current members ----------------
+# --- digests: for the current members of every body ---------------------------------------
 
 
-def test_digests_reach_current_members_of_steering_bodies_only(
-    rt: Runtime, clock: FrozenClock
-) -> None:
+def test_digests_reach_current_members_of_every_body(rt: Runtime, clock: FrozenClock) -> None:
     sweep_seed(rt, clock, measures=1)  # a body "Steuerungsgruppe" with Dr. Sommer
     with unit_of_work(rt.sessions) as s:
         steering = s.scalars(select(Body)).one()
@@ -421,10 +423,13 @@ def test_digests_reach_current_members_of_steering_bodies_only(
         _member(s, advisory, "beirat@stadt.example.org", joined_on=None)
     for day in (_at(2026, 3, 30), _at(2026, 4, 10), _at(2026, 4, 13), _at(2026, 5, 4)):
         sweep(rt, clock, day)
-    assert build_digests(sessions=rt.sessions, clock=clock) == 1
+    # Every kind of body gets its digest (issue 11, item 6); a member who left gets none.
+    assert build_digests(sessions=rt.sessions, clock=clock) == DigestReport(sent=2)
     with rt.sessions() as s:
         recipients = s.scalars(
-            select(OutboxMessage.recipient_email).where(OutboxMessage.kind == "digest")
+            select(OutboxMessage.recipient_email)
+            .where(OutboxMessage.kind == "digest")
+            .order_by(OutboxMessage.id)
         ).all()
-        assert recipients == ["sommer@stadt.example.org"]
+        assert recipients == ["sommer@stadt.example.org", "beirat@stadt.example.org"]
         assert s.scalar(select(func.count()).select_from(Body)) == 2

@@ -175,11 +175,21 @@ def test_demo_starts_serves_and_stops_on_sigint(tmp_path: Path) -> None:
                 follow_redirects=True,
             )
             assert signed_in.status_code == 200 and str(signed_in.url).endswith("/pipeline")
+            # 36 measures; the Steuerungsgruppe's past meeting dropped one of them.
             assert re.search(
                 r'data-state="initial_interview">\s*<h2>Erstgespräch <span class="count" '
-                r'data-count="36"',
+                r'data-count="35"',
                 signed_in.text,
             ), signed_in.text[:2000]
+            bodies = browser.get("/gremien")
+            assert bodies.status_code == 200
+            assert "Steuerungsgruppe Integration" in bodies.text
+            assert "Begleitgremium Integrationskonzept" in bodies.text
+            register = browser.get("/beschluesse")
+            assert register.status_code == 200
+            assert "Die Maßnahme wird gestrichen, wie vom Fachbereich vorgeschlagen." in (
+                register.text
+            )
             mails = browser.get("/mails")
             assert mails.status_code == 200 and "var/mail" in mails.text
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}

@@ -97,6 +97,9 @@ COMMANDS: dict[str, Call] = {
     "member add": Call(("1", "neu@stadt.example.org", "--name", "Neu"), ALL),
     "member end": Call(("1", "neu@stadt.example.org"), ALL),
     "member list": Call(("1",), ALL),
+    "meeting add": Call(("1", "--date", f"{YEAR}-06-01"), ALL),
+    "meeting list": Call(("1",), ALL),
+    "meeting agenda": Call(("1", "--propose"), ALL),
     # Finds the account by its address in any organisation; --org only double-checks it.
     "user deactivate": Call(("neu@stadt.example.org",), DATABASE | {BAD_SETTING}),
     # Creates the organisation it is given (or the default one), so only "ambiguous" applies.

@@ -52,7 +52,8 @@ def test_actions_on_the_measure_page(rt: Runtime, clock: FrozenClock) -> None:
     recorded = _act(
         client, item, "record_interview", 1, decision="adapt", notes="Zielgruppe erweitern"
     )
-    assert "Das Erstgespräch ist erfasst." in recorded.text  # type: ignore[attr-defined]
+    # "anpassen" lands on the measure's edit form (tests/test_interview_adjust.py).
+    assert "Bitte passen Sie die Maßnahme jetzt an." in recorded.text  # type: ignore[attr-defined]
     # Extending with a date in the past is refused; what was typed stays in the form.
     refused = _act(client, item, "extend_deadline", 2, due_on="2026-01-01", reason="Krankheit")
     assert refused.status_code == 409  # type: ignore[attr-defined]

@@ -1,4 +1,5 @@
-"""Steering-group digests: once per period, items once per level, resolved ones reported once."""
+"""Digests of the Steuerungsgruppe: once per period, items once per level, resolved ones
+reported once, and no digest that has nothing new to say."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import select, update
 
-from notifications.digest import build_digests
+from notifications.digest import DigestReport, build_digests
 from notifications.models import OutboxMessage
 from tests.test_sweep import _at, seed, sweep
 from workflow.bodies.models import Body, Meeting
@@ -48,8 +49,8 @@ def test_weekly_digest_new_then_still_open_then_resolved(rt: Runtime, clock: Fro
         sweep(rt, clock, day)
         _mark_emails_sent(rt, clock)
     sweep(rt, clock, _at(2026, 5, 4))  # Monday: 21 days overdue, into the digest
-    assert build_digests(sessions=rt.sessions, clock=clock) == 1
-    assert build_digests(sessions=rt.sessions, clock=clock) == 0  # once per period
+    assert build_digests(sessions=rt.sessions, clock=clock) == DigestReport(sent=1)
+    assert build_digests(sessions=rt.sessions, clock=clock) == DigestReport()  # once per period
     first = _digests(rt)[0]
     assert first["key"] == "digest:1:2026-W19:sommer@stadt.example.org"
     assert _codes(first["new_items"]) == ["M0001", "M0002", "M0003"]
@@ -78,9 +79,9 @@ def test_weekly_digest_new_then_still_open_then_resolved(rt: Runtime, clock: Fro
     ) == ([], ["M0001", "M0003"], ["M0002"])
 
     sweep(rt, clock, _at(2026, 5, 18))
-    build_digests(sessions=rt.sessions, clock=clock)
-    third = _digests(rt)[2]
-    assert third["totals"] == {"new": 0, "still_open": 2, "resolved": 0}  # resolved reported once
+    # Only the two still open ones, and M0002 was reported resolved once: nothing new.
+    assert build_digests(sessions=rt.sessions, clock=clock) == DigestReport(sent=0, skipped=1)
+    assert len(_digests(rt)) == 2
 
 
 def test_a_meeting_gets_its_own_digest_three_days_ahead(
@@ -91,10 +92,12 @@ def test_a_meeting_gets_its_own_digest_three_days_ahead(
         group = s.scalars(select(Body)).one()
         s.add(Meeting(body_id=group.id, held_on=date(2026, 5, 8), title="Sitzung"))
     sweep(rt_sqlite, clock, _at(2026, 5, 4))
-    assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == 1  # weekly only: 4 days ahead
+    # weekly only: 4 days ahead
+    assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == DigestReport(sent=1)
     clock.set(_at(2026, 5, 5, 9))
-    assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == 1  # the meeting's, once
-    assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == 0
+    # the meeting's, once, although nothing is new
+    assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == DigestReport(sent=1)
+    assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == DigestReport()
     meeting = _digests(rt_sqlite)[1]
     assert meeting["meeting_label"] == "vor der Sitzung am 08.05.2026"
     assert meeting["totals"] == {"new": 0, "still_open": 1, "resolved": 0}
@@ -103,4 +106,7 @@ def test_a_meeting_gets_its_own_digest_three_days_ahead(
 def test_no_digest_without_anything_to_report(rt_sqlite: Runtime, clock: FrozenClock) -> None:
     seed(rt_sqlite, clock, measures=1)
     sweep(rt_sqlite, clock, _at(2026, 4, 20))  # escalated to the head only
-    assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == 0
+    # Monday's period came for Dr. Sommer with nothing to say: skipped, and counted once.
+    assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == DigestReport(skipped=1)
+    assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == DigestReport()
+    assert _digests(rt_sqlite) == []

@@ -41,6 +41,9 @@ from workflow.forms.link_requests import request_new_link
 from workflow.forms.scope import scope_of
 from workflow.forms.tokens import FormToken, Phase, hash_token, issue_token
 from workflow.indicators import requests as data_requests
+from workflow.indicators.delivery import scope_of as data_scope_of
+from workflow.indicators.extension import extend_request
+from workflow.indicators.handover import hand_on
 from workflow.indicators.models import DataRequest
 from workflow.indicators.service import save_indicator
 from workflow.runtime import Runtime
@@ -226,6 +229,9 @@ def build(rt: Runtime) -> World:
         failed.attempts, failed.status, failed.last_error = 8, "dead", "550 5.1.1 user unknown"
         _tell_coordinators(session, [failed], "550 5.1.1 user unknown", now)
         _data_messages(rt, session, s, owner)
+        _status_request(rt, session, s, review)
+        _assignment_messages(rt, session, s, owner)
+    _meeting_messages(rt, s)
     with unit_of_work(rt.sessions) as session:
         # Last, as it would be sent first: sending it retires the owner's older links and
         # with them the hand-overs above.
@@ -282,6 +288,15 @@ def _data_messages(rt: Runtime, session: object, s: Seed, source: Contact) -> No
         ],
         now=now,
     )
+    extend_request(  # data_deadline_extended
+        session=session,
+        clock=rt.clock,
+        organisation_id=s.organisation_id,
+        request_id=request.id,
+        due_on=request.due_on + timedelta(days=30),
+        reason="Umstellung der Statistik",
+        actor="test",
+    )
     raw = issue_token(
         session=session,
         organisation_id=s.organisation_id,
@@ -293,7 +308,125 @@ def _data_messages(rt: Runtime, session: object, s: Seed, source: Contact) -> No
         issued_by="test",
     )
     token = session.scalars(select(FormToken).where(FormToken.token_hash == hash_token(raw))).one()
+    hand_on(  # data_delegation, data_delegation_notice
+        session=session,
+        clock=rt.clock,
+        scope=data_scope_of(session, token),
+        email="kollegin@" + source.email.partition("@")[2],
+        name="Katrin Kollegin",
+        today=calendar_of(org).local_date(now),
+    )
     request_new_link(session=session, clock=rt.clock, token=token)
+
+
+def _assignment_messages(rt: Runtime, session: object, s: Seed, contact: Contact) -> None:
+    """An Auftrag of a steering group's meeting to the owner: its request, reminders, the
+    head's notice, a new link, a new due date and the receipt of an answer."""
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from workflow.bodies.models import Body, Meeting
+    from workflow.decisions import assignments
+    from workflow.decisions.models import Decision
+
+    assert isinstance(session, Session)
+    now = rt.clock.now()
+    body = Body(organisation_id=s.organisation_id, name="Steuerungsgruppe")
+    session.add(body)
+    session.flush()
+    meeting = Meeting(body_id=body.id, held_on=date(2026, 2, 26))
+    session.add(meeting)
+    session.flush()
+    auftrag = Decision(
+        organisation_id=s.organisation_id, meeting_id=meeting.id, kind="assignment",
+        text="Bitte legen Sie einen Zeitplan vor.", contact_id=contact.id,
+        due_on=date(2026, 4, 15), created_at=now, created_by="test",
+    )  # fmt: skip
+    session.add(auftrag)
+    session.flush()
+    assignments.open_assignment(session=session, decision=auftrag, now=now)  # request
+    org = session.get(Organisation, s.organisation_id)
+    assert org is not None
+    plan = assignments.plan_of(auftrag, DeadlinePolicy(), calendar_of(org))
+    auftrag.answer, auftrag.answered_at, auftrag.answered_by = "Liegt vor.", now, "test"
+    enqueue(
+        session,
+        [
+            assignments.reminder(auftrag, contact, s.cycle_id, plan[0], final=False),
+            assignments.reminder(auftrag, contact, s.cycle_id, plan[2], final=True),
+            *assignments.escalation_to_heads(session, auftrag, plan[3]),
+            assignments.confirmation(auftrag, contact, s.cycle_id),
+        ],
+        now=now,
+    )
+    assignments.reissue_assignment_link(session=session, decision_id=auftrag.id, now=now)
+    assignments.extend_assignment(
+        session=session, decision_id=auftrag.id, due_on=date(2026, 5, 15), now=now, actor="test"
+    )
+
+
+def _status_request(rt: Runtime, session: object, s: Seed, item: int) -> None:
+    """The coordination office asks the contact of a measure for its status: status_request."""
+    from sqlalchemy.orm import Session
+
+    from workflow.bodies.status_request import request_status
+
+    assert isinstance(session, Session)
+    coordinator = session.get(User, s.user_ids[Role.COORDINATOR])
+    assert coordinator is not None
+    request_status(session=session, clock=rt.clock, measure_cycle_id=item, user=coordinator)
+
+
+def _meeting_messages(rt: Runtime, s: Seed) -> None:
+    """A body's meeting within its invitation days: the member with an account (the steering
+    user) and a guest without one are invited (meeting_invitation); once the invitations went
+    out, the meeting moves (meeting_changed)."""
+    from datetime import date
+
+    from workflow.bodies.models import Body, BodyKind, BodyMember, Meeting
+    from workflow.meetings.invitations import queue_invitations
+    from workflow.meetings.models import AgendaItem, MeetingGuest
+
+    with unit_of_work(rt.sessions) as session:
+        body = Body(
+            organisation_id=s.organisation_id,
+            name="Begleitgremium",
+            kind=BodyKind.ADVISORY_BOARD.value,
+        )
+        session.add(body)
+        session.flush()
+        session.add(
+            BodyMember(
+                body_id=body.id,
+                name="Mitglied mit Konto",
+                email=EMAILS[Role.STEERING],
+                user_id=s.user_ids[Role.STEERING],
+            )
+        )
+        meeting = Meeting(body_id=body.id, held_on=date(2026, 3, 10), starts_at="18:00")
+        session.add(meeting)
+        session.flush()
+        session.add(
+            MeetingGuest(
+                meeting_id=meeting.id,
+                name="Gast ohne Konto",
+                email="gast@verein.example.net",
+                language="en",
+            )
+        )
+        session.add(AgendaItem(meeting_id=meeting.id, position=1, title="Bericht"))
+        meeting_id = meeting.id
+    assert queue_invitations(sessions=rt.sessions, clock=rt.clock) == 2
+    with unit_of_work(rt.sessions) as session:
+        for row in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "meeting_invitation")
+        ):
+            row.status, row.sent_at = "sent", rt.clock.now()
+        moved = session.get(Meeting, meeting_id)
+        assert moved is not None
+        moved.held_on = date(2026, 3, 11)
+    assert queue_invitations(sessions=rt.sessions, clock=rt.clock) == 2
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,15 @@ KIND_KEYS: dict[str, set[str]] = {
     "digest": COMMON
     | {
         "dashboard_url",
+        "body_name",
         "period_label",
         "meeting_label",
+        "meeting",
         "new_items",
         "still_open",
         "resolved_items",
+        "indicators",
+        "decisions",
         "totals",
     },
     "confirmation_agreement": COMMON | {"items", "form_url", "submitted_by", "on_behalf_of"},
@@ -78,7 +82,24 @@ KIND_KEYS: dict[str, set[str]] = {
     "data_final_reminder": COMMON | LINK,
     "data_escalation_head": COMMON | {"items", "contact_name", "contact_email"},
     "confirmation_data": COMMON | {"items", "form_url", "submitted_by"},
+    "data_deadline_extended": COMMON | LINK | {"reason"},
+    "data_delegation": COMMON | LINK | {"from_name", "from_email"},
+    "data_delegation_notice": COMMON | {"items", "delegate_name", "delegate_email"},
+    # A body's Aufträge (workflow/decisions/assignment_mail.py builds these contexts).
+    "assignment_request": COMMON | LINK | {"notice"},
+    "assignment_reminder": COMMON | LINK,
+    "assignment_final_reminder": COMMON | LINK,
+    "assignment_escalation_head": COMMON | {"items", "contact_name", "contact_email"},
+    "assignment_confirmation": COMMON | {"items", "form_url", "submitted_by"},
 }
+MEETING = {"body_name", "meeting_title", "meeting_date", "meeting_time", "place", "agenda"}
+KIND_KEYS |= {
+    # Meetings (notifications/meeting_mail.py builds these contexts).
+    "meeting_invitation": COMMON | MEETING | {"pack_url", "report_field", "items"},
+    "meeting_changed": COMMON | MEETING | {"pack_url", "previous_date", "previous_time"},
+}
+# A status request to a measure's contact (notifications/status_answers.py adds its keys).
+KIND_KEYS |= {"status_request": COMMON | {"items", "asked_by", "body_name", "note", "reply_to"}}
 KINDS = tuple(KIND_KEYS)
 
 # Which keys of each listed item a kind reads (digest: of new_items, still_open, resolved_items).
@@ -106,8 +127,27 @@ ITEM_KEYS: dict[str, set[str]] = {
     "data_final_reminder": {"code", "title", "period_label"},
     "data_escalation_head": {"code", "title", "period_label", "days_overdue", "reminders_sent"},
     "confirmation_data": {"code", "title", "period_label", "answers"},
-}
-DATA_KINDS = ("data_request", "data_reminder", "data_final_reminder", "data_escalation_head")
+    "data_deadline_extended": {"code", "title", "period_label"},
+    "data_delegation": {"code", "title", "period_label", "unit_label"},
+    "data_delegation_notice": {"code", "title", "period_label"},
+    "assignment_request": {"code", "title", "due_on"},
+    "assignment_reminder": {"code", "title", "due_on"},
+    "assignment_final_reminder": {"code", "title", "due_on"},
+    "assignment_escalation_head": {
+        "code", "title", "days_overdue", "reminders_sent", "status_label"
+    },
+    "assignment_confirmation": {"code", "title", "status_label", "answer"},
+}  # fmt: skip
+ASSIGNMENT_KINDS = tuple(k for k in KIND_KEYS if k.startswith("assignment_"))
+ITEM_KEYS |= {"meeting_invitation": PLACE | {"answers"}, "meeting_changed": set()}
+ITEM_KEYS |= {"status_request": PLACE | {"state_label", "due_on", "agreement", "review"}}
+DATA_KINDS = (
+    "data_request",
+    "data_reminder",
+    "data_final_reminder",
+    "data_escalation_head",
+    "data_deadline_extended",
+)
 ITEM_LISTS = ("items", "new_items", "still_open", "resolved_items")
 
 FOOTER = {
@@ -251,7 +291,8 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "phase_label": phase_labels["target_agreement"],
         }
     elif kind == "digest":
-        ctx |= digest_lists(lang) | {
+        ctx |= digest_lists(lang) | digest_extras(lang)
+        ctx |= {
             "period_label": "KW 12/2026",
             "meeting_label": "vor der Sitzung am 18.03.2026" if lang == "de" else None,
         }
@@ -311,18 +352,46 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "reset_url": RESET_URL,
             "expires_label": "in 60 Minuten" if lang == "de" else "in 60 minutes",
         }
+    elif kind == "data_delegation":
+        ctx |= link | {
+            "items": data_items(lang),
+            "from_name": CONTACT,
+            "from_email": "zoe.kraemer@lindenau.de",
+        }
+    elif kind == "data_delegation_notice":
+        ctx |= {
+            "items": data_items(lang),
+            "delegate_name": "Jörg O'Neill-Weiß",
+            "delegate_email": "joerg.oneill@lindenau.de",
+        }
     elif kind in DATA_KINDS:
         ctx |= {"items": data_items(lang)}
         if kind == "data_escalation_head":
             ctx |= {"contact_name": CONTACT, "contact_email": "zoe.kraemer@lindenau.de"}
         else:
             ctx |= {k: v for k, v in link.items() if k != "items"}
+        if kind == "data_deadline_extended":
+            ctx["reason"] = "Umstellung der Statistik & <Zählweise>"
     elif kind == "confirmation_data":
         entries = data_items(lang)
         for each in entries:
             each["answers"] = data_answers(lang)
         entries[1]["answers"] = []
         ctx |= {"items": entries, "form_url": FORM_URL, "submitted_by": CONTACT}
+    elif kind in ASSIGNMENT_KINDS:
+        ctx |= {"items": assignment_items(lang, answered=kind == "assignment_confirmation")}
+        if kind == "assignment_escalation_head":
+            ctx |= {"contact_name": CONTACT, "contact_email": "zoe.kraemer@lindenau.de"}
+        elif kind == "assignment_confirmation":
+            ctx |= {"form_url": FORM_URL, "submitted_by": CONTACT}
+        else:
+            ctx |= {k: v for k, v in link.items() if k != "items"}
+        if kind == "assignment_request":
+            ctx["notice"] = ""
+    elif kind in ("meeting_invitation", "meeting_changed"):
+        ctx |= meeting_sample(kind, lang)
+    elif kind == "status_request":
+        ctx |= status_request_sample(lang)
     elif kind == "dead_letter":
         ctx |= {
             "items": items[:2],
@@ -334,6 +403,43 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "User unknown in virtual mailbox table",
         }
     return ctx
+
+
+def meeting_sample(kind: str, lang: str) -> dict[str, Any]:
+    """A body's meeting; the invitation goes to a guest who reports on field A."""
+    ctx: dict[str, Any] = {
+        "body_name": "Begleitgremium Integration & Teilhabe",
+        "meeting_title": "Frühjahrssitzung <öffentlich>",
+        "meeting_date": DATES[lang]["apr30"],
+        "meeting_time": "17:30",
+        "place": "Rathaus, Sitzungssaal 2 & Foyer",
+        "agenda": ["Bericht aus dem Handlungsfeld A", "Streichungsvorschlag A1.3 <Kurse>"],
+        "pack_url": DASHBOARD + "/sitzungen/7/unterlage",
+    }
+    if kind == "meeting_changed":
+        return ctx | {"previous_date": DATES[lang]["apr15"], "previous_time": "18:00"}
+    items = sample_items(lang)[:3]
+    for each in items:
+        each["answers"] = answers(lang)[1:3]
+    items[2]["answers"] = []
+    return ctx | {"report_field": "A Wirtschaft, Arbeit & Ausbildung", "items": items}
+
+
+def status_request_sample(lang: str) -> dict[str, Any]:
+    """A member of a body asks about one measure with an agreement of this year and a review of
+    last year, as notifications/status_answers.py builds it."""
+    (entry,) = sample_items(lang)[:1]
+    entry["agreement"] = {"year": 2026, "pairs": answers(lang)[1:4]}
+    entry["agreement"]["pairs"][0][1] = entry["agreement"]["pairs"][0][1].replace("\r\n", "\n")
+    label = "Hindernisse" if lang == "de" else "Obstacles"
+    entry["review"] = {"year": 2025, "pairs": [[label, "Raumnot & <Personalwechsel>"]]}
+    return {
+        "items": [entry],
+        "asked_by": "Jörg O'Neill-Weiß",
+        "body_name": "Begleitgremium Integration & Teilhabe",
+        "note": "Wie steht es um die Kurse?\nBitte vor der Sitzung <am 18.03.>.",
+        "reply_to": "integration@lindenau.de",
+    }
 
 
 def data_items(lang: str) -> list[dict[str, Any]]:
@@ -361,6 +467,37 @@ def data_items(lang: str) -> list[dict[str, Any]]:
     ]
 
 
+def assignment_items(lang: str, *, answered: bool = False) -> list[dict[str, Any]]:
+    """Two Aufträge of one body's meeting, as workflow/decisions/assignment_mail.py lists them."""
+    meeting = "Steuerungsgruppe, Sitzung am 12.03.2026"
+    if lang == "en":
+        meeting = "Steuerungsgruppe, meeting of 12 March 2026"
+    entries = [
+        {
+            "decision_id": 7,
+            "code": meeting,
+            "title": "Zeitplan für Sprachkurse < 25 Jahre & Eltern vorlegen",
+            "due_on": DATES[lang]["apr15"],
+            "days_overdue": 23,
+            "reminders_sent": 3,
+            "status_label": "in Bearbeitung" if lang == "de" else "in progress",
+        },
+        {
+            "decision_id": 8,
+            "code": meeting,
+            "title": "Bericht über die Lotsenstelle in der nächsten Sitzung",
+            "due_on": DATES[lang]["apr30"],
+            "days_overdue": 1,
+            "reminders_sent": 1,
+            "status_label": "offen" if lang == "de" else "open",
+        },
+    ]
+    if answered:
+        entries[0]["answer"] = "Entwurf liegt vor\r\nAbstimmung mit <Schulamt> & Jobcenter läuft"
+        entries[1]["answer"] = "Erledigt: Bericht ist verschickt."
+    return entries
+
+
 def data_answers(lang: str) -> list[list[str]]:
     if lang == "de":
         return [
@@ -373,6 +510,51 @@ def data_answers(lang: str) -> list[list[str]]:
         ["whole city", "1,234.5 (unusually far from the series so far – please check)"],
         ["Comment", "New counting from 2026\r\nsee <annex> & minutes"],
     ]
+
+
+def digest_extras(lang: str) -> dict[str, Any]:
+    """The body, its meeting with the agenda, an overdue indicator, an open and a done task."""
+    de = lang == "de"
+    task = {
+        "kind_label": "Auftrag" if de else "Task",
+        "text": "Konzept für die Elternarbeit vorlegen\r\nmit Zeitplan & <Kosten>",
+        "meeting_on": DATES[lang]["apr15"],
+        "due_on": DATES[lang]["apr30"],
+        "days_overdue": 3,
+        "status_label": "offen" if de else "open",
+        "contact_name": CONTACT,
+        "level_label": "Eskalationsstufe 2" if de else "escalation level 2",
+        "path": "/sitzungen/6",
+        "resolution": None,
+        "is_new": True,
+    }
+    return {
+        "body_name": "Begleitgremium Integration & Teilhabe",
+        "meeting": {
+            "date": DATES[lang]["may29"],
+            "time": "17:00",
+            "place": "Rathaus, Raum 2.14",
+            "title": "2. Sitzung 2026",
+            "agenda": ["Bericht aus dem Handlungsfeld B", "Eskalierte Maßnahmen & Kennzahlen"],
+            "path": "/sitzungen/7",
+            "pack_path": "/sitzungen/7/unterlage",
+        },
+        "indicators": [
+            {
+                "code": "B-K2",
+                "title": "Anteil der Kinder mit Sprachförderbedarf < 20 %",
+                "period_label": "Februar 2026" if de else "February 2026",
+                "due_on": DATES[lang]["apr15"],
+                "days_overdue": 23,
+                "source": "Statistikstelle",
+                "level_label": "Eskalationsstufe 2" if de else "escalation level 2",
+                "path": "/kennzahlen/5",
+                "resolution": None,
+                "is_new": True,
+            }
+        ],
+        "decisions": [task, task | {"resolution": "erledigt" if de else "done", "is_new": False}],
+    }
 
 
 def digest_lists(lang: str) -> dict[str, Any]:
@@ -406,6 +588,7 @@ def _no_correction(ctx: dict[str, Any]) -> None:
 
 def _empty_digest(ctx: dict[str, Any]) -> None:
     ctx.update(new_items=[], still_open=[], resolved_items=[], meeting_label=None)
+    ctx.update(meeting=None, indicators=[], decisions=[])
     ctx["totals"] = {"new": 0, "still_open": 0, "resolved": 0}
 
 
@@ -415,6 +598,11 @@ def _single(ctx: dict[str, Any]) -> None:
 
 def _same_date(ctx: dict[str, Any]) -> None:
     ctx["items"] = ctx["items"][:2]
+    ctx["reason"] = ""
+
+
+def _single_no_reason(ctx: dict[str, Any]) -> None:
+    ctx["items"] = ctx["items"][:1]
     ctx["reason"] = ""
 
 
@@ -438,8 +626,25 @@ def _nothing_open(ctx: dict[str, Any]) -> None:
     ctx.update(action="pipeline", action_url=DASHBOARD + "/pipeline?department_id=3")
 
 
+def _extended(ctx: dict[str, Any]) -> None:
+    ctx["notice"] = "extended"
+
+
+def _reissued(ctx: dict[str, Any]) -> None:
+    ctx["notice"] = "reissued"
+
+
 def _no_address(ctx: dict[str, Any]) -> None:
     ctx["org_office_address"] = ""
+
+
+def _member_without_account(ctx: dict[str, Any]) -> None:
+    ctx.update(report_field="", items=[], pack_url="", agenda=[], meeting_title="")
+
+
+def _not_fixed_yet(ctx: dict[str, Any]) -> None:
+    ctx.update(meeting_time="", place="", pack_url="", agenda=[])
+    ctx.update({k: "" for k in ("previous_time",) if k in ctx})
 
 
 VARIANTS: dict[str, list[tuple[str, Callable[[dict[str, Any]], None]]]] = {
@@ -454,10 +659,31 @@ VARIANTS: dict[str, list[tuple[str, Callable[[dict[str, Any]], None]]]] = {
     "dead_letter": [("no_items", _no_items)],
     "link_request": [("data", _data_link), ("nothing_open", _nothing_open)],
     "password_reset": [("no_address", _no_address)],
+    "meeting_invitation": [("member", _member_without_account), ("not_fixed", _not_fixed_yet)],
+    "meeting_changed": [("not_fixed", _not_fixed_yet)],
     "data_request": [("single", _single)],
     "data_escalation_head": [("single", _single)],
     "confirmation_data": [("no_correction", _no_data_correction)],
-}
+    "data_deadline_extended": [("single_no_reason", _single_no_reason)],
+    "data_delegation": [("single", _single)],
+    "data_delegation_notice": [("single", _single)],
+    "assignment_request": [
+        ("single", _single), ("extended", _extended), ("reissued", _reissued)
+    ],
+    "assignment_final_reminder": [("single", _single)],
+    "assignment_escalation_head": [("single", _single)],
+    "assignment_confirmation": [("single", _single)],
+}  # fmt: skip
+
+
+def _nothing_recorded(ctx: dict[str, Any]) -> None:
+    """Asked by the coordination office, no note, nothing answered yet, no reply address."""
+    ctx.update(body_name="", note="", reply_to="")
+    for entry in ctx["items"]:
+        entry.update(agreement=None, review=None, due_on=None)
+
+
+VARIANTS["status_request"] = [("nothing_recorded", _nothing_recorded)]
 
 
 def cases() -> Iterator[Any]:
@@ -765,3 +991,78 @@ def test_layout_is_imported_with_context_everywhere() -> None:
         imports = re.findall(r"{%\s*import [^%]*%}", path.read_text(encoding="utf-8"))
         assert imports, path.name
         assert all(i.rstrip("%} ").endswith("with context") for i in imports), path.name
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_assignment_request_says_why_it_comes_again(lang: str) -> None:
+    first = render("assignment_request", lang, sample_context("assignment_request", lang))
+    extended = render(
+        "assignment_request", lang, context_for("assignment_request", lang, "extended")
+    )
+    reissued = render(
+        "assignment_request", lang, context_for("assignment_request", lang, "reissued")
+    )
+    assert len({first["subject"], extended["subject"], reissued["subject"]}) == 3
+    assert DATES[lang]["apr15"] in first["subject"] and DATES[lang]["apr15"] in extended["subject"]
+    older = "ältere Links gelten nicht mehr" if lang == "de" else "older links no longer work"
+    assert older in reissued["text"] and older not in first["text"]
+    extension = "wurde verlängert" if lang == "de" else "has been extended"
+    assert extension in extended["text"] and extension in extended["html"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_final_assignment_reminder_names_the_head_and_the_body(lang: str) -> None:
+    out = render(
+        "assignment_final_reminder", lang, sample_context("assignment_final_reminder", lang)
+    )
+    words = ("Amtsleitung", "Gremium, das ihn erteilt hat")
+    if lang == "en":
+        words = ("head of your department", "body that set it")
+    for word in words:
+        assert word in out["text"] and word in out["html"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_assignment_escalation_has_no_form_link_and_names_the_contact(lang: str) -> None:
+    ctx = sample_context("assignment_escalation_head", lang)
+    out = render("assignment_escalation_head", lang, ctx)
+    assert all(h.startswith("mailto:") for h in parse(out["html"]).hrefs)
+    assert URL.findall(out["text"]) == []
+    overdue = "seit 23 Tagen überfällig" if lang == "de" else "23 days overdue"
+    assert overdue in out["text"] and CONTACT in out["subject"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_assignment_confirmation_copies_a_multi_line_answer(lang: str) -> None:
+    ctx = sample_context("assignment_confirmation", lang)
+    out = render("assignment_confirmation", lang, ctx)
+    first, second = ctx["items"][0]["answer"].split("\r\n")
+    assert f"\n    {first}\n    {second}\n" in out["text"]
+    assert f'white-space:pre-line;">{escape(ctx["items"][0]["answer"])}</dd>' in out["html"]
+    assert ctx["items"][0]["status_label"] in out["text"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_status_request_names_the_asker_and_copies_what_is_recorded(lang: str) -> None:
+    ctx = sample_context("status_request", lang)
+    out = render("status_request", lang, ctx)
+    text, html = out["text"], out["html"]
+    asks = "bittet Sie um den aktuellen Sachstand" if lang == "de" else "asks you for the current"
+    assert f"Jörg O'Neill-Weiß (Begleitgremium Integration & Teilhabe) {asks}" in text
+    assert "A1.1" in out["subject"]
+    assert "  Wie steht es um die Kurse?\n  Bitte vor der Sitzung <am 18.03.>." in text
+    assert "Bitte vor der Sitzung &lt;am 18.03.&gt;." in html and "<am 18.03.>" not in html
+    agreement = "Zielvereinbarung 2026:" if lang == "de" else "Target agreement 2026:"
+    assert agreement in text
+    label, value = ctx["items"][0]["agreement"]["pairs"][0]
+    first, second = value.split("\n")
+    assert f"    {label}:\n      {first}\n      {second}\n" in text
+    assert "Raumnot & <Personalwechsel>" in text and "Raumnot &amp; &lt;Personalwechsel&gt;" in html
+    assert "2025" in text and "integration@lindenau.de" in text
+    assert 'href="mailto:integration@lindenau.de"' in html
+
+    bare = render("status_request", lang, context_for("status_request", lang, "nothing_recorded"))
+    missing = "liegt noch nicht vor" if lang == "de" else "There is no target agreement yet."
+    assert missing in bare["text"] and missing in bare["html"]
+    assert "Begleitgremium" not in bare["text"] and "()" not in bare["text"]
+    assert ("Ihre Antwort geht an" if lang == "de" else "Your reply goes to") not in bare["text"]

@@ -63,3 +63,49 @@ def test_interview_date_inside_the_cycle_is_recorded(rt: Runtime) -> None:
     assert "Das Erstgespräch ist gespeichert." in response.text
     with rt.sessions() as session:
         assert session.scalars(select(Interview)).all() != []
+
+
+def _measure_page_post(rt: Runtime, client: TestClient, held_on: str) -> tuple[int, str]:
+    with rt.sessions() as session:
+        mc = session.scalars(
+            select(MeasureCycle)
+            .join(Measure, Measure.id == MeasureCycle.measure_id)
+            .where(Measure.code == "A1.2")
+        ).one()
+        mc_id, version = mc.id, mc.version
+    response = client.post(
+        f"/massnahmen/{mc_id}/aktion",
+        data={
+            "action": "record_interview",
+            "version": str(version),
+            "decision": "keep",
+            "held_on": held_on,
+            "participants": "S. Krüger",
+        },
+        headers=csrf_headers(client),
+    )
+    return response.status_code, response.text
+
+
+@pytest.mark.parametrize("held_on", ["9999-12-31", "1900-01-01", "2028-01-01"])
+def test_the_measure_pages_interview_form_applies_the_same_bound(rt: Runtime, held_on: str) -> None:
+    seed(rt)
+    client = TestClient(create_app())
+    login(client, Role.COORDINATOR)
+    status, text = _measure_page_post(rt, client, held_on)
+    assert status == 422
+    assert "zwischen dem 01.01.2025 und dem 31.12.2027" in text
+    assert f'value="{held_on}"' in text and 'value="S. Krüger"' in text
+    with rt.sessions() as session:
+        assert session.scalars(select(Interview)).all() == []
+
+
+def test_the_measure_pages_interview_form_records_a_date_inside(rt: Runtime) -> None:
+    seed(rt)
+    client = TestClient(create_app())
+    login(client, Role.COORDINATOR)
+    status, text = _measure_page_post(rt, client, "2025-01-01")
+    assert status == 200 and "zwischen dem" not in text
+    with rt.sessions() as session:
+        (interview,) = session.scalars(select(Interview)).all()
+        assert interview.held_on is not None and interview.held_on.isoformat() == "2025-01-01"

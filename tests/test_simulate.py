@@ -1,14 +1,29 @@
-"""The simulation of the example catalogue: every path, every email rendered, stable per seed."""
+"""The simulation of the example catalogue: every path, every email rendered, stable per seed;
+the bodies meet at their rhythm, decide, and their Aufträge are answered on time, late or never.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from notifications.models import OutboxMessage
 from tests.conftest import EXAMPLES
+from workflow.bodies.models import Body, Meeting
+from workflow.cycles.models import AuditEvent, MeasureCycle
+from workflow.db import make_engine, make_session_factory
+from workflow.decisions.models import Decision
+from workflow.meetings.models import AgendaItem, MeetingAttendance
 from workflow.simulate import run_simulation
 
 EVERY_KIND = {
@@ -27,13 +42,24 @@ EVERY_KIND = {
     "data_final_reminder",
     "data_escalation_head",
     "confirmation_data",
+    # The bodies: their invitations, and the Aufträge they give.
+    "meeting_invitation",
+    "assignment_request",
+    "assignment_reminder",
+    "assignment_final_reminder",
+    "assignment_escalation_head",
+    "assignment_confirmation",
 }
+START = date(2026, 1, 5)
+DAYS = 500
+# A seed whose 500 days show every path of the example catalogue, the bodies' included.
+SEED = 11
 
 
-def _run(tmp_path: Path, name: str, seed: int = 7, days: int = 500) -> dict[str, object]:
+def _run(tmp_path: Path, name: str, seed: int = SEED, days: int = DAYS) -> dict[str, Any]:
     return run_simulation(
         database_url=f"sqlite:///{tmp_path / name}.sqlite3",
-        start=date(2026, 1, 5),
+        start=START,
         days=days,
         seed=seed,
         catalogue=EXAMPLES / "catalogue.csv",
@@ -42,17 +68,27 @@ def _run(tmp_path: Path, name: str, seed: int = 7, days: int = 500) -> dict[str,
     )
 
 
-def test_a_cycle_and_a_half_shows_every_path_and_is_stable(tmp_path: Path) -> None:
-    first = _run(tmp_path, "a")
+@pytest.fixture(scope="module")
+def year(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """The simulated 500 days, once for the module: the summary and the database."""
+    folder = tmp_path_factory.mktemp("simulated")
+    return _run(folder, "a"), folder / "a.sqlite3"
+
+
+def test_a_cycle_and_a_half_shows_every_path_and_is_stable(
+    year: tuple[dict[str, Any], Path], tmp_path: Path
+) -> None:
+    first, _ = year
     assert _run(tmp_path, "b") == first  # the same seed gives the same summary
-    emails: dict[str, int] = first["emails"]  # type: ignore[assignment]
+    emails: dict[str, int] = first["emails"]
     assert set(emails) >= EVERY_KIND, emails
     assert first["render_failures"] == 0
-    assert first["outbox_status"] == {
-        "sent": first["emails_total"] and first["outbox_status"]["sent"],  # type: ignore[index]
-        "included": first["escalations"]["steering_group"],
-    }  # type: ignore[index]
-    states: dict[str, int] = first["states_at_end"]  # type: ignore[assignment]
+    # Every email went out; every escalation to a body reached a digest or ended before one.
+    status = dict(first["outbox_status"])
+    assert status.pop("sent") > 0
+    assert sum(status.values()) == first["escalations"]["steering_group"]
+    assert set(status) <= {"included", "closed"} and status.get("included", 0) > 0
+    states: dict[str, int] = first["states_at_end"]
     # Every measure of the catalogue took part; the first cycle's survivors were carried forward.
     assert first["measures"] == 36
     assert states.get("carried_forward", 0) > 0 and states.get("dropped", 0) > 0
@@ -63,9 +99,98 @@ def test_a_cycle_and_a_half_shows_every_path_and_is_stable(tmp_path: Path) -> No
     assert emails["reminder"] < 4 * emails["invitation_agreement"]
     assert first["transitions"] >= 36 * 3
     # The data sources were asked on their rhythm dates; most delivered, a few are chased.
-    data: dict[str, int] = first["data_requests"]  # type: ignore[assignment]
+    data: dict[str, int] = first["data_requests"]
     assert data["opened"] >= 15 and 0 < data["open_at_end"] < data["delivered"]
     assert 0 < emails["confirmation_data"] <= data["delivered"]  # one email may confirm two
+
+
+def _sql(path: Path) -> Session:
+    return make_session_factory(make_engine(f"sqlite:///{path}"))()
+
+
+def test_bodies_meet_decide_and_their_numbers_match_the_database(
+    year: tuple[dict[str, Any], Path],
+) -> None:
+    summary, path = year
+    end = START + timedelta(days=DAYS)
+    with _sql(path) as s:
+        held = s.scalars(select(Meeting).where(Meeting.held_on < end)).all()
+        planned = s.scalar(select(func.count()).select_from(Meeting).where(Meeting.held_on >= end))
+        assert summary["meetings"] == {"held": len(held), "planned": planned}
+        # Each body at its rhythm: meetings_per_year spread over the year.
+        for body in s.scalars(select(Body)):
+            days = sorted(m.held_on for m in held if m.body_id == body.id)
+            gaps = [(b - a).days for a, b in itertools.pairwise(days)]
+            assert len(days) >= 2 and all(
+                abs(gap - 365 / body.meetings_per_year) <= 14 for gap in gaps
+            ), (body.name, days)
+        for meeting in held:
+            attendance = s.scalar(
+                select(func.count())
+                .select_from(MeetingAttendance)
+                .where(MeetingAttendance.meeting_id == meeting.id)
+            )
+            agenda = s.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)).all()
+            invitations = s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.kind == "meeting_invitation",
+                    OutboxMessage.status == "sent",
+                    OutboxMessage.dedupe_key.startswith(f"invitation:{meeting.id}:"),
+                )
+            )
+            # Planned six weeks ahead: every member of the day (and each guest) was invited.
+            assert attendance and invitations and invitations >= attendance, meeting.held_on
+            assert agenda and all(item.minutes for item in agenda), meeting.held_on
+
+        # The decisions, by kind and by status, as the register holds them.
+        decisions = s.scalars(select(Decision)).all()
+        assert summary["decisions"] == {
+            "total": len(decisions),
+            "by_kind": dict(sorted(Counter(d.kind for d in decisions).items())),
+            "by_status": dict(sorted(Counter(d.status for d in decisions).items())),
+        }
+        assert set(summary["decisions"]["by_kind"]) == {
+            "resolution",
+            "recommendation",
+            "assignment",
+        }
+        assert set(summary["decisions"]["by_status"]) == {"open", "in_progress", "done"}
+        # A Beschluss that drops a measure moved it, with its meeting as the actor.
+        drops = [d for d in decisions if d.action == "drop_measure"]
+        assert drops
+        for d in drops:
+            mc = s.get(MeasureCycle, d.measure_cycle_id)
+            assert mc is not None and mc.state == "dropped"
+            actors = s.scalars(
+                select(AuditEvent.actor).where(
+                    AuditEvent.measure_cycle_id == mc.id, AuditEvent.to_state == "dropped"
+                )
+            ).all()
+            assert actors == [f"meeting:{d.meeting_id}"]
+        # Aufträge answered on time, late and never, each answer through the form's service.
+        assignments = [d for d in decisions if d.kind == "assignment"]
+        dues = {d.id: d.due_on for d in assignments if d.due_on is not None}
+        assert len(dues) == len(assignments)
+        on_time = [d for d in assignments if d.answered_at and d.answered_at.date() <= dues[d.id]]
+        late = [d for d in assignments if d.answered_at and d.answered_at.date() > dues[d.id]]
+        never = [d for d in assignments if d.answered_at is None and dues[d.id] < end]
+        assert on_time and late and never
+        assert all(d.answered_by == f"contact:{d.contact_id}" for d in on_time + late)
+        answered = s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.event == "assignment_answered")
+        )
+        assert answered is not None and answered >= len(on_time) + len(late)
+
+        # Digests: what was queued is in the outbox; members were skipped without news.
+        digests = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "digest")).all()
+        assert summary["digests"]["sent"] == len(digests) > 0
+        assert summary["digests"]["skipped"] > 0
+        assert {d.language for d in digests} == {"de", "en"}
+        assert {d.context["body_id"] for d in digests} == {b.id for b in s.scalars(select(Body))}
 
 
 def test_another_seed_gives_another_year(tmp_path: Path) -> None:
@@ -99,5 +224,7 @@ def test_cli_prints_json_with_the_contract_keys(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert {"transitions", "emails", "escalations", "overdue_at_end"} <= set(summary)
+    assert {"meetings", "decisions", "digests"} <= set(summary)
+    assert set(summary["digests"]) == {"sent", "skipped"}
     assert summary["emails"]["invitation_agreement"] > 0 or summary["emails"] == {}
     assert summary["days"] == 60

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,9 @@ from workflow.catalogue.service import ensure_organisation, import_catalogue
 from workflow.cycles.models import MeasureCycle
 from workflow.cycles.service import open_cycle, record_interview
 from workflow.db import unit_of_work
+from workflow.decisions.models import Decision
 from workflow.indicators.importer import import_indicators
+from workflow.meetings.models import AgendaItem, MeetingGuest
 from workflow.runtime import Runtime
 from workflow.sweep import run_sweep
 from workflow.tasks import send_all
@@ -174,7 +176,24 @@ def _bodies(session: Session, organisation_id: int, name: str, domain: str, toda
         email=f"ratsmitglied@{domain}",
         today=today,
     )
-    session.add(Meeting(body_id=body.id, held_on=date(YEAR, 5, 6), title=f"Sitzung {name}"))
+    meeting = Meeting(body_id=body.id, held_on=date(YEAR, 5, 6), title=f"Sitzung {name}")
+    session.add(meeting)
+    session.flush()
+    # An agenda item, a guest and a decision: the meeting routes take their ids.
+    session.add(
+        AgendaItem(meeting_id=meeting.id, position=1, kind="other", title=f"Bericht {name}")
+    )
+    session.add(MeetingGuest(meeting_id=meeting.id, name=f"Gast {name}", email=f"gast@{domain}"))
+    session.add(
+        Decision(
+            organisation_id=organisation_id,
+            meeting_id=meeting.id,
+            kind="recommendation",
+            text=f"Empfehlung {name}",
+            created_at=datetime(YEAR, 1, 5, tzinfo=UTC),
+            created_by="test",
+        )
+    )
     session.flush()
 
 

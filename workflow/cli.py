@@ -12,6 +12,7 @@ import typer
 from workflow import cli_errors, runtime
 from workflow.bodies.cli import body_app, member_app
 from workflow.db import unit_of_work
+from workflow.meetings.cli import meeting_app
 from workflow.org_cli import org_app
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(body_app, name="body")
 app.add_typer(member_app, name="member")
+app.add_typer(meeting_app, name="meeting")
 
 OrgOption = Annotated[str, typer.Option("--org", help="Kürzel der Organisation")]
 
@@ -344,7 +346,23 @@ def simulate_cmd(
     )
     typer.echo(
         f"  Eskalationen: Amtsleitung {summary['escalations']['department_head']}, "
-        f"Steuerungsgruppe {summary['escalations']['steering_group']}; Digests {summary['digests']}"
+        f"Gremien {summary['escalations']['steering_group']}"
+    )
+    digests, meetings = summary["digests"], summary["meetings"]
+    typer.echo(
+        f"  Übersichten an die Gremien: {digests['sent']} versandt, "
+        f"{digests['skipped']} mangels Neuigkeiten nicht versandt"
+    )
+    typer.echo(f"  Sitzungen: {meetings['held']} abgehalten, {meetings['planned']} geplant")
+    kinds = {"resolution": "Beschluss", "recommendation": "Empfehlung", "assignment": "Auftrag"}
+    kinds |= {"change_proposal": "Änderungsvorschlag"}
+    statuses = {"open": "offen", "in_progress": "in Bearbeitung", "done": "erledigt"}
+    decided = summary["decisions"]
+    typer.echo(
+        "  Entscheidungen nach Art: "
+        + (", ".join(f"{kinds.get(k, k)} {n}" for k, n in decided["by_kind"].items()) or "keine")
+        + "; nach Stand: "
+        + (", ".join(f"{statuses.get(k, k)} {n}" for k, n in decided["by_status"].items()) or "–")
     )
     typer.echo(f"  Am Ende überfällig: {summary['overdue_at_end']}")
     typer.echo(

@@ -47,6 +47,8 @@ class DeadlinePolicy(BaseModel):
     send_hour: int = Field(default=8, ge=0, le=23)
     digest_weekday: int = Field(default=0, ge=0, le=6, description="0 = Monday")
     link_valid_days_after_due: int = Field(default=30, ge=1)
+    # Days before a body's meeting that its members and guests are invited.
+    meeting_invitation_days: int = Field(default=14, ge=1, le=90)
 
     @field_validator("reminder_offsets_days")
     @classmethod

@@ -22,13 +22,16 @@ from workflow.cycles.models import (
     TargetAgreement,
 )
 from workflow.db import Base
+from workflow.decisions.models import Decision
 from workflow.forms.models import Delegation, FormAttempt, FormDraft
 from workflow.forms.tokens import FormToken
 from workflow.indicators.models import DataRequest, Indicator, IndicatorValue
+from workflow.meetings.models import AgendaItem, MeetingAttendance, MeetingGuest
 from workflow.sessions import UserSession
 
 # One line per feature module that adds tables; keep __all__ in step.
 __all__ = [
+    "AgendaItem",
     "ApiToken",
     "ArchivedRecord",
     "AuditEvent",
@@ -41,6 +44,7 @@ __all__ = [
     "Contact",
     "Cycle",
     "DataRequest",
+    "Decision",
     "Delegation",
     "Department",
     "Field",
@@ -54,6 +58,8 @@ __all__ = [
     "Measure",
     "MeasureCycle",
     "Meeting",
+    "MeetingAttendance",
+    "MeetingGuest",
     "Organisation",
     "OutboxMessage",
     "PasswordResetToken",

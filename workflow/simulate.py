@@ -3,7 +3,8 @@
 Real database, real sweep, digests and sender, a real SMTP sink; only the people are a
 seeded random model: the coordinator holds the Erstgespräche and accepts reviews, the
 departments answer after the invitation or the first, second or final reminder, and some
-never answer. The same seed and data give the same summary.
+never answer; the bodies meet, decide and give Aufträge (workflow/simulate_bodies.py). The
+same seed and data give the same summary.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from notifications.models import OutboxMessage
 from notifications.sink import CapturingHandler, start_sink
 from workflow import runtime
+from workflow import simulate_bodies as bodies_model
 from workflow.catalogue.models import Organisation
 from workflow.catalogue.service import ensure_organisation, import_catalogue
 from workflow.clock import FrozenClock
@@ -36,7 +38,7 @@ from workflow.indicators.importer import import_indicators
 from workflow.indicators.simulation import DataSources
 from workflow.machine import Event, State
 from workflow.migrate import upgrade
-from workflow.tasks import tick
+from workflow.tasks import TickReport, tick
 from workflow.transitions import apply_event
 
 COORDINATOR = "user:simulation-coordinator"
@@ -66,6 +68,9 @@ class People:
 
     rng: random.Random
     plans: dict[tuple[int, int], Any] = field(default_factory=dict)
+    # A drop proposal waits for a body's Beschluss; without modelled bodies the coordinator
+    # follows it at once.
+    drops_wait_for_bodies: bool = False
 
     def plan(self, mc: Item, make: Any) -> Any:
         key = (mc.id, mc.stay)
@@ -102,9 +107,12 @@ def run_simulation(
     organisation: str = "simulation",
     state: str = "NW",
     indicators: Path | None = None,
+    bodies: bool = True,
 ) -> dict[str, Any]:
     """``indicators``: a file for ``import-indicators`` whose sources then deliver; the CLI
-    passes the example indicators with the example catalogue (they name its codes)."""
+    passes the example indicators with the example catalogue (they name its codes).
+    ``bodies`` False leaves the bodies without meetings: the coordinator then follows every
+    drop proposal at once, as before bodies met (for tests built on that older world)."""
     settings_probe = Settings(database_url=database_url, var_dir=var_dir)
     upgrade(settings_probe.database_url)
     port = _free_port()
@@ -132,6 +140,7 @@ def run_simulation(
             organisation=organisation,
             state=state,
             indicators=indicators,
+            model_bodies=bodies,
         )
     finally:
         controller.stop()
@@ -158,6 +167,7 @@ def _simulate(
     organisation: str,
     state: str,
     indicators: Path | None,
+    model_bodies: bool,
 ) -> dict[str, Any]:
     with unit_of_work(rt.sessions) as s:
         org = ensure_organisation(s, slug=organisation, name="Stadt Simulationshausen", state=state)
@@ -181,14 +191,16 @@ def _simulate(
             open_cycle(
                 session=s, clock=clock, organisation_id=org_id, year=start.year, actor=COORDINATOR
             )
-    people = People(random.Random(seed))
+    bodies = bodies_model.start(rt, org_id, seed, enabled=model_bodies)
+    people = People(random.Random(seed), drops_wait_for_bodies=bodies.decide_drops)
+    digests = Counter[str]()
     # The data sources draw from a stream of their own, so adding indicators leaves the
     # departments' behaviour for a seed as it was.
     sources = DataSources(random.Random(f"data-sources:{seed}"))
     for offset in range(days):
         day = start + timedelta(days=offset)
         clock.set(cal.at_local(day, 8) + timedelta(minutes=5))
-        tick(rt)
+        _count(digests, tick(rt))
         if cal.is_working_day(day):
             clock.set(cal.at_local(day, 11))
             if _next_cycle_wanted(rt, org_id, day):
@@ -202,10 +214,21 @@ def _simulate(
                     )
             _act(rt, clock, people, cal, day)
             data_sources.act(rt, clock, sources, cal, day)
+            bodies_model.act(rt, clock, bodies, cal, day, sink)
         clock.set(cal.at_local(day, 16))
-        tick(rt)
+        _count(digests, tick(rt))
     end = start + timedelta(days=days)
-    return _summary(rt, sink, org_id, cal, start=start, end=end, days=days, seed=seed)
+    summary = _summary(rt, sink, org_id, cal, start=start, end=end, days=days, seed=seed)
+    # Digests queued, and member periods that passed without anything new to tell.
+    summary["digests"] = {"sent": digests["sent"], "skipped": digests["skipped"]}
+    with rt.sessions() as s:
+        summary |= bodies_model.summary(s, org_id, end)
+    return summary
+
+
+def _count(digests: Counter[str], report: TickReport) -> None:
+    digests["sent"] += report.digests
+    digests["skipped"] += report.digests_skipped
 
 
 def _next_cycle_wanted(rt: runtime.Runtime, org_id: int, day: date) -> bool:
@@ -258,6 +281,19 @@ def _reminders_by_stay(
     return {k: sorted(v) for k, v in out.items()}
 
 
+def _drop_proposed(session: Session, mc_ids: list[int]) -> set[int]:
+    """Agreements whose department proposed to drop the measure: they wait for a body."""
+    return set(
+        session.scalars(
+            select(TargetAgreement.measure_cycle_id).where(
+                TargetAgreement.measure_cycle_id.in_(mc_ids),
+                TargetAgreement.decision == "drop_proposed",
+                TargetAgreement.submitted_at.is_not(None),
+            )
+        )
+    )
+
+
 def _act(
     rt: runtime.Runtime, clock: FrozenClock, people: People, cal: BusinessCalendar, day: date
 ) -> None:
@@ -290,6 +326,7 @@ def _act(
             for mc in rows
         ]
         reminders = _reminders_by_stay(s, [mc.id for mc in active if mc.state in WAITING])
+        proposed = _drop_proposed(s, [mc.id for mc in active if mc.state in WAITING])
     for mc in active:
         entered = cal.local_date(mc.entered_state_at)
         if mc.state == State.INITIAL_INTERVIEW.value:
@@ -310,11 +347,11 @@ def _act(
                         held_on=day,
                         notes="simuliert",
                         implementation_status=people.pick(
-                            [("laufend", 50), ("geplant", 30), ("ruht", 20)]
+                            [("in_progress", 50), ("not_started", 30), ("ongoing", 20)]
                         ),
                     ),
                 )
-        elif mc.state in WAITING:
+        elif mc.state in WAITING and mc.id not in proposed:
             after, delay = people.plan(mc, people.answer_plan)
             sent = reminders.get((mc.id, mc.stay), [])
             if sent and mc.due_on and people.plan_extension(mc):
@@ -377,7 +414,10 @@ def _answer(rt: runtime.Runtime, clock: FrozenClock, people: People, mc: Item, d
                 _move(s, clock, mc, Event.SUBMIT_AGREEMENT, {}, actor)
             elif decision == "deferred":
                 _move(s, clock, mc, Event.DEFER, {"reason": "Personalmangel"}, actor)
-            else:  # the coordinator follows the proposal at once in this model
+            elif people.drops_wait_for_bodies:
+                # As the form does: the measure stays, flagged, for a body's Beschluss.
+                agreement.reason = "Angebot wird anderweitig finanziert"
+            else:  # without bodies the coordinator follows the proposal at once
                 _move(s, clock, mc, Event.DROP, {"reason": "Streichung vorgeschlagen"}, COORDINATOR)
 
         _do(rt, agree)
@@ -490,7 +530,6 @@ def _summary(
             "department_head": int(outbox.get("escalation_head", 0)),
             "steering_group": int(outbox.get("digest_item", 0)),
         },
-        "digests": int(outbox.get("digest", 0)),
         "overdue_at_end": int(overdue),
         "states_at_end": dict(sorted(states.items())),
         "outbox_status": dict(sorted(statuses.items())),

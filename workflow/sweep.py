@@ -4,7 +4,8 @@ Every decision is recomputed from the row, so running the sweep twice, late, or 
 beats at once changes nothing twice: each message has a unique dedupe key, and the row's
 schedule advances in the same transaction that queues the message. A second pass does the
 same for the indicators' data requests: it opens them on their rhythm dates, then reminds
-and escalates with the same policy.
+and escalates with the same policy. A third pass does it for the bodies' Aufträge
+(``workflow.decisions.assignment_sweep``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from workflow.cycles.models import MeasureCycle, TargetAgreement
 from workflow.cycles.stay import plan_of
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarget, Step, StepKind
+from workflow.decisions.assignment_sweep import sweep_assignments
 from workflow.indicators import requests as data_requests
 from workflow.indicators.models import DataRequest, RequestStatus
 from workflow.machine import STATES, State
@@ -72,6 +74,12 @@ def run_sweep(
         if len(due) < batch_size:
             break
     _sweep_data_requests(sessions=sessions, now=now, batch_size=batch_size, report=report)
+    swept = sweep_assignments(sessions=sessions, now=now, batch_size=batch_size)
+    report.examined += swept.examined
+    report.reminders += swept.reminders
+    report.escalations += swept.escalations
+    for kind, queued in swept.queued.items():
+        report.add(kind, queued)
     return report
 
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError
 
-from notifications.digest import build_digests
+from notifications.digest import DigestReport, build_digests
 from notifications.sender import SendReport, send_pending
 from workflow import runtime
 from workflow.celery_app import app
+from workflow.meetings.invitations import queue_invitations
 from workflow.sweep import SweepReport, run_sweep
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,18 @@ MAX_SEND_ROUNDS = 50
 @dataclass
 class TickReport:
     sweep: SweepReport
-    digests: int
+    digests: int  # digest emails queued
     send: SendReport
+    digests_skipped: int = 0  # member periods that came without anything new
 
 
-def sweep_once(rt: runtime.Runtime) -> tuple[SweepReport, int]:
+def sweep_once(rt: runtime.Runtime) -> tuple[SweepReport, DigestReport]:
     report = run_sweep(
         sessions=rt.sessions, clock=rt.clock, batch_size=rt.settings.sweep_batch_size
     )
+    # Invitations and change emails of meetings, counted together under the invitation kind.
+    if invited := queue_invitations(sessions=rt.sessions, clock=rt.clock):
+        report.add("meeting_invitation", invited)
     digests = build_digests(sessions=rt.sessions, clock=rt.clock)
     return report, digests
 
@@ -54,7 +59,7 @@ def send_all(rt: runtime.Runtime) -> SendReport:
 def tick(rt: runtime.Runtime) -> TickReport:
     """What ``zielflow sweep`` and the simulation do: one sweep, the digests, then send."""
     sweep, digests = sweep_once(rt)
-    return TickReport(sweep, digests, send_all(rt))
+    return TickReport(sweep, digests.sent, send_all(rt), digests.skipped)
 
 
 @app.task(
@@ -67,9 +72,9 @@ def tick(rt: runtime.Runtime) -> TickReport:
 )
 def sweep_task() -> dict[str, int]:
     report, digests = sweep_once(runtime.current())
-    if report.queued or digests or report.moved:
+    if report.queued or digests.sent or report.moved:
         nudge_sender()  # the sweep committed its batches before this line
-    return {"queued": report.queued, "moved": report.moved, "digests": digests}
+    return {"queued": report.queued, "moved": report.moved, "digests": digests.sent}
 
 
 @app.task(

@@ -6,11 +6,17 @@ from fastapi import APIRouter
 
 from api.dashboard import (
     bodies,
+    decisions,
     heads,
     indicators,
     interview,
     mails,
     measure,
+    measure_edit,
+    meeting_forms,
+    meeting_pack,
+    meetings,
+    my_bodies,
     organisation,
     outbox,
     overview,
@@ -23,3 +29,9 @@ for module in (overview, measure, interview, mails, reports, indicators):
 for module in (organisation, heads, outbox):
     router.include_router(module.router)
 router.include_router(bodies.router)
+router.include_router(measure_edit.router)
+router.include_router(decisions.router)
+router.include_router(meetings.router)
+router.include_router(meeting_forms.router)
+router.include_router(meeting_pack.router)
+router.include_router(my_bodies.router)

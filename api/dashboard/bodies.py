@@ -44,6 +44,7 @@ from workflow.bodies.models import (
     Represents,
 )
 from workflow.catalogue.models import Field
+from workflow.meetings.queries import body_meetings
 
 router = APIRouter(include_in_schema=False)
 
@@ -189,6 +190,7 @@ def _body_page(
         scope_fields=[f for f in fields if f.id in s.field_ids],
         names=names,
         principals=[m for m in s.current if m.role != MemberRole.DEPUTY.value],
+        meetings=body_meetings(session, body_id=body.id, today=today),
         error=error,
         failed=failed,
         typed=typed or {},

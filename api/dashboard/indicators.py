@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,14 +21,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
-from api.deps import Coordinator, Reader, SessionDep, organisation_of, today_of
+from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
 from api.errors import ApiError
 from api.i18n import language_of, translate
 from notifications.outbox import enqueue
 from workflow import runtime
+from workflow.accounts import User
 from workflow.cycles.calendar import calendar_of
+from workflow.cycles.models import MeasureCycle
 from workflow.deadlines import days_overdue
 from workflow.indicators import requests as data_requests
+from workflow.indicators.extension import MAX_REASON, ExtensionRefused, extend_request
 from workflow.indicators.mail import format_number, period_label, unit_label
 from workflow.indicators.models import DataRequest, Indicator, IndicatorValue, RequestStatus
 from workflow.indicators.summary import IndicatorSummary, summarise
@@ -171,6 +175,19 @@ def indicator_page(
     indicator = session.get(Indicator, indicator_id)
     if indicator is None or indicator.organisation_id != user.organisation_id:
         raise ApiError(404, "not_found", "Diese Kennzahl gibt es nicht.")
+    return _indicator_view(request, session, user, indicator)
+
+
+def _indicator_view(
+    request: Request,
+    session: Session,
+    user: User,
+    indicator: Indicator,
+    *,
+    status_code: int = 200,
+    extension: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The indicator's page; ``extension`` re-shows a refused extension with what was typed."""
     org = organisation_of(session, user)
     lang, t = language_of(request), _translator(request)
     cal, now = calendar_of(org), runtime.current().clock.now()
@@ -186,12 +203,17 @@ def indicator_page(
         .order_by(DataRequest.due_on.desc())
     ).unique()
     row = _row(indicator, summary, [], lang, t, lambda r: 0)
+    answers = _answers_of(session, [v.measure_cycle_id for v in all_values])
     return page(
         request,
         "dashboard/indicator.html",
         user,
+        status_code=status_code,
         t=t,
         row=row,
+        extension=extension or {},
+        # The earliest new due date an extension accepts (``extension.extend_request``).
+        earliest_due=(today_of(org) + timedelta(days=1)).isoformat(),
         values=[
             {
                 "row": v,
@@ -201,6 +223,7 @@ def indicator_page(
                     format_number(v.value, indicator.unit, lang)
                     + (f" ({' / '.join(str(c) for c in v.counts)})" if v.counts else "")
                 ),
+                "answer": answers.get(v.measure_cycle_id or 0),
             }
             for v in all_values
         ],
@@ -215,6 +238,15 @@ def indicator_page(
             for r in requests
         ],
     )
+
+
+def _answers_of(session: Session, ids: list[int | None]) -> dict[int, dict[str, Any]]:
+    """Which review reported a value: its measure's code and its cycle's year, by stay id."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.scalars(select(MeasureCycle).where(MeasureCycle.id.in_(wanted))).unique()
+    return {mc.id: {"code": mc.measure.code, "year": mc.cycle.year, "id": mc.id} for mc in rows}
 
 
 @router.post(
@@ -235,3 +267,46 @@ def remind(request: Request, request_id: RowId, user: Coordinator, session: Sess
         )
         flash(request, "ind.reminded" if queued else "ind.reminded_already")
     return redirect("/kennzahlen")
+
+
+@router.post(
+    "/kennzahlen/anfragen/{request_id}/verlaengern",
+    response_class=HTMLResponse,
+    dependencies=[Depends(require_csrf)],
+)
+async def extend(
+    request: Request, request_id: RowId, user: Coordinator, session: SessionDep
+) -> Response:
+    """A new due date for an open data request; a refused one shows the page with what was typed."""
+    row = session.get(DataRequest, request_id)
+    if row is None or row.organisation_id != user.organisation_id:
+        raise ApiError(404, "not_found", "Diese Datenanfrage gibt es nicht.")
+    form = await request.form()
+    typed = {k: str(form.get(k, ""))[: MAX_REASON + 1] for k in ("due_on", "reason")}
+    try:
+        due_on = date.fromisoformat(typed["due_on"].strip())
+    except ValueError:
+        error: tuple[str, dict[str, Any]] | None = ("date_invalid", {})
+    else:
+        error = None
+        try:
+            extend_request(
+                session=session,
+                clock=runtime.current().clock,
+                organisation_id=user.organisation_id,
+                request_id=request_id,
+                due_on=due_on,
+                reason=typed["reason"],
+                actor=actor_of(user),
+            )
+        except ExtensionRefused as refused:
+            error = (refused.code, refused.params)
+    if error is not None:
+        code, params = error
+        message = translate(f"data.extend.error.{code}", language_of(request), **params)
+        extension = {"request_id": request_id, "error": message, **typed}
+        return _indicator_view(
+            request, session, user, row.indicator, status_code=422, extension=extension
+        )
+    flash(request, "ind.extended")
+    return redirect(f"/kennzahlen/{row.indicator_id}")

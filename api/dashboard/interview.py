@@ -1,7 +1,8 @@
 """The Erstgespräch with one contact: record it for all their measures at once, and invite by .ics.
 
 Recording is all or nothing: one refused or stale measure leaves every measure unchanged
-and shows the form again with everything that was typed.
+and shows the form again with everything that was typed. A measure to adapt ("anpassen")
+is opened for editing next, one after the other (``api.dashboard.measure_edit``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from workflow.accounts import User
 from workflow.catalogue.models import Contact, Department, Measure
 from workflow.cycles import coordination, queries
 from workflow.cycles.models import MeasureCycle
-from workflow.forms.validation import DateWindow
+from workflow.cycles.service import interview_window
 from workflow.machine import MoveRefused, State
 from workflow.transitions import VersionConflict
 
@@ -176,10 +177,35 @@ async def record(
         )
     except (MoveRefused, coordination.PayloadInvalid) as exc:
         savepoint.rollback()
-        message = exc.reason if isinstance(exc, MoveRefused) else str(exc)
+        message = (
+            exc.reason
+            if isinstance(exc, MoveRefused)
+            else refusal_message(exc, language_of(request))
+        )
         return _form(request, session, user, contact, typed=typed, error=message, status_code=422)
+    adapted = [row.id for row, decision in chosen if decision == "adapt"]
+    if adapted:
+        flash(request, "interview.adapt_now")
+        return redirect(edit_url(adapted[0], adapted[1:]))
     flash(request, "interview.done")
     return redirect(f"/erstgespraech/{contact.id}")
+
+
+def edit_url(item_id: int, then: Sequence[int] = ()) -> str:
+    """The measure's edit form; ``then`` are the measures to adapt after it, in order."""
+    url = f"/massnahmen/{item_id}/bearbeiten"
+    return url + (f"?weiter={','.join(str(i) for i in then)}" if then else "")
+
+
+def refusal_message(exc: coordination.PayloadInvalid, lang: str) -> str:
+    """A refused Erstgespräch field in the page's language; other payload errors as they are."""
+    if not isinstance(exc, coordination.FieldInvalid):
+        return str(exc)
+    params = dict(exc.params)
+    if exc.code == "status_invalid":
+        labels = [translate(f"impl.{s}", lang) for s in params["allowed"]]
+        params["allowed"] = ", ".join(labels)
+    return translate(f"interview.{exc.code}", lang, **params)
 
 
 def _held_on_outside(session: Session, held_on: str, item_ids: list[int]) -> dict[str, str] | None:
@@ -194,9 +220,7 @@ def _held_on_outside(session: Session, held_on: str, item_ids: list[int]) -> dic
     first = session.get(MeasureCycle, item_ids[0])
     if first is None:
         return None
-    # The milestones' window, opened a year earlier: interviews prepare the cycle they serve.
-    year = first.cycle.year
-    error = DateWindow(date(year - 1, 1, 1), date(year + 1, 12, 31)).error("held_on", day)
+    error = interview_window(first.cycle.year).error("held_on", day)
     return None if error is None else {k: str(v) for k, v in error.values.items()}
 
 

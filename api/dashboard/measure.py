@@ -14,8 +14,12 @@ from sqlalchemy.orm import Session
 
 from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
+from api.dashboard.interview import edit_url, refusal_message
+from api.dashboard.meeting_actor import with_meeting_actors
+from api.dashboard.status_ask import ask_box
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
 from api.errors import ApiError
+from api.i18n import language_of
 from workflow import runtime
 from workflow.accounts import User
 from workflow.cycles import coordination, queries
@@ -79,7 +83,13 @@ def _render(
         user,
         status_code=status_code,
         item=row,
-        timeline=queries.timeline(session, item_id),
+        # A move a body decided names its meeting, not "meeting:<id>".
+        timeline=with_meeting_actors(
+            session,
+            organisation_id=user.organisation_id,
+            entries=queries.timeline(session, item_id),
+            lang=language_of(request),
+        ),
         delegations=delegation_review.for_measure(
             session, organisation_id=user.organisation_id, measure_cycle_id=item_id
         ),
@@ -91,6 +101,8 @@ def _render(
         error_key=error_key,
         typed=typed or {},
         failed_action=action,
+        # The "Sachstand erfragen" form, for those who may ask (api/dashboard/my_bodies.py).
+        ask=ask_box(session, user=user, item_id=item_id),
     )
 
 
@@ -170,13 +182,17 @@ async def act(request: Request, item_id: RowId, user: Coordinator, session: Sess
             session,
             user,
             item_id,
-            error=str(exc),
+            error=refusal_message(exc, language_of(request)),
             typed=typed,
             action=action,
             status_code=422,
         )
     except NotFound:
         raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.") from None
+    if action == Event.RECORD_INTERVIEW.value and payload.get("decision") == "adapt":
+        # "anpassen": the coordinator edits the measure next, as on /erstgespraech.
+        flash(request, "interview.adapt_now")
+        return redirect(edit_url(item_id))
     flash(request, f"measure.done.{action}")
     return redirect(f"/massnahmen/{item_id}")
 

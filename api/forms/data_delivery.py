@@ -1,4 +1,5 @@
-"""The data-delivery form behind ``/f/<token>`` for data source contacts: show, submit, thank.
+"""The data-delivery form behind ``/f/<token>`` for data source contacts: show, keep a draft,
+submit, hand on, thank.
 
 ``api.forms.routes`` checks the token (and the client's rate limit) and hands a valid
 ``data_delivery`` token to these functions, inside its unit of work. Never logs a token,
@@ -29,6 +30,7 @@ from workflow.indicators.models import Unit
 from workflow.indicators.validation import SCALE_POINTS
 
 TEMPLATE = "forms/data_delivery.html"
+NOTICES = {"saved", "delegated"}
 UNIT_HINTS = {
     Unit.PERCENT: "data.unit_hint.percent",
     Unit.COUNT: "data.unit_hint.count",
@@ -38,7 +40,7 @@ UNIT_HINTS = {
 }
 
 
-def _url(raw: str, suffix: str = "", query: str = "") -> str:
+def form_link(raw: str, suffix: str = "", query: str = "") -> str:
     url = form_url(runtime.current().settings.base_url, raw)
     return url + (f"/{suffix}" if suffix else "") + (f"?{query}" if query else "")
 
@@ -86,7 +88,7 @@ def request_views(
     for item in items:
         request, indicator = item.request, item.request.indicator
         typed = (posted or {}).get(request.id)
-        values = typed or delivery.stored_raw(item) or delivery.default_raw(item)
+        values = typed or delivery.shown_raw(item)
         if typed is not None:
             checked = delivery.check(item, typed, today)
             unusual = delivery.unusual(session, item, checked) if not checked.errors else set()
@@ -165,12 +167,20 @@ def page(
     posted: dict[int, dict[str, str]] | None = None,
     errors: dict[int, list[FieldError]] | None = None,
     notice: str = "",
+    delegate_values: dict[str, str] | None = None,
+    delegate_errors: list[FieldError] | None = None,
 ) -> Response:
     scope = delivery.scope_of(session, token)
     today = calendar_of(scope.organisation).local_date(runtime.current().clock.now())
     items = delivery.items_in_scope(session, scope, today=today)
     _ = view.translator(lang)
     views = request_views(session, scope, items, lang, posted=posted, errors=errors)
+    if not notice and request.query_params.get("notice") in NOTICES:
+        notice = request.query_params["notice"]
+    summary = _summary(views, _)
+    summary += [
+        {"href": f"#{e.field}", "text": _(e.key, **e.values)} for e in delegate_errors or []
+    ]
     return render(
         request,
         TEMPLATE if items else "forms/data_delivery_nothing_open.html",
@@ -180,9 +190,14 @@ def page(
             "scope": scope,
             "requests": views,
             "open_count": sum(1 for v in views if v.is_open),
-            "summary": _summary(views, _),
-            "action": _url(raw, query=f"lang={lang}"),
-            "language_links": {code: _url(raw, query=f"lang={code}") for code in ("de", "en")},
+            "summary": summary,
+            "action": form_link(raw, query=f"lang={lang}"),
+            "draft_action": form_link(raw, "draft"),
+            "delegate_action": form_link(raw, "delegate", query=f"lang={lang}"),
+            "delegate_text": "data.delegate.text",
+            "delegate": delegate_values or {},
+            "delegate_errors": {e.field: e for e in delegate_errors or []},
+            "language_links": {code: form_link(raw, query=f"lang={code}") for code in ("de", "en")},
             "notice": notice,
         },
         status_code=status,
@@ -204,12 +219,15 @@ def post(
     only: set[int] | None = None
     if isinstance(action, str) and action.startswith("submit:") and action[7:].isdigit():
         only = {int(action[7:])}
+    if action == "save":
+        delivery.save_posted(session=session, scope=scope, posted=posted, now=clock.now())
+        return RedirectResponse(form_link(raw, query=f"lang={lang}&notice=saved"), status_code=303)
     outcome = delivery.submit(session=session, clock=clock, scope=scope, posted=posted, only=only)
     if not outcome.ok:
         return page(
             request, session, token, raw, lang, status=422, posted=posted, errors=outcome.errors
         )
-    return RedirectResponse(_url(raw, "danke", query=f"lang={lang}"), status_code=303)
+    return RedirectResponse(form_link(raw, "danke", query=f"lang={lang}"), status_code=303)
 
 
 def thanks(request: Request, session: Session, token: FormToken, raw: str, lang: str) -> Response:
@@ -226,7 +244,7 @@ def thanks(request: Request, session: Session, token: FormToken, raw: str, lang:
             "scope": scope,
             "delivered": [v for v in views if not v.is_open],
             "open_count": sum(1 for v in views if v.is_open),
-            "back": _url(raw, query=f"lang={lang}"),
+            "back": form_link(raw, query=f"lang={lang}"),
             "copies": {item.request.id: _copy(item, lang) for item in items if not item.is_open},
         },
     )

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.body_limit import is_refusal
 from api.csrf import require_csrf
-from api.forms import data_delivery, view
+from api.forms import assignment, data_actions, data_delivery, view
 from api.templating import render
 from workflow import runtime
 from workflow.catalogue.models import Contact
@@ -210,6 +210,10 @@ def open_form(raw: str, request: Request) -> Response:
         if visit.token.phase == Phase.DATA_DELIVERY.value:
             lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
             return data_delivery.page(request, session, visit.token, raw, lang)
+        if visit.token.phase == Phase.ASSIGNMENT.value:
+            lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
+            notice = request.query_params.get("notice", "")
+            return assignment.page(request, session, visit.token, raw, lang, notice=notice)
         scope = scope_of(session, visit.token)
         lang = view.language(request.query_params.get("lang"), scope.contact)
         notice = request.query_params.get("notice", "")
@@ -231,6 +235,12 @@ def post_form(raw: str, request: Request, form: FormData = Depends(posted_form))
                 _contact(session, visit.token),
             )
             return data_delivery.post(request, session, visit.token, raw, form, rt.clock, lang)
+        if visit.token.phase == Phase.ASSIGNMENT.value:
+            lang = view.language(
+                _str(form, "lang") or request.query_params.get("lang"),
+                _contact(session, visit.token),
+            )
+            return assignment.post(request, session, visit.token, raw, form, rt.clock, lang)
         scope = scope_of(session, visit.token)
         lang = view.language(_str(form, "lang") or request.query_params.get("lang"), scope.contact)
         posted = split_posted(form.multi_items())
@@ -265,7 +275,9 @@ def autosave(raw: str, request: Request, form: FormData = Depends(posted_form)) 
             status = 429 if visit.blocked else 404 if visit.token is None else 410
             return JSONResponse({"saved": 0}, status_code=status)
         if visit.token.phase == Phase.DATA_DELIVERY.value:
-            return JSONResponse({"saved": 0})  # the data form keeps no drafts
+            return data_actions.autosave(session, visit.token, form, rt.clock)
+        if visit.token.phase == Phase.ASSIGNMENT.value:
+            return JSONResponse({"saved": 0})  # the Auftrag form keeps no drafts
         scope = scope_of(session, visit.token)
         items = items_in_scope(session, scope)
         now = rt.clock.now()
@@ -286,6 +298,10 @@ def thanks(raw: str, request: Request) -> Response:
         if visit.token.phase == Phase.DATA_DELIVERY.value:
             lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
             return data_delivery.thanks(request, session, visit.token, raw, lang)
+        if visit.token.phase == Phase.ASSIGNMENT.value:
+            # The Auftrag form thanks on its own page, next to what was answered.
+            lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
+            return RedirectResponse(_url(raw, query=f"lang={lang}"), status_code=303)
         scope = scope_of(session, visit.token)
         lang = view.language(request.query_params.get("lang"), scope.contact)
         items = items_in_scope(session, scope)
@@ -313,7 +329,13 @@ def hand_on(raw: str, request: Request, form: FormData = Depends(posted_form)) -
         if visit.state is not TokenState.VALID or visit.token is None:
             return _refusal(request, session, visit, raw)
         if visit.token.phase == Phase.DATA_DELIVERY.value:
-            # Data links are not handed on: the coordinator changes an indicator's source.
+            lang = view.language(
+                _str(form, "lang") or request.query_params.get("lang"),
+                _contact(session, visit.token),
+            )
+            return data_actions.hand_on(request, session, visit.token, raw, form, rt.clock, lang)
+        if visit.token.phase == Phase.ASSIGNMENT.value:
+            # Auftrag links are not handed on: the body gives the Auftrag to someone else.
             return RedirectResponse(_url(raw), status_code=303)
         scope = scope_of(session, visit.token)
         lang = view.language(_str(form, "lang") or request.query_params.get("lang"), scope.contact)

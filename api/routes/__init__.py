@@ -8,13 +8,17 @@ from api.routes import (
     bodies,
     catalogue,
     cycles,
+    decisions,
     indicators,
     mail_domains,
     measure_cycles,
+    meeting_pack,
+    meetings,
     organisation,
     outbox,
     pipeline,
     reports,
+    status_requests,
     users,
 )
 
@@ -24,3 +28,7 @@ for module in (pipeline, measure_cycles, cycles, catalogue, outbox, users, repor
 router.include_router(organisation.router)
 router.include_router(mail_domains.router)
 router.include_router(bodies.router)
+router.include_router(meetings.router)
+router.include_router(meeting_pack.router)
+router.include_router(status_requests.router)
+router.include_router(decisions.router)

@@ -27,6 +27,7 @@ from workflow.catalogue.models import Contact, Goal, Measure
 from workflow.cycles.calendar import calendar_of
 from workflow.deadlines import days_overdue
 from workflow.indicators import requests as data_requests
+from workflow.indicators.extension import ExtensionRefused, extend_request
 from workflow.indicators.models import DataRequest, Indicator, IndicatorValue, RequestStatus
 from workflow.indicators.service import record_value, save_indicator
 from workflow.indicators.summary import summarise
@@ -131,6 +132,8 @@ class ValueOut(BaseModel):
     id: int
     indicator_id: int
     data_request_id: int | None
+    # Set while the value is the one a review reported (its measure-in-cycle).
+    measure_cycle_id: int | None
     survey_date: date
     district: str
     value: float | None
@@ -148,6 +151,11 @@ class ValueOut(BaseModel):
 
 class ValueResult(ValueOut):
     outcome: Literal["created", "corrected", "unchanged"]
+
+
+class ExtendIn(_In):
+    due_on: date
+    reason: Annotated[NoNul, Field(max_length=1000)] = ""
 
 
 class DataRequestOut(BaseModel):
@@ -519,4 +527,34 @@ def remind_now(request_id: RequestId, user: Coordinator, session: SessionDep) ->
     day = today_of(org).isoformat()
     draft = data_requests.reminder_by_coordinator(request, day=day)
     enqueue(session, [draft], now=now)
+    return _request_out(request, days_overdue(request.due_on, now, calendar_of(org)))
+
+
+@router.post(
+    "/data-requests/{request_id}/extend",
+    response_model=DataRequestOut,
+    summary="Frist einer Datenanfrage verlängern (neue Frist in der Zukunft; die Quelle wird benachrichtigt)",
+)
+def extend(
+    request_id: RequestId, body: ExtendIn, user: Coordinator, session: SessionDep
+) -> DataRequestOut:
+    try:
+        request = extend_request(
+            session=session,
+            clock=runtime.current().clock,
+            organisation_id=user.organisation_id,
+            request_id=request_id,
+            due_on=body.due_on,
+            reason=body.reason,
+            actor=actor_of(user),
+        )
+    except ExtensionRefused as refused:
+        if refused.code == "not_found":
+            raise not_found("Datenanfrage", request_id) from None
+        status = 409 if refused.code == "not_open" else 422
+        message = translate(f"data.extend.error.{refused.code}", **refused.params)
+        details = {"field": "due_on"} if status == 422 else {}
+        raise ApiError(status, refused.code, message, details) from None
+    org = organisation_of(session, user)
+    now = runtime.current().clock.now()
     return _request_out(request, days_overdue(request.due_on, now, calendar_of(org)))

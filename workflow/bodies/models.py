@@ -7,10 +7,11 @@ member represents is a role in the body, not a trait of the person.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflow.db import Base
@@ -131,6 +132,13 @@ class BodyMember(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     joined_on: Mapped[date | None]
     left_on: Mapped[date | None]
+    # Digest bookkeeping of this membership (notifications/digest.py): the last regular
+    # period decided for it (sent or skipped), when its last digest was queued, and what
+    # that digest reported as open ({item key: escalation level}). "New" and "resolved"
+    # are relative to these, so bodies and members never consume each other's items.
+    digest_period: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    last_digest_at: Mapped[datetime | None]
+    digest_reported: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
     def is_current(self, day: date) -> bool:
         return (self.joined_on is None or self.joined_on <= day) and (
@@ -139,7 +147,10 @@ class BodyMember(Base):
 
 
 class Meeting(Base):
-    """A scheduled meeting of a body; a digest goes out a few days before it."""
+    """A meeting of a body: when and where, and the minutes' general part.
+
+    Its agenda, guests and attendance live in ``workflow.meetings.models``.
+    """
 
     __tablename__ = "meeting"
     __table_args__ = (UniqueConstraint("body_id", "held_on"),)
@@ -148,3 +159,8 @@ class Meeting(Base):
     body_id: Mapped[int] = mapped_column(ForeignKey("body.id"), index=True)
     held_on: Mapped[date]
     title: Mapped[str] = mapped_column(String(200), default="")
+    # Local wall-clock start "HH:MM" in the organisation's time zone; NULL: not fixed yet.
+    starts_at: Mapped[str | None] = mapped_column(String(5))
+    place: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Minutes that belong to no single agenda item (opening, date of the next meeting …).
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -18,13 +18,14 @@ from notifications.outbox import Draft, enqueue
 from workflow.clock import Clock
 from workflow.cycles.calendar import calendar_and_policy
 from workflow.cycles.models import AuditEvent, MeasureCycle, Review
-from workflow.cycles.service import record_interview
+from workflow.cycles.service import IMPLEMENTATION_STATUSES as IMPLEMENTATION_STATUSES
+from workflow.cycles.service import InterviewRefused, record_interview
 from workflow.forms.tokens import Phase
 from workflow.machine import Event, MoveRefused, State, allowed_events
 from workflow.transitions import VersionConflict, apply_event, load_for_update
 
 INTERVIEW_DECISIONS = ("keep", "adapt", "drop")
-IMPLEMENTATION_STATUSES = ("not_started", "in_progress", "implemented", "ongoing", "unclear")
+# IMPLEMENTATION_STATUSES (re-exported above): the vocabulary lives with the interview.
 # Further out than this, a new due date is a typing error, not a plan.
 MAX_EXTENSION = timedelta(days=3 * 366)
 _LINK_PHASE = {State.TARGET_AGREEMENT: Phase.TARGET_AGREEMENT, State.REVIEW: Phase.REVIEW}
@@ -32,6 +33,25 @@ _LINK_PHASE = {State.TARGET_AGREEMENT: Phase.TARGET_AGREEMENT, State.REVIEW: Pha
 
 class PayloadInvalid(ValueError):
     """The payload of an action has the wrong shape; the message says which field, in German."""
+
+
+class FieldInvalid(PayloadInvalid):
+    """A field breaks a rule of the domain: ``code`` and ``params`` let a page word it in its
+    reader's language; the message is the API's German sentence."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+# The API's sentences for the Erstgespräch's refusals (``service.InterviewRefused``).
+_INTERVIEW_SENTENCES = {
+    "status_invalid": "Feld 'implementation_status': '{value}' gibt es nicht; erlaubt sind "
+    "(oder leer): {allowed}.",
+    "held_on_outside": "Das Datum des Gesprächs muss zwischen dem {earliest} und dem {latest} "
+    "liegen.",
+}
 
 
 def _text(payload: Mapping[str, Any], key: str, limit: int = 5000) -> str:
@@ -75,18 +95,25 @@ def perform(
         if decision not in INTERVIEW_DECISIONS:
             raise PayloadInvalid("Feld 'decision' muss keep, adapt oder drop sein.")
         status = _text(payload, "implementation_status", 32)
-        return record_interview(
-            session=session,
-            clock=clock,
-            measure_cycle_id=measure_cycle_id,
-            expected_version=expected_version,
-            actor=actor,
-            decision=str(decision),
-            held_on=_date(payload, "held_on"),
-            participants=_text(payload, "participants"),
-            notes=_text(payload, "notes"),
-            implementation_status=status,
-        )
+        try:
+            return record_interview(
+                session=session,
+                clock=clock,
+                measure_cycle_id=measure_cycle_id,
+                expected_version=expected_version,
+                actor=actor,
+                decision=str(decision),
+                held_on=_date(payload, "held_on"),
+                participants=_text(payload, "participants"),
+                notes=_text(payload, "notes"),
+                implementation_status=status,
+            )
+        except InterviewRefused as refused:
+            shown = {
+                k: ", ".join(v) if isinstance(v, list) else v for k, v in refused.params.items()
+            }
+            message = _INTERVIEW_SENTENCES[refused.code].format(**shown)
+            raise FieldInvalid(refused.code, message, **refused.params) from None
     if event == Event.EXTEND_DEADLINE.value:
         new_due = _date(payload, "due_on")
         if new_due is not None and new_due - clock.now().date() > MAX_EXTENSION:

@@ -24,6 +24,7 @@ from workflow.cycles.models import (
     TargetAgreement,
 )
 from workflow.deadlines import DeadlinePolicy
+from workflow.forms.validation import DateWindow
 from workflow.machine import Event, State
 from workflow.transitions import apply_event
 
@@ -201,6 +202,41 @@ def _draft_from(session: Session, previous: MeasureCycle) -> dict[str, Any]:
     return draft
 
 
+# The Erstgespräch's vocabulary of the implementation status (``interview.status`` labels it).
+IMPLEMENTATION_STATUSES = ("not_started", "in_progress", "implemented", "ongoing", "unclear")
+
+
+class InterviewRefused(ValueError):
+    """What was recorded breaks a rule of the Erstgespräch; the edge picks the sentence.
+
+    ``code``: ``status_invalid`` (params ``value``, ``allowed``) or ``held_on_outside``
+    (params ``earliest``, ``latest`` as TT.MM.JJJJ).
+    """
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def interview_window(cycle_year: int) -> DateWindow:
+    """The days an Erstgespräch may be held on: the milestones' window, opened a year earlier,
+    since the interviews prepare the cycle they serve."""
+    return DateWindow(date(cycle_year - 1, 1, 1), date(cycle_year + 1, 12, 31))
+
+
+def check_interview(*, cycle_year: int, held_on: date | None, implementation_status: str) -> None:
+    """Raises InterviewRefused for a status outside the vocabulary or a date outside the window."""
+    if implementation_status and implementation_status not in IMPLEMENTATION_STATUSES:
+        raise InterviewRefused(
+            "status_invalid", value=implementation_status, allowed=list(IMPLEMENTATION_STATUSES)
+        )
+    if held_on is not None:
+        outside = interview_window(cycle_year).error("held_on", held_on)
+        if outside is not None:
+            raise InterviewRefused("held_on_outside", **outside.values)
+
+
 def record_interview(
     *,
     session: Session,
@@ -214,7 +250,16 @@ def record_interview(
     notes: str = "",
     implementation_status: str = "",
 ) -> MeasureCycle:
-    """Record the Erstgespräch for one measure: keep or adapt moves on, drop leaves the catalogue."""
+    """Record the Erstgespräch for one measure: keep or adapt moves on, drop leaves the catalogue.
+
+    Raises InterviewRefused before anything moves (see ``check_interview``)."""
+    stay_row = session.get(MeasureCycle, measure_cycle_id)
+    if stay_row is not None:  # a missing one is apply_event's NotFound
+        check_interview(
+            cycle_year=stay_row.cycle.year,
+            held_on=held_on,
+            implementation_status=implementation_status,
+        )
     payload = {
         "decision": decision,
         "implementation_status": implementation_status,

@@ -86,7 +86,9 @@ def delegate(
     mc_ids: list[int] = []
     colleague: Contact | None = None
     if not errors:
-        errors += _over_limit(session, scope, now)
+        errors += over_limit(
+            session, organisation=scope.organisation, token_id=scope.token.id, now=now
+        )
     if not errors:
         mc_ids = scope_ids(
             session,
@@ -179,18 +181,21 @@ def _already_handed_to(session: Session, scope: FormScope, email: str) -> bool:
     )
 
 
-def _over_limit(session: Session, scope: FormScope, now: datetime) -> list[FieldError]:
-    """The daily limits, counted under a lock on the organisation's row so that parallel
-    requests queue up instead of all counting the same total."""
+def over_limit(
+    session: Session, *, organisation: Organisation, token_id: int, now: datetime
+) -> list[FieldError]:
+    """The daily limits (per link, per organisation; the data form's hand-overs count too),
+    counted under a lock on the organisation's row so that parallel requests queue up
+    instead of all counting the same total."""
     session.execute(
-        select(Organisation.id).where(Organisation.id == scope.organisation.id).with_for_update()
+        select(Organisation.id).where(Organisation.id == organisation.id).with_for_update()
     )
-    cal = calendar_of(scope.organisation)
+    cal = calendar_of(organisation)
     since = cal.at_local(cal.local_date(now), 0)
     by_link = session.scalar(
         select(func.count())
         .select_from(Delegation)
-        .where(Delegation.form_token_id == scope.token.id, Delegation.created_at >= since)
+        .where(Delegation.form_token_id == token_id, Delegation.created_at >= since)
     )
     if (by_link or 0) >= MAX_PER_LINK_PER_DAY:
         return [
@@ -201,7 +206,7 @@ def _over_limit(session: Session, scope: FormScope, now: datetime) -> list[Field
     in_organisation = session.scalar(
         select(func.count())
         .select_from(Delegation)
-        .where(Delegation.organisation_id == scope.organisation.id, Delegation.created_at >= since)
+        .where(Delegation.organisation_id == organisation.id, Delegation.created_at >= since)
     )
     if (in_organisation or 0) >= MAX_PER_ORGANISATION_PER_DAY:
         return [FieldError("delegate_email", "forms.error.delegate_limit_organisation")]

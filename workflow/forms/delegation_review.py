@@ -83,6 +83,7 @@ def approve(
     delegation = _load(session, organisation_id, measure_cycle_id, delegation_id, lock=True)
     if delegation.status != DelegationStatus.PENDING.value:
         raise DelegationActionRefused("not_pending")
+    assert delegation.cycle_id is not None, "_load matched it to the measure's cycle"
     mc_ids = scope_ids(
         session,
         organisation_id=organisation_id,

@@ -63,7 +63,8 @@ class Delegation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    # None for a data source's hand-over: data requests belong to no cycle.
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"), index=True)
     phase: Mapped[str] = mapped_column(String(32))
     owner_contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
     delegate_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)

@@ -43,7 +43,22 @@ def record(
     measure_cycle_ids: list[int] | None = None,
     **extra: Any,
 ) -> list[int]:
-    """One audit event per measure-in-cycle the hand-over covers (now, unless given)."""
+    """One audit event per measure-in-cycle the hand-over covers (now, unless given); a data
+    source's hand-over (no cycle) covers no measure and writes one event of its own."""
+    if delegation.cycle_id is None:
+        session.add(
+            AuditEvent(
+                organisation_id=delegation.organisation_id,
+                measure_cycle_id=None,
+                at=now,
+                actor=actor,
+                event=event,
+                from_state=None,
+                to_state=None,
+                payload={**describe(delegation), **extra},
+            )
+        )
+        return []
     ids = (
         measure_cycle_ids
         if measure_cycle_ids is not None

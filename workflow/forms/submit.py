@@ -5,7 +5,8 @@ Per measure of the target agreement: "implement" fires ``submit_agreement``, "de
 ``defer``; "drop_proposed" moves nothing — the measure stays in target_agreement with its
 ``TargetAgreement.decision`` set, flagged for the coordinator, who decides with ``drop``.
 Per measure of the review: ``submit_review``. A measure already submitted (and not yet
-accepted) is corrected in place with an ``answer_corrected`` audit event.
+accepted) is corrected in place with an ``answer_corrected`` audit event. A review's indicator
+values (Ist) also become values of the series (``workflow.indicators.answers``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from workflow.forms.validation import (
     check_agreement,
     check_review,
 )
+from workflow.indicators.answers import record_review_values
 from workflow.machine import Event
 from workflow.transitions import apply_event
 
@@ -103,7 +105,22 @@ def submit(
         result = _apply(session, clock, scope, item, checked[item.mc.id].clean)
         getattr(outcome, result).append(item.mc.id)
         discard_draft(session, item, scope.phase)
+        if scope.phase is Phase.REVIEW and result != "unchanged":
+            _to_series(session, clock, scope, item)
     return outcome
+
+
+def _to_series(session: Session, clock: Clock, scope: FormScope, item: FormItem) -> None:
+    """The review's actual values join the indicators' series (targets never do)."""
+    assert isinstance(item.answer, Review)
+    record_review_values(
+        session=session,
+        review=item.answer,
+        mc=item.mc,
+        actor=scope.actor,
+        actor_name=scope.contact.name,
+        now=clock.now(),
+    )
 
 
 def _apply(

@@ -1,7 +1,8 @@
 """Form links: 256-bit random tokens, stored only as SHA-256 hashes, scoped and expiring.
 
 A token opens one contact's forms for one cycle and one phase, or (phase ``data_delivery``,
-no cycle) one data source contact's open data requests. A colleague's token after a hand-over
+no cycle) one data source contact's open data requests, or (phase ``assignment``) one
+contact's open Aufträge of the organisation. A colleague's token after a hand-over
 (``delegated_from_contact_id``) belongs to the owner's scope: revoking the scope revokes it
 too. Issuing a replacement with ``reissue`` revokes every older live token of that scope;
 reminders issue additional tokens (each email's link works until it expires), so an older
@@ -29,6 +30,9 @@ class Phase(StrEnum):
     REVIEW = "review"
     # Indicator values from a data source contact: scoped to the contact alone, no cycle.
     DATA_DELIVERY = "data_delivery"
+    # A body's Aufträge to one contact: every open one of the organisation, whatever the
+    # cycle; the token names the newest cycle when the Auftrag was opened, as its CHECK asks.
+    ASSIGNMENT = "assignment"
 
 
 class FormToken(Base):

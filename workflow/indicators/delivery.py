@@ -1,8 +1,9 @@
-"""What a data-delivery link may see and submit: its contact's open and correctable requests.
+"""What a data-delivery link may see and submit: its owner's open and correctable requests.
 
 Every query of the data-delivery form goes through here, so a link never reaches another
-source's requests. It never decides whether a token is valid (``tokens.look_up`` does) and
-never commits.
+source's requests. After a hand-over a colleague's link opens the owner's requests and
+delivers in the colleague's name. It never decides whether a token is valid
+(``tokens.look_up`` does) and never commits.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -22,7 +23,8 @@ from workflow.cycles.calendar import calendar_of
 from workflow.forms.tokens import FormToken
 from workflow.forms.validation import FieldError, without_control_characters
 from workflow.indicators import series
-from workflow.indicators.models import DataRequest, IndicatorValue, RequestStatus
+from workflow.indicators.drafts import discard_data_drafts, save_data_drafts
+from workflow.indicators.models import DataDraft, DataRequest, IndicatorValue, RequestStatus
 from workflow.indicators.requests import policy_for
 from workflow.indicators.service import Delivered, deliver, history_before, numeric_value
 from workflow.indicators.validation import CheckedDelivery, check_delivery
@@ -37,8 +39,9 @@ RawAnswers = dict[str, str]
 @dataclass
 class DataScope:
     token: FormToken
-    contact: Contact
+    contact: Contact  # who holds the link and delivers
     organisation: Organisation
+    owner: Contact  # whose requests the link opens (differs after a hand-over)
 
     @property
     def actor(self) -> str:
@@ -50,6 +53,7 @@ class RequestItem:
     request: DataRequest
     values: list[IndicatorValue]  # what this request delivered, city-wide first
     history: list[IndicatorValue] = field(default_factory=list)  # earlier city-wide values
+    draft: DataDraft | None = None  # what was typed and not yet delivered
 
     @property
     def is_open(self) -> bool:
@@ -58,9 +62,10 @@ class RequestItem:
 
 def scope_of(session: Session, token: FormToken) -> DataScope:
     contact = session.get(Contact, token.contact_id)
+    owner = session.get(Contact, token.delegated_from_contact_id or token.contact_id)
     org = session.get(Organisation, token.organisation_id)
-    assert contact and org, "foreign keys guarantee these rows"
-    return DataScope(token, contact, org)
+    assert contact and owner and org, "foreign keys guarantee these rows"
+    return DataScope(token, contact, org, owner)
 
 
 def items_in_scope(
@@ -73,7 +78,7 @@ def items_in_scope(
         select(DataRequest)
         .where(
             DataRequest.organisation_id == scope.organisation.id,
-            DataRequest.contact_id == scope.contact.id,
+            DataRequest.contact_id == scope.owner.id,
             or_(
                 DataRequest.status == RequestStatus.OPEN.value,
                 (DataRequest.status == RequestStatus.DELIVERED.value)
@@ -85,6 +90,12 @@ def items_in_scope(
     if lock:
         query = query.with_for_update(of=DataRequest)
     requests = list(session.scalars(query.execution_options(populate_existing=True)).unique())
+    drafts = {
+        d.data_request_id: d
+        for d in session.scalars(
+            select(DataDraft).where(DataDraft.data_request_id.in_([r.id for r in requests]))
+        )
+    }
     items = []
     for request in requests:
         values = sorted(
@@ -93,7 +104,8 @@ def items_in_scope(
             ),
             key=lambda v: (v.district != "", v.district),
         )
-        items.append(RequestItem(request, values, _history(session, request, values)))
+        history = _history(session, request, values)
+        items.append(RequestItem(request, values, history, drafts.get(request.id)))
     return sorted(items, key=lambda i: (i.request.indicator.code, i.request.period))
 
 
@@ -171,9 +183,13 @@ def submit(
     posted: Mapping[int, RawAnswers],
     only: set[int] | None = None,
 ) -> DeliveryOutcome:
-    """Deliver the requests in ``only`` (all posted ones when None): all or nothing."""
+    """Keep every posted draft, then deliver the requests in ``only`` (all posted ones when
+    None): all or nothing; a delivered request's draft ends with the delivery."""
     today = calendar_of(scope.organisation).local_date(clock.now())
     items = {i.request.id: i for i in items_in_scope(session, scope, today=today, lock=True)}
+    save_drafts(
+        session=session, scope=scope, items=list(items.values()), posted=posted, now=clock.now()
+    )
     wanted = set(posted) if only is None else only
     outcome = DeliveryOutcome(gone=sorted(i for i in wanted if i not in items))
     chosen = [items[i] for i in sorted(wanted) if i in items]
@@ -200,7 +216,41 @@ def submit(
                 actor_name=scope.contact.name,
             )
         )
+    discard_data_drafts(session, [item.request.id for item in chosen])
     return outcome
+
+
+def save_drafts(
+    *,
+    session: Session,
+    scope: DataScope,
+    items: list[RequestItem],
+    posted: Mapping[int, RawAnswers],
+    now: datetime,
+) -> int:
+    """What was typed for the link's requests, kept as typed; returns how many were stored."""
+    return save_data_drafts(
+        session=session,
+        requests=[(i.request, i.draft) for i in items],
+        posted=posted,
+        actor=scope.actor,
+        now=now,
+    )
+
+
+def save_posted(
+    *, session: Session, scope: DataScope, posted: Mapping[int, RawAnswers], now: datetime
+) -> int:
+    """Keep what was typed (the "save" button, the page's autosave); returns how many."""
+    today = calendar_of(scope.organisation).local_date(now)
+    items = items_in_scope(session, scope, today=today)
+    return save_drafts(session=session, scope=scope, items=items, posted=posted, now=now)
+
+
+def shown_raw(item: RequestItem) -> RawAnswers:
+    """What the form shows for a request: the draft over the stored (or starting) values."""
+    base = stored_raw(item) or default_raw(item)
+    return {**base, **item.draft.answers} if item.draft is not None else base
 
 
 def date_taken(session: Session, item: RequestItem, checked: CheckedDelivery) -> bool:

@@ -16,6 +16,7 @@ from notifications.models import OutboxMessage
 from workflow.catalogue.models import Contact, Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.deadlines import days_overdue
+from workflow.forms.models import Delegation, DelegationStatus
 from workflow.forms.tokens import Phase, form_url, issue_token
 from workflow.indicators.models import DataRequest, IndicatorValue, Unit
 from workflow.indicators.requests import policy_for
@@ -26,8 +27,18 @@ DATA_KINDS = {
     "data_final_reminder",
     "data_escalation_head",
     "confirmation_data",
+    "data_deadline_extended",
+    "data_delegation",
+    "data_delegation_notice",
 }
-LINK_KINDS = {"data_request", "data_reminder", "data_final_reminder", "confirmation_data"}
+LINK_KINDS = {
+    "data_request",
+    "data_reminder",
+    "data_final_reminder",
+    "confirmation_data",
+    "data_deadline_extended",
+    "data_delegation",
+}
 MONTHS = {
     "de": (
         "Januar", "Februar", "März", "April", "Mai", "Juni",
@@ -149,12 +160,17 @@ def data_context(
     context: dict[str, Any] = {"items": items}
     contact = session.get(Contact, int(rows[0].context["contact_id"]))
     assert contact is not None
+    if kind in ("data_delegation", "data_delegation_notice"):
+        context |= _handover(session, rows[0])
     if kind in LINK_KINDS:
-        context |= _link(session, base_url, now, org, contact, requests, kind, lang)
+        owner = context.get("owner_id") if kind == "data_delegation" else None
+        context |= _link(session, base_url, now, org, contact, requests, kind, lang, owner)
     if kind == "data_escalation_head":
         context |= {"contact_name": contact.name, "contact_email": contact.email}
     if kind == "confirmation_data":
         context["submitted_by"] = str(rows[0].context.get("submitted_by") or contact.name)
+    if kind == "data_deadline_extended":
+        context["reason"] = str(rows[0].context.get("reason") or "")
     return context
 
 
@@ -184,6 +200,7 @@ def _link(
     requests: list[DataRequest],
     kind: str,
     lang: str,
+    delegated_from: int | None = None,
 ) -> dict[str, Any]:
     cal = calendar_of(org)
     policy = policy_for(session, org.id)
@@ -199,11 +216,34 @@ def _link(
         expires_at=cal.at_local(expires_day + timedelta(days=1), 0),
         now=now,
         issued_by=f"email:{kind}",
+        delegated_from_contact_id=delegated_from,
     )
     return {
         "form_url": form_url(base_url, raw),
         "due_on": format_date(min(dues), lang),
         "link_expires_on": format_date(expires_day, lang),
+    }
+
+
+class HandOverEnded(Exception):
+    """A hand-over's email whose hand-over ended after it was queued: it must not go out."""
+
+
+def _handover(session: Session, row: OutboxMessage) -> dict[str, Any]:
+    """Who handed the data form to whom, from the hand-over as it stands now."""
+    delegation = session.get(Delegation, int(row.context.get("delegation_id") or 0))
+    if delegation is None:
+        raise HandOverEnded(row.context.get("delegation_id"))
+    if row.kind == "data_delegation" and delegation.status != DelegationStatus.ACTIVE.value:
+        raise HandOverEnded(delegation.id)
+    owner = session.get(Contact, delegation.owner_contact_id)
+    assert owner is not None, "foreign key"
+    return {
+        "owner_id": owner.id,
+        "from_name": owner.name,
+        "from_email": owner.email,
+        "delegate_name": delegation.delegate_name,
+        "delegate_email": delegation.delegate_email,
     }
 
 

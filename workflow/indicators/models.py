@@ -170,6 +170,9 @@ class IndicatorValue(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), index=True)
     data_request_id: Mapped[int | None] = mapped_column(ForeignKey("data_request.id"), index=True)
+    # Set while the value is the one a department's review reported (``answers``); a value
+    # of the data source for the same date replaces it and clears this.
+    measure_cycle_id: Mapped[int | None] = mapped_column(ForeignKey("measure_cycle.id"), index=True)
     survey_date: Mapped[date]
     district: Mapped[str] = mapped_column(String(200), default="")
     # Quantitative value, or the survey's mean; None for a written report.
@@ -186,3 +189,19 @@ class IndicatorValue(Base):
     flag_reason: Mapped[str] = mapped_column(String(200), default="")
     revision: Mapped[int] = mapped_column(default=1)
     history: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+
+
+class DataDraft(Base):
+    """What a source typed for one data request, exactly as typed, until it is delivered.
+
+    Apart from ``FormDraft``, whose key is a measure's stay in a cycle: a data request
+    belongs to no cycle. One row per request, whoever of the source's people typed it.
+    """
+
+    __tablename__ = "data_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    data_request_id: Mapped[int] = mapped_column(ForeignKey("data_request.id"), unique=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(200))

@@ -217,6 +217,12 @@ def reminder_by_coordinator(request: DataRequest, *, day: str) -> Draft:
     return _to_contact(request, "data_reminder", key, by_coordinator=True)
 
 
+def extension_notice(request: DataRequest, *, reason: str) -> Draft:
+    """The new due date, to the source; one per stay (each extension starts a new one)."""
+    key = f"dr:{request.id}:{request.stay}:extended:0"
+    return _to_contact(request, "data_deadline_extended", key, reason=reason)
+
+
 def confirmation(request: DataRequest, revision: int, submitted_by: str) -> Draft:
     key = f"dr:{request.id}:confirmation:{revision}"
     return _to_contact(request, "confirmation_data", key, submitted_by=submitted_by)

@@ -2,7 +2,9 @@
 
 A value is unique per (indicator, district, survey date): recording it again is a
 correction of the same row (history kept, revision counted), never a second value. A value
-far from the series is flagged (``series.outlier``), never refused.
+far from the series is flagged (``series.outlier``), never refused. A value a department's
+answer reported (``measure_cycle_id``) gives way to the source's: the source's write takes
+the row over, while the answer's write never touches a row it does not own.
 """
 
 from __future__ import annotations
@@ -30,7 +32,16 @@ from workflow.indicators.requests import confirmation
 from workflow.indicators.validation import Entry
 
 FLAG_REASON = "ungewöhnlich weit vom bisherigen Verlauf"
-_KEPT = ("survey_date", "value", "counts", "report", "comment", "source", "delivered_by")
+_KEPT = (
+    "survey_date",
+    "value",
+    "counts",
+    "report",
+    "comment",
+    "source",
+    "delivered_by",
+    "measure_cycle_id",
+)
 
 
 class DateTaken(Exception):
@@ -81,9 +92,13 @@ def record_value(
     now: datetime,
     source: str | None = None,
     data_request_id: int | None = None,
+    measure_cycle_id: int | None = None,
 ) -> Recorded:
-    """Store one value, or correct the one already stored for its date (or its request)."""
-    row = _existing(session, indicator.id, entry.district, survey_date, data_request_id)
+    """Store one value, or correct the one already stored for its date (or its request, or
+    its answer). Raises DateTaken when an answer's value would land on another's row."""
+    row = _existing(
+        session, indicator.id, entry.district, survey_date, data_request_id, measure_cycle_id
+    )
     value = numeric_value(entry)
     history = history_before(
         session, indicator.id, entry.district, survey_date, exclude=row.id if row else None
@@ -103,6 +118,7 @@ def record_value(
             organisation_id=indicator.organisation_id,
             indicator_id=indicator.id,
             data_request_id=data_request_id,
+            measure_cycle_id=measure_cycle_id,
             district=entry.district,
             delivered_by_name=actor_name,
             delivered_at=now,
@@ -115,7 +131,8 @@ def record_value(
         session.add(row)
         session.flush()
         return Recorded(row, "created")
-    if all(getattr(row, k) == v for k, v in fields.items() if k != "delivered_by"):
+    same = all(getattr(row, k) == v for k, v in fields.items() if k != "delivered_by")
+    if same and row.measure_cycle_id == measure_cycle_id:
         return Recorded(row, "unchanged")
     previous = {k: _plain(getattr(row, k)) for k in _KEPT}
     previous |= {"delivered_at": row.delivered_at.isoformat(), "revision": row.revision}
@@ -129,6 +146,8 @@ def record_value(
     row.revision += 1
     if data_request_id is not None:
         row.data_request_id = data_request_id
+    # Anyone but the answer itself writing here is the source (or a coordinator): it wins.
+    row.measure_cycle_id = measure_cycle_id
     session.flush()
     return Recorded(row, "corrected")
 
@@ -138,7 +157,12 @@ def _plain(value: Any) -> Any:
 
 
 def _existing(
-    session: Session, indicator_id: int, district: str, day: date, request_id: int | None
+    session: Session,
+    indicator_id: int,
+    district: str,
+    day: date,
+    request_id: int | None,
+    measure_cycle_id: int | None = None,
 ) -> IndicatorValue | None:
     on_date = session.scalars(
         select(IndicatorValue).where(
@@ -147,6 +171,17 @@ def _existing(
             IndicatorValue.survey_date == day,
         )
     ).first()
+    if measure_cycle_id is not None:
+        of_answer = session.scalars(
+            select(IndicatorValue).where(
+                IndicatorValue.indicator_id == indicator_id,
+                IndicatorValue.district == district,
+                IndicatorValue.measure_cycle_id == measure_cycle_id,
+            )
+        ).first()
+        if on_date is not None and (of_answer is None or of_answer.id != on_date.id):
+            raise DateTaken(day)
+        return of_answer
     if request_id is None:
         return on_date
     of_request = session.scalars(

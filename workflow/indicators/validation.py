@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from workflow.forms.validation import FieldError, parse_date, parse_number
+from workflow.forms.validation import MAX_MAGNITUDE, FieldError, parse_date, parse_number
 from workflow.indicators.models import Unit
 
 MAX_TEXT = 10_000
@@ -48,6 +48,10 @@ def number_error(unit: str, number: Decimal) -> str | None:
         return "data.error.count_integer"
     if unit in (Unit.RATE, Unit.CURRENCY) and number < 0:
         return "data.error.not_negative"
+    if abs(number) > MAX_MAGNITUDE:
+        # Beyond any count or amount of a city: 1e309 would even become infinity as a float
+        # (and could not be rounded to cents below).
+        return "data.error.number_too_large"
     if unit == Unit.CURRENCY and number != number.quantize(Decimal("0.01")):
         return "data.error.currency_cents"
     return None

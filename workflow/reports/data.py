@@ -25,6 +25,7 @@ from workflow.catalogue.models import (
 )
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import AuditEvent, Cycle, Interview, MeasureCycle
+from workflow.decisions.queries import DecisionRow, decisions_of_year
 from workflow.indicators.summary import IndicatorSummary, indicator_summaries
 from workflow.machine import LABELS_DE, State
 from workflow.reports import pending, rates
@@ -249,6 +250,24 @@ class Annual:
     late: tuple[LateItem, ...]
     indicators: tuple[IndicatorSummary, ...]
     decisions: OpenDecisions
+    # What the bodies decided and recommended at their meetings in the cycle's year.
+    body_decisions: tuple[BodyDecisions, ...] = ()
+
+
+@dataclass(frozen=True)
+class BodyDecisions:
+    """One body's entries of the decisions register for the year, by meeting day."""
+
+    body: str
+    rows: tuple[DecisionRow, ...]
+
+
+def body_decisions(session: Session, scope: Scope) -> tuple[BodyDecisions, ...]:
+    rows = decisions_of_year(session, organisation_id=scope.organisation.id, year=scope.cycle.year)
+    bodies: dict[str, list[DecisionRow]] = {}
+    for row in rows:  # already by body name, meeting day, entry
+        bodies.setdefault(row.body_name, []).append(row)
+    return tuple(BodyDecisions(name, tuple(items)) for name, items in bodies.items())
 
 
 def annual(session: Session, scope: Scope) -> Annual:
@@ -271,6 +290,7 @@ def annual(session: Session, scope: Scope) -> Annual:
             )
         ),
         decisions=pending.open_decisions(session, scope.organisation, scope.cycle),
+        body_decisions=body_decisions(session, scope),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from workflow.decisions import export as register
 from workflow.reports import charts, german
 from workflow.reports.data import Annual, FieldBlock, MeetingPack, StatusQuo
 from workflow.reports.rates import RateRow
@@ -100,10 +101,14 @@ def environment() -> Environment:
         decision=lambda d: DECISION_DE.get(d, d),
         impl=lambda s: STATUS_DE.get(s, s) or "–",
         plural=lambda n, one, many: one if n == 1 else many,
+        # The decisions register's words (Beschluss, erledigt …), as its export writes them.
+        register_kind=lambda k: register.KIND_DE.get(k, k),
+        register_status=lambda s: register.STATUS_DE.get(s, s),
     )
     env.globals.update(
         DIRECTION_DE=DIRECTION_DE, KIND_DE=KIND_DE, UNIT_DE=UNIT_DE, DECISION_DE=DECISION_DE
     )
+    env.globals.update(register_effect=register.effect, register_to=register.addressed_to)
     return env
 
 
@@ -168,6 +173,7 @@ def annual_html(report: Annual) -> str:
         ("verzug", "Verzug: was überfällig ist und warum"),
         ("kennzahlen", "Kennzahlen und Wirkungsindikatoren"),
         ("entscheidungen", "Offene Entscheidungen für die Steuerungsgruppe"),
+        ("gremien", f"Beschlüsse und Empfehlungen der Gremien {report.header.year}"),
         ("methode", "Methodische Hinweise"),
     ):
         toc.add(ident, title)

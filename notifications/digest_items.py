@@ -1,0 +1,240 @@
+"""What is open in one body's scope now, and whether an item reported earlier was resolved.
+
+An item is open while the stay it was escalated in lasts (a measure's, a data request's or
+an Auftrag's) or, for a decision of the body's meetings, while it is due and not done. The
+``digest_item`` outbox rows are facts read here; their status decides nothing. Never writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from notifications.models import Channel, OutboxMessage, OutboxStatus
+from workflow.bodies.models import Body, BodyScope, Meeting
+from workflow.bodies.queries import field_ids_of
+from workflow.catalogue.models import Goal, Measure
+from workflow.cycles.models import MeasureCycle
+from workflow.deadlines import DeadlinePolicy, EscalationTarget
+from workflow.decisions.models import Decision, DecisionStatus
+from workflow.indicators.models import (
+    DataRequest,
+    RequestStatus,
+    indicator_goal,
+    indicator_measure,
+)
+
+DIGEST_ITEM = "digest_item"
+DECISIONS_AHEAD_DAYS = 14  # a decision enters the digest this many days before it is due
+MEASURE, INDICATOR, DECISION = "measure", "indicator", "decision"
+
+
+@dataclass
+class OpenItem:
+    """One thing a digest lists. ``key`` names it across digests; ``level`` rising makes it new."""
+
+    key: str
+    kind: str  # MEASURE, INDICATOR or DECISION
+    ref_id: int  # measure_cycle, data_request or decision id
+    level: int = 0
+    row_ids: list[int] = field(default_factory=list)  # its digest_item rows, if escalated
+
+
+def measure_key(mc_id: int, stay: int) -> str:
+    return f"mc:{mc_id}:{stay}"
+
+
+def open_items(
+    session: Session, *, body: Body, policy: DeadlinePolicy, today: date
+) -> dict[str, OpenItem]:
+    """Everything open in ``body``'s scope on ``today``, by key."""
+    fields = (
+        set(field_ids_of(session, body_id=body.id))
+        if body.scope == BodyScope.SOME_FIELDS.value
+        else None
+    )
+    items: dict[str, OpenItem] = {}
+    if body.scope != BodyScope.INDICATORS.value:
+        _measures(session, body.organisation_id, fields, items)
+    _indicators(session, body.organisation_id, fields, policy, items)
+    _decisions(session, body, today, items)
+    return items
+
+
+def _measures(
+    session: Session, org_id: int, fields: set[int] | None, items: dict[str, OpenItem]
+) -> None:
+    stmt = (
+        select(OutboxMessage.id, OutboxMessage.context, MeasureCycle.id, MeasureCycle.stay)
+        .join(MeasureCycle, MeasureCycle.id == OutboxMessage.measure_cycle_id)
+        .join(Measure, Measure.id == MeasureCycle.measure_id)
+        .join(Goal, Goal.id == Measure.goal_id)
+        .where(
+            OutboxMessage.organisation_id == org_id,
+            OutboxMessage.channel == Channel.DIGEST.value,
+            OutboxMessage.kind == DIGEST_ITEM,
+            # An escalation of an earlier stay was answered by the move that ended that stay.
+            OutboxMessage.context["stay"].as_integer() == MeasureCycle.stay,
+        )
+        .order_by(OutboxMessage.id)
+    )
+    if fields is not None:
+        stmt = stmt.where(Goal.field_id.in_(fields))
+    for row_id, context, mc_id, stay in session.execute(stmt):
+        key = measure_key(mc_id, stay)
+        item = items.setdefault(key, OpenItem(key, MEASURE, mc_id))
+        item.level = max(item.level, int((context or {}).get("level", 0)))
+        item.row_ids.append(row_id)
+
+
+def steering_level(policy: DeadlinePolicy) -> int | None:
+    """The escalation level at which an overdue delivery reaches the bodies, if any."""
+    for i, step in enumerate(policy.escalation_steps):
+        if step.target is EscalationTarget.STEERING_GROUP:
+            return i + 1
+    return None
+
+
+def _indicators(
+    session: Session,
+    org_id: int,
+    fields: set[int] | None,
+    policy: DeadlinePolicy,
+    items: dict[str, OpenItem],
+) -> None:
+    level = steering_level(policy)
+    if level is None:
+        return
+    stmt = select(DataRequest.id, DataRequest.stay, DataRequest.escalation_level).where(
+        DataRequest.organisation_id == org_id,
+        DataRequest.status == RequestStatus.OPEN.value,
+        DataRequest.escalation_level >= level,
+    )
+    if fields is not None:
+        # An indicator belongs to the fields of the goals and measures it is linked to.
+        by_goal = (
+            select(indicator_goal.c.indicator_id)
+            .join(Goal, Goal.id == indicator_goal.c.goal_id)
+            .where(Goal.field_id.in_(fields))
+        )
+        by_measure = (
+            select(indicator_measure.c.indicator_id)
+            .join(Measure, Measure.id == indicator_measure.c.measure_id)
+            .join(Goal, Goal.id == Measure.goal_id)
+            .where(Goal.field_id.in_(fields))
+        )
+        stmt = stmt.where(
+            or_(DataRequest.indicator_id.in_(by_goal), DataRequest.indicator_id.in_(by_measure))
+        )
+    for request_id, stay, reached in session.execute(stmt.order_by(DataRequest.id)):
+        key = f"data:{request_id}:{stay}"
+        items[key] = OpenItem(key, INDICATOR, request_id, int(reached))
+
+
+def _decisions(session: Session, body: Body, today: date, items: dict[str, OpenItem]) -> None:
+    """The body's decisions due within two weeks or overdue, and its escalated Aufträge."""
+    escalated: dict[int, tuple[int, list[int]]] = {}
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.context, Decision.id)
+        .join(Decision, Decision.id == OutboxMessage.context["decision_id"].as_integer())
+        .where(
+            OutboxMessage.organisation_id == body.organisation_id,
+            OutboxMessage.channel == Channel.DIGEST.value,
+            OutboxMessage.kind == DIGEST_ITEM,
+            OutboxMessage.measure_cycle_id.is_(None),
+            OutboxMessage.context["body_id"].as_integer() == body.id,
+            OutboxMessage.context["stay"].as_integer() == Decision.stay,
+            Decision.status != DecisionStatus.DONE.value,
+        )
+        .order_by(OutboxMessage.id)
+    )
+    for row_id, context, decision_id in rows:
+        level, row_ids = escalated.get(decision_id, (0, []))
+        escalated[decision_id] = (
+            max(level, int((context or {}).get("level", 0))),
+            [*row_ids, row_id],
+        )
+    due = session.scalars(
+        select(Decision.id)
+        .join(Meeting, Meeting.id == Decision.meeting_id)
+        .where(
+            Meeting.body_id == body.id,
+            Decision.status != DecisionStatus.DONE.value,
+            Decision.due_on.is_not(None),
+            Decision.due_on <= today + timedelta(days=DECISIONS_AHEAD_DAYS),
+        )
+    ).all()
+    for decision_id in sorted(set(due) | set(escalated)):
+        level, row_ids = escalated.get(decision_id, (0, []))
+        key = f"decision:{decision_id}"
+        items[key] = OpenItem(key, DECISION, decision_id, level, row_ids)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How an item reported as open earlier ended: ``state`` is a machine state or a status."""
+
+    key: str
+    kind: str
+    ref_id: int
+    state: str
+
+
+def resolution(session: Session, key: str) -> Resolution | None:
+    """The end of the item ``key`` if it really ended; None if it only left the scope."""
+    kind, _, rest = key.partition(":")
+    ref, _, stay = rest.partition(":")
+    if not ref.isdigit():
+        return None
+    if kind == "mc":
+        mc = session.get(MeasureCycle, int(ref))
+        if mc is not None and str(mc.stay) != stay:
+            return Resolution(key, MEASURE, mc.id, mc.state)
+    elif kind == "data":
+        request = session.get(DataRequest, int(ref))
+        if request is not None and (
+            request.status != RequestStatus.OPEN.value or str(request.stay) != stay
+        ):
+            # A new due date (a new stay) answers the escalation as a delivery would.
+            state = request.status if request.status != RequestStatus.OPEN.value else "extended"
+            return Resolution(key, INDICATOR, request.id, state)
+    elif kind == "decision":
+        decision = session.get(Decision, int(ref))
+        if decision is not None and decision.status == DecisionStatus.DONE.value:
+            return Resolution(key, DECISION, decision.id, decision.status)
+    return None
+
+
+def pending_rows_closed(session: Session, *, organisation_id: int) -> list[int]:
+    """Digest items never reported whose item has ended already: for the outbox's record."""
+    measures = (
+        select(OutboxMessage.id)
+        .join(MeasureCycle, MeasureCycle.id == OutboxMessage.measure_cycle_id)
+        .where(
+            OutboxMessage.context["stay"].as_integer() != MeasureCycle.stay,
+        )
+    )
+    decisions = (
+        select(OutboxMessage.id)
+        .join(Decision, Decision.id == OutboxMessage.context["decision_id"].as_integer())
+        .where(
+            OutboxMessage.measure_cycle_id.is_(None),
+            or_(
+                Decision.status == DecisionStatus.DONE.value,
+                OutboxMessage.context["stay"].as_integer() != Decision.stay,
+            ),
+        )
+    )
+    pending = (
+        OutboxMessage.organisation_id == organisation_id,
+        OutboxMessage.channel == Channel.DIGEST.value,
+        OutboxMessage.kind == DIGEST_ITEM,
+        OutboxMessage.status == OutboxStatus.PENDING.value,
+    )
+    return [
+        *session.scalars(measures.where(*pending)),
+        *session.scalars(decisions.where(*pending)),
+    ]

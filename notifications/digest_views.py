@@ -1,0 +1,191 @@
+"""What a digest shows of its items, in the reader's language: the templates' item views.
+
+Reads the measures, indicators, decisions and meetings the items name; never decides which
+items a digest lists and never writes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications.digest_items import DECISION, INDICATOR, MEASURE, OpenItem, Resolution
+from notifications.models import OutboxMessage, OutboxStatus
+from notifications.render import STATE_LABELS_EN, format_date, items_for
+from workflow.bodies.models import Meeting
+from workflow.catalogue.models import Contact, Organisation
+from workflow.cycles.calendar import calendar_of
+from workflow.deadlines import days_overdue
+from workflow.decisions.models import Decision
+from workflow.indicators.mail import period_label
+from workflow.indicators.models import DataRequest
+from workflow.machine import LABELS_DE, State
+from workflow.meetings.queries import agenda_of
+
+REMINDER_KINDS = ("reminder", "final_reminder")
+WORDS: dict[str, dict[str, str]] = {
+    "de": {
+        "level": "Eskalationsstufe {n}",
+        "reminders_one": "1 Erinnerung",
+        "reminders_many": "{n} Erinnerungen",
+        "last": ", zuletzt am {day}",
+        "now": "jetzt: {state}",
+        "delivered": "geliefert",
+        "cancelled": "nicht mehr angefordert",
+        "extended": "neue Frist",
+        "done": "erledigt",
+        "missing_target_agreement": "Zielvereinbarung fehlt",
+        "missing_review": "Rückmeldung zur Zielerreichung fehlt",
+    },
+    "en": {
+        "level": "escalation level {n}",
+        "reminders_one": "1 reminder",
+        "reminders_many": "{n} reminders",
+        "last": ", last on {day}",
+        "now": "now: {state}",
+        "delivered": "delivered",
+        "cancelled": "no longer requested",
+        "extended": "new deadline",
+        "done": "done",
+        "missing_target_agreement": "target agreement missing",
+        "missing_review": "review of achievement missing",
+    },
+}
+DECISION_KINDS = {
+    "de": {
+        "resolution": "Beschluss",
+        "recommendation": "Empfehlung",
+        "assignment": "Auftrag",
+        "change_proposal": "Änderungsvorschlag",
+    },
+    "en": {
+        "resolution": "Resolution",
+        "recommendation": "Recommendation",
+        "assignment": "Task",
+        "change_proposal": "Change proposal",
+    },
+}
+DECISION_STATUS = {
+    "de": {"open": "offen", "in_progress": "in Bearbeitung", "done": "erledigt"},
+    "en": {"open": "open", "in_progress": "in progress", "done": "done"},
+}
+
+
+def state_label(state: str, lang: str) -> str:
+    return LABELS_DE[State(state)] if lang == "de" else STATE_LABELS_EN[State(state)]
+
+
+class DigestViews:
+    """Builds item views for one body's digests at one moment, once per language."""
+
+    def __init__(self, session: Session, org: Organisation, now: datetime) -> None:
+        self.session = session
+        self.org = org
+        self.now = now
+        self.cal = calendar_of(org)
+        self._cache: dict[tuple[str, str], dict[str, Any]] = {}
+
+    # -- open items ---------------------------------------------------------------------
+
+    def open_view(self, item: OpenItem, lang: str) -> dict[str, Any]:
+        key = (item.key, lang)
+        if key not in self._cache:
+            if item.kind == MEASURE:
+                self._cache[key] = self._measure(item, lang)
+            elif item.kind == INDICATOR:
+                self._cache[key] = self._indicator(item.ref_id, item.level, lang)
+            else:
+                self._cache[key] = self._decision(item.ref_id, item.level, lang)
+        return dict(self._cache[key])
+
+    def _level(self, level: int, lang: str) -> str:
+        return WORDS[lang]["level"].format(n=level) if level else ""
+
+    def _measure(self, item: OpenItem, lang: str) -> dict[str, Any]:
+        view = items_for(self.session, [item.ref_id], self.org, lang, self.now)[0]
+        words = WORDS[lang]
+        sent = self.session.scalars(
+            select(OutboxMessage.sent_at)
+            .where(
+                OutboxMessage.measure_cycle_id == item.ref_id,
+                OutboxMessage.kind.in_(REMINDER_KINDS),
+                OutboxMessage.status == OutboxStatus.SENT.value,
+            )
+            .order_by(OutboxMessage.sent_at)
+        ).all()
+        n = len(sent)
+        history = words["reminders_one"] if n == 1 else words["reminders_many"].format(n=n)
+        if sent and sent[-1]:
+            history += words["last"].format(day=format_date(self.cal.local_date(sent[-1]), lang))
+        missing = words.get(f"missing_{view['state']}")
+        if missing:
+            history += f"; {missing}"
+        return {**view, "level_label": self._level(item.level, lang), "history": history}
+
+    def _indicator(self, request_id: int, level: int, lang: str) -> dict[str, Any]:
+        request = self.session.get(DataRequest, request_id)
+        assert request is not None
+        indicator = request.indicator
+        source = self.session.get(Contact, request.contact_id)
+        return {
+            "code": indicator.code,
+            "title": indicator.statement,
+            "period_label": period_label(request.period, lang),
+            "due_on": format_date(request.due_on, lang),
+            "days_overdue": days_overdue(request.due_on, self.now, self.cal),
+            "source": source.name if source else "",
+            "level_label": self._level(level, lang),
+            "path": f"/kennzahlen/{indicator.id}",
+            "resolution": None,
+        }
+
+    def _decision(self, decision_id: int, level: int, lang: str) -> dict[str, Any]:
+        decision = self.session.get(Decision, decision_id)
+        assert decision is not None
+        meeting = self.session.get(Meeting, decision.meeting_id)
+        contact = self.session.get(Contact, decision.contact_id) if decision.contact_id else None
+        return {
+            "kind_label": DECISION_KINDS[lang].get(decision.kind, decision.kind),
+            "text": decision.text,
+            "meeting_on": format_date(meeting.held_on if meeting else None, lang),
+            "due_on": format_date(decision.due_on, lang),
+            # Signed: a decision enters the digest before it is due.
+            "days_overdue": (
+                (self.cal.local_date(self.now) - decision.due_on).days if decision.due_on else 0
+            ),
+            "status_label": DECISION_STATUS[lang].get(decision.status, decision.status),
+            "contact_name": contact.name if contact else "",
+            "level_label": self._level(level, lang),
+            "path": f"/sitzungen/{decision.meeting_id}",
+            "resolution": None,
+        }
+
+    # -- resolved items -----------------------------------------------------------------
+
+    def resolved_view(self, item: Resolution, lang: str) -> dict[str, Any]:
+        words = WORDS[lang]
+        if item.kind == MEASURE:
+            view = items_for(self.session, [item.ref_id], self.org, lang, self.now)[0]
+            return {**view, "resolution": words["now"].format(state=view["state_label"])}
+        if item.kind == INDICATOR:
+            view = self._indicator(item.ref_id, 0, lang)
+        else:
+            assert item.kind == DECISION
+            view = self._decision(item.ref_id, 0, lang)
+        return {**view, "resolution": words.get(item.state, item.state)}
+
+    # -- the meeting --------------------------------------------------------------------
+
+    def meeting_view(self, meeting: Meeting, lang: str) -> dict[str, Any]:
+        return {
+            "date": format_date(meeting.held_on, lang),
+            "time": meeting.starts_at or "",
+            "place": meeting.place,
+            "title": meeting.title,
+            "agenda": [a.title for a in agenda_of(self.session, meeting.id)],
+            "path": f"/sitzungen/{meeting.id}",
+            "pack_path": f"/sitzungen/{meeting.id}/unterlage",
+        }

@@ -1,0 +1,1 @@
+"""The decisions register: Beschlüsse, Empfehlungen, Aufträge and Änderungsvorschläge of bodies."""

@@ -1,0 +1,1 @@
+"""Meetings of bodies: agenda (proposed from the data), guests, attendance, invitations, minutes."""
