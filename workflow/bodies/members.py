@@ -17,6 +17,7 @@ from workflow.bodies.checks import EMAIL, LANGUAGES, UNSET, Unset, choice, text
 from workflow.bodies.errors import BodyError
 from workflow.bodies.models import Body, BodyMember, MemberRole, Represents
 from workflow.bodies.queries import open_membership
+from workflow.bodies.races import taken_means
 
 
 def _user_for(session: Session, body: Body, email: str, user_id: int | None) -> int | None:
@@ -102,8 +103,9 @@ def add_member(
         user_id=_user_for(session, body, email, user_id),
         joined_on=today if joined_on is UNSET else joined_on,
     )
-    session.add(member)
-    session.flush()
+    with taken_means(session, "member_already_current", email=email, body=body.name):
+        session.add(member)
+        session.flush()
     return member
 
 

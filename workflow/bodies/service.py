@@ -24,6 +24,7 @@ from workflow.bodies.models import (
     Represents,
 )
 from workflow.bodies.queries import field_ids_of
+from workflow.bodies.races import taken_means
 from workflow.catalogue.models import Field
 
 # Memberships are members.py's; re-exported so that one import sets up a body with people.
@@ -137,8 +138,9 @@ def create_body(
     )
     fields = _checked_fields(session, organisation_id, scope, field_ids)
     checked_rules = _checked_rules(rules or {})
-    session.add(body)
-    session.flush()
+    with taken_means(session, "body_name_taken", name=name):
+        session.add(body)
+        session.flush()
     _write_fields(session, body, fields)
     _write_rules(session, body, checked_rules)
     session.flush()

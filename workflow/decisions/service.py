@@ -23,6 +23,7 @@ from workflow.cycles import coordination
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import MeasureCycle
 from workflow.decisions import catalogue_changes, checks
+from workflow.decisions.assignments import open_assignment
 from workflow.decisions.errors import DecisionError
 from workflow.decisions.models import (
     Addressee,
@@ -137,9 +138,6 @@ def record_decision(
         )
         _done(decision, actor=actor, now=now)
     elif the_kind is DecisionKind.ASSIGNMENT:
-        # The Auftrag engine's module; imported here so the register works without it loaded.
-        from workflow.decisions.assignments import open_assignment
-
         try:
             open_assignment(session=session, decision=decision, now=now)
         except BodyError as refused:  # e.g. no cycle yet whose form link could carry it

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from workflow.bodies.checks import UNSET, Unset, text
 from workflow.bodies.errors import BodyError
 from workflow.bodies.models import Body, Meeting
+from workflow.bodies.races import taken_means
 from workflow.catalogue.models import Organisation
 from workflow.cycles.calendar import calendar_of
 
@@ -100,8 +101,9 @@ def add_meeting(
         notes="",
     )
     _day_free(session, body, day, None)
-    session.add(meeting)
-    session.flush()
+    with taken_means(session, "meeting_day_taken", body=body.name, on=day.isoformat()):
+        session.add(meeting)
+        session.flush()
     return meeting
 
 
