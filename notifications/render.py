@@ -27,7 +27,8 @@ from workflow.deadlines import DeadlinePolicy, days_overdue
 from workflow.decisions.assignment_mail import ASSIGNMENT_KINDS, assignment_context
 from workflow.forms.models import Delegation, DelegationStatus
 from workflow.forms.revocation import end_owner_scope
-from workflow.forms.tokens import Phase, form_url, issue_token
+from workflow.forms.scope import scope_ids
+from workflow.forms.tokens import FormToken, Phase, form_url, issue_token
 from workflow.indicators.mail import DATA_KINDS, data_context
 from workflow.machine import LABELS_DE, State
 from workflow.organisation_settings import address_line
@@ -42,6 +43,8 @@ LINK_KINDS = {
     "delegation",
     "link_reissued",
 }
+# Kinds whose link is the owner's whole scope (all their open measures of the phase).
+SCOPE_KINDS = {"delegation", "link_reissued"}
 CONFIRMATIONS = {"confirmation_agreement", "confirmation_review"}
 MEETING_KINDS = {"meeting_invitation", "meeting_changed"}
 # The context key under which a kind's builder hands over its attachments (no template reads it).
@@ -363,22 +366,43 @@ class Renderer:
         ctx = rows[0].context
         kind = rows[0].kind
         contact_id = int(ctx.get("delegate_contact_id") or ctx["contact_id"])
-        mcs = [
-            self.session.get(MeasureCycle, r.measure_cycle_id) for r in rows if r.measure_cycle_id
-        ]
+        mc_ids = [r.measure_cycle_id for r in rows if r.measure_cycle_id]
+        mcs = [self.session.get(MeasureCycle, mc_id) for mc_id in mc_ids]
         cycle_id = int(ctx.get("cycle_id") or (mcs[0].cycle_id if mcs and mcs[0] else 0))
         cycle = self.session.get(Cycle, cycle_id)
         assert cycle is not None
+        shown: dict[str, Any] = {}
+        if kind in SCOPE_KINDS:
+            # These links open all of the owner's measures of the cycle and phase, whichever
+            # row queued the email: name (and time the link by) what it opens now.
+            owner_id = int(ctx.get("from_contact_id") or contact_id)
+            opened = scope_ids(
+                self.session,
+                organisation_id=org.id,
+                cycle_id=cycle_id,
+                owner_id=owner_id,
+                phase=Phase(phase),
+            )
+            if opened:
+                mcs = [self.session.get(MeasureCycle, mc_id) for mc_id in opened]
+                shown["items"] = self._items(opened, org, lang)
         policy = DeadlinePolicy.model_validate(cycle.policy)
+        cal = calendar_of(org)
         dues = [mc.due_on for mc in mcs if mc is not None and mc.due_on is not None]
         due = min(dues) if dues else None
-        last_due = max(dues) if dues else calendar_of(org).local_date(self.now)
+        last_due = max(dues) if dues else cal.local_date(self.now)
         expires_day = last_due + timedelta(days=policy.link_valid_days_after_due)
-        expires_at = calendar_of(org).at_local(expires_day + timedelta(days=1), 0)
+        expires_at = cal.at_local(expires_day + timedelta(days=1), 0)
         if kind == "delegation" and ctx.get("delegation_id") is not None:
             delegation = self.session.get(Delegation, int(ctx["delegation_id"]))
             if delegation is None or delegation.status != DelegationStatus.ACTIVE.value:
                 raise HandOverEnded(int(ctx["delegation_id"]))
+            # The colleague answers in the owner's place: their link lives as long as the
+            # owner's link that handed the form on (and never less than the phase's own).
+            handed_by = self.session.get(FormToken, delegation.form_token_id)
+            if handed_by is not None and handed_by.expires_at > expires_at:
+                expires_at = handed_by.expires_at
+                expires_day = cal.local_date(expires_at - timedelta(microseconds=1))
         if kind == "link_reissued":
             # The links that existed when the new one was asked for die only with this email:
             # if rendering or building it fails, the transaction rolls back and the contact's
@@ -404,7 +428,7 @@ class Renderer:
             issued_by=f"email:{kind}",
             delegated_from_contact_id=ctx.get("from_contact_id") if kind == "delegation" else None,
         )
-        return {
+        return shown | {
             "form_url": form_url(self.settings.base_url, raw),
             "due_on": format_date(due, lang),
             "link_expires_on": format_date(expires_day, lang),

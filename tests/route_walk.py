@@ -215,7 +215,7 @@ class Filler:
         if route.path.endswith("/aktion") and item is not None:
             return {"action": "defer", "reason": "Walk", "version": str(self.org.versions[item])}
         if route.path.startswith("/erstgespraech/"):
-            out = {}
+            out = {"held_on": "2026-03-02", "notify_confirmed": "1"}
             for mc, version in self.org.versions.items():
                 out[f"decision_{mc}"] = "keep"
                 out[f"version_{mc}"] = str(version)

@@ -1,4 +1,4 @@
-"""A cycle's answers as CSV and XLSX: one row per measure-in-cycle, values as in the database."""
+"""A cycle's answers as CSV and XLSX: one row per measure-in-cycle, the database's values in words."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, text
 
 from api.app import create_app
+from api.i18n import translate
 from tests.conftest import make_runtime
 from tests.dashboard_seed import EMAILS, PASSWORD, login
 from tests.test_reports import simulated_database
@@ -67,6 +68,11 @@ def _local(raw: object) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+def _de(prefix: str, value: str | None) -> str:
+    """A stored choice as the export shows it: the German word of the page catalogues."""
+    return translate(f"{prefix}.{value}", "de") if value else ""
+
+
 def _expected(url: str, year: int) -> dict[str, dict[str, str]]:
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -86,13 +92,13 @@ def _expected(url: str, year: int) -> dict[str, dict[str, str]]:
             "phase_code": state,
             "faellig_am": str(due or ""),
             "eskalationsstufe": str(level),
-            "erstgespraech_ergebnis": interview or "",
-            "zv_entscheidung": decision or "",
+            "erstgespraech_ergebnis": _de("decision", interview),
+            "zv_entscheidung": _de("answer.decision", decision),
             "zv_ziele": targets or "",
             "zv_abgegeben_am": _local(agreed_at),
-            "review_zielerreichung": achievement or "",
+            "review_zielerreichung": _de("forms.achievement", achievement),
             "review_kommentar": ("'" + comment if comment == FORMULA else comment) or "",
-            "review_vorschlag": proposal or "",
+            "review_vorschlag": _de("forms.proposal", proposal),
             "review_abgegeben_am": _local(reviewed_at),
         }
     return out

@@ -107,6 +107,8 @@ def test_coordinator_signs_in_records_an_interview_and_accepts_a_review(
     page.get_by_label("Teilnehmende").fill("Tobias Brandt, Koordinierungsstelle")
     page.get_by_label("Ergebnis A1.1").select_option("keep")
     page.get_by_label("Umsetzungsstand A1.1").select_option("in_progress")
+    page.get_by_label("Datum des Gesprächs").fill("2026-03-02")
+    page.get_by_label("Die Fachbereiche werden per E-Mail benachrichtigt").check()
     page.get_by_role("button", name="Erstgespräch speichern").click()
     assert "Das Erstgespräch ist gespeichert." in page.locator(".flash").inner_text()
     with rt.sessions() as session:

@@ -50,7 +50,14 @@ def test_actions_on_the_measure_page(rt: Runtime, clock: FrozenClock) -> None:
     client, s = _coordinator(rt)
     item = s.item_ids[0]
     recorded = _act(
-        client, item, "record_interview", 1, decision="adapt", notes="Zielgruppe erweitern"
+        client,
+        item,
+        "record_interview",
+        1,
+        decision="adapt",
+        notes="Zielgruppe erweitern",
+        held_on="2026-03-02",
+        notify_confirmed="1",
     )
     # "anpassen" lands on the measure's edit form (tests/test_interview_adjust.py).
     assert "Bitte passen Sie die Maßnahme jetzt an." in recorded.text  # type: ignore[attr-defined]
@@ -118,6 +125,7 @@ def test_interview_is_recorded_for_all_measures_or_none(rt: Runtime) -> None:
     assert len(rows) >= 2
     form = client.get(f"/erstgespraech/{contact_id}").text
     fields = {"held_on": "2026-03-02", "participants": "S. Krüger", "notes": "gemeinsam"}
+    fields["notify_confirmed"] = "1"
     for mc_id, _code in rows:
         fields[f"decision_{mc_id}"] = "keep"
         fields[f"status_{mc_id}"] = "ongoing"

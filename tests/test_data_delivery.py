@@ -329,13 +329,14 @@ def test_a_late_sweep_sends_only_the_latest_reminder(rt: Runtime, clock: FrozenC
     assert _kinds(rt) == ["data_final_reminder", "data_request"]
 
 
-def test_a_request_opened_after_its_reminders_owes_only_the_last_one(
+def test_a_request_opened_after_its_reminders_owes_none_of_them(
     rt: Runtime, clock: FrozenClock
 ) -> None:
     build(rt)
-    # The first sweep of the period runs on the due date itself (a beat outage, say).
+    # The first sweep of the period runs on the due date itself (a beat outage, say): the
+    # request goes out alone, never with a reminder in the same second (issue 13, item 6).
     _sweep_twice(rt, clock, _at(date(2026, 3, 20), 10))
-    assert _kinds(rt) == ["data_final_reminder", "data_request"]
+    assert _kinds(rt) == ["data_request"]
     # Nothing opens too early: the September request waits for its own window.
     with rt.sessions() as s:
         assert s.scalars(select(DataRequest.period)).all() == ["2026-03"]
@@ -377,7 +378,7 @@ def test_two_concurrent_sweep_processes_open_and_remind_once(
                 measure_ids=None,
                 now=clock.now(),
             )
-    moment = _at(date(2026, 3, 18))  # opened late: the invitation and the 3-day reminder
+    moment = _at(date(2026, 3, 18))  # opened late: the invitation alone, no reminder yet
     url = rt.engine.url.render_as_string(hide_password=False)
     procs = [
         subprocess.Popen(
@@ -398,7 +399,7 @@ def test_two_concurrent_sweep_processes_open_and_remind_once(
             s.execute(select(OutboxMessage.kind, func.count()).group_by(OutboxMessage.kind)).all()
         )
         steps = set(s.scalars(select(DataRequest.action_step)))
-    assert kinds == {"data_request": 40, "data_reminder": 40}
+    assert kinds == {"data_request": 40}
     assert steps == {2}  # next: the reminder on the due date
     rt.dispose()
     runtime.install(None)

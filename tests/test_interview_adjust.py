@@ -69,7 +69,8 @@ def test_a_status_outside_the_vocabulary_is_refused_on_the_page(rt: Runtime) -> 
     seed(rt)
     client = _coordinator()
     contact_id, ids = _contact_items(rt)
-    fields = {"held_on": "2026-03-02", **_versions(client, contact_id, ids[:1])}
+    fields = {"held_on": "2026-03-02", "notify_confirmed": "1"}
+    fields |= _versions(client, contact_id, ids[:1])
     fields |= {f"decision_{ids[0]}": "keep", f"status_{ids[0]}": "laufend"}
     response = client.post(
         f"/erstgespraech/{contact_id}", data=fields, headers=csrf_headers(client)
@@ -123,6 +124,8 @@ def test_a_status_outside_the_vocabulary_is_refused_on_the_measure_page(rt: Runt
             "version": _version(rt, ids[0]),
             "decision": "keep",
             "implementation_status": "laufend",
+            "held_on": "2026-03-02",
+            "notify_confirmed": "1",
         },
         headers=csrf_headers(client),
     )
@@ -138,7 +141,8 @@ def test_adapt_on_the_interview_page_opens_each_adapted_measure_for_editing(
     client = _coordinator()
     contact_id, ids = _contact_items(rt)
     first, second = ids[0], ids[1]
-    fields = {"held_on": "2026-03-02", **_versions(client, contact_id, [first, second])}
+    fields = {"held_on": "2026-03-02", "notify_confirmed": "1"}
+    fields |= _versions(client, contact_id, [first, second])
     fields |= {f"decision_{first}": "adapt", f"decision_{second}": "adapt"}
     fields |= {f"status_{first}": "in_progress"}
     response = client.post(
@@ -207,6 +211,7 @@ def test_adapt_on_the_measure_page_opens_the_edit_form_which_checks_what_was_typ
             "version": _version(rt, ids[0]),
             "decision": "adapt",
             "held_on": "2026-03-02",
+            "notify_confirmed": "1",
             "implementation_status": "not_started",
         },
         headers=csrf_headers(client),

@@ -28,6 +28,7 @@ def _fields(rt: Runtime, client: TestClient, held_on: str) -> tuple[int, dict[st
         ).all()
     form = client.get(f"/erstgespraech/{contact_id}").text
     fields = {"held_on": held_on, "participants": "S. Krüger", "notes": "gemeinsam"}
+    fields["notify_confirmed"] = "1"
     for mc_id in ids:
         fields[f"decision_{mc_id}"] = "keep"
         found = re.search(rf'name="version_{mc_id}" value="(\d+)"', form)
@@ -81,6 +82,7 @@ def _measure_page_post(rt: Runtime, client: TestClient, held_on: str) -> tuple[i
             "decision": "keep",
             "held_on": held_on,
             "participants": "S. Krüger",
+            "notify_confirmed": "1",
         },
         headers=csrf_headers(client),
     )

@@ -3,13 +3,16 @@
 Recording is all or nothing: one refused or stale measure leaves every measure unchanged
 and shows the form again with everything that was typed. A measure to adapt ("anpassen")
 is opened for editing next, one after the other (``api.dashboard.measure_edit``).
+Nothing is assumed: the result and the date must be given, and a result that emails the
+department needs the coordinator's explicit tick (``missing``, shared with the measure page).
+It never sends anything itself; the transition queues the emails.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +41,14 @@ WAITING = (State.INITIAL_INTERVIEW.value,)
 # An invitation's start must lie in the years a cycle may have (see the API's year bounds):
 # a far date is a typo, and one near datetime.max would overflow when the end is added.
 FIRST_START, LAST_START = date(2000, 1, 1), date(2100, 12, 31)
+# The checkbox that confirms the department will be emailed; the results that email it
+# (a move into the Zielvereinbarung sends its form link, see notifications.effects).
+CONFIRM = "notify_confirmed"
+MAILING_DECISIONS = ("keep", "adapt")
+# SEQUENCE of a re-downloaded invitation: seconds on the clock since this moment, so every
+# later download outranks an earlier one without a stored counter (fits 32 bits until 2068).
+_SEQUENCE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_UID_NAMESPACE = uuid.UUID("6f1d3c1e-52a8-4d0b-9a55-0e2b7d6f4c11")
 
 
 def _contact(session: Session, user: User, contact_id: int) -> Contact:
@@ -86,6 +97,9 @@ def _form(
     typed: dict[str, str] | None = None,
     error: str | None = None,
     error_key: str | None = None,
+    problems: Mapping[str, str] | None = None,
+    ics: Mapping[str, str] | None = None,
+    ics_problem: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     return page(
@@ -97,9 +111,13 @@ def _form(
         items=_items(session, user, contact.id),
         decisions=coordination.INTERVIEW_DECISIONS,
         statuses=coordination.IMPLEMENTATION_STATUSES,
-        typed=typed or {"held_on": today_of(organisation_of(session, user)).isoformat()},
+        typed=typed or {},
         error=error,
         error_key=error_key,
+        problems=problems or {},
+        ics=ics or {},
+        ics_problem=ics_problem,
+        confirm=CONFIRM,
     )
 
 
@@ -127,14 +145,21 @@ async def record(
         for row in _items(session, user, contact.id)
         if typed.get(f"decision_{row.id}")
     ]
-    if not chosen:
+    problems = missing(
+        held_on=common["held_on"],
+        decisions=[decision for _row, decision in chosen],
+        confirmed=bool(typed.get(CONFIRM)),
+    )
+    problems.pop("decision", None)  # said for the whole table, below
+    if not chosen or problems:
         return _form(
             request,
             session,
             user,
             contact,
             typed=typed,
-            error_key="interview.nothing",
+            error_key="interview.nothing" if not chosen else "interview.problems",
+            problems=problems,
             status_code=422,
         )
     outside = _held_on_outside(session, common["held_on"], [row.id for row, _ in chosen])
@@ -191,6 +216,22 @@ async def record(
     return redirect(f"/erstgespraech/{contact.id}")
 
 
+def missing(*, held_on: str, decisions: Sequence[str], confirmed: bool) -> dict[str, str]:
+    """What an Erstgespräch still lacks, as field name -> message key; empty when complete.
+
+    No result or date is assumed: a silent default once recorded "beibehalten" and emailed
+    the department on one bare click.
+    """
+    problems: dict[str, str] = {}
+    if not any(d.strip() for d in decisions):
+        problems["decision"] = "interview.required.decision"
+    if not held_on.strip():
+        problems["held_on"] = "interview.required.held_on"
+    if not confirmed and any(d in MAILING_DECISIONS for d in decisions):
+        problems[CONFIRM] = "interview.required.confirm"
+    return problems
+
+
 def edit_url(item_id: int, then: Sequence[int] = ()) -> str:
     """The measure's edit form; ``then`` are the measures to adapt after it, in order."""
     url = f"/massnahmen/{item_id}/bearbeiten"
@@ -224,21 +265,29 @@ def _held_on_outside(session: Session, held_on: str, item_ids: list[int]) -> dic
     return None if error is None else {k: str(v) for k, v in error.values.items()}
 
 
-def _start(request: Request, start: str, tz: ZoneInfo) -> datetime | None:
-    """The typed start in local time; None if none or unreadable, a 422 page if out of range."""
+def _start(start: str, tz: ZoneInfo) -> datetime | None:
+    """The typed start in local time; None when it lacks a date and time or is out of range.
+
+    A date without a time is refused too: a guessed hour would sit silently in a calendar.
+    """
     try:
-        begins = datetime.fromisoformat(start).replace(tzinfo=tz) if start else None
+        begins = datetime.fromisoformat(start.strip()).replace(tzinfo=tz) if "T" in start else None
     except ValueError:
         return None
-    if begins is not None and not FIRST_START <= begins.date() <= LAST_START:
-        message = translate(
-            "interview.start_invalid",
-            language_of(request),
-            first=FIRST_START.strftime("%d.%m.%Y"),
-            last=LAST_START.strftime("%d.%m.%Y"),
-        )
-        raise ApiError(422, "invalid_start", message, {"start": start})
+    if begins is None or not FIRST_START <= begins.date() <= LAST_START:
+        return None
     return begins
+
+
+def _uid(*, organisation_id: int, contact_id: int, cycle_id: int | None) -> str:
+    """One UID per interview (organisation, contact, cycle): a corrected invitation replaces
+    the calendar entry instead of adding a second one."""
+    name = f"erstgespraech:{organisation_id}:{contact_id}:{cycle_id or 0}"
+    return f"{uuid.uuid5(_UID_NAMESPACE, name)}@zielflow"
+
+
+def _sequence(now: datetime) -> int:
+    return max(0, int((now.astimezone(UTC) - _SEQUENCE_EPOCH).total_seconds()))
 
 
 @router.get("/erstgespraech/{contact_id}/einladung.ics")
@@ -255,19 +304,41 @@ def invitation(
     contact = _contact(session, user, contact_id)
     org = organisation_of(session, user)
     tz = ZoneInfo(org.timezone)
-    begins = _start(request, start, tz)
+    begins = _start(start, tz)
     if begins is None:
-        begins = datetime.combine(
-            today_of(org) + timedelta(days=7), datetime.min.time(), tz
-        ).replace(hour=10)
+        lang = language_of(request)
+        problem = (
+            translate(
+                "interview.start_invalid",
+                lang,
+                first=FIRST_START.strftime("%d.%m.%Y"),
+                last=LAST_START.strftime("%d.%m.%Y"),
+            )
+            if "T" in start
+            else translate("interview.start_required", lang)
+        )
+        typed_ics = {"start": start, "minutes": str(minutes), "location": location}
+        return _form(
+            request, session, user, contact, ics=typed_ics, ics_problem=problem, status_code=422
+        )
     items = _items(session, user, contact.id)
+    cycle = queries.latest_cycle(session, user.organisation_id)
+    now = runtime.current().clock.now()
     cal = Calendar()
     cal.add("prodid", "-//zielflow//Erstgespraech//DE")
     cal.add("version", "2.0")
     cal.add("method", "REQUEST")
     event = Event()
-    event.add("uid", f"{uuid.uuid4()}@zielflow")
-    event.add("dtstamp", runtime.current().clock.now())
+    event.add(
+        "uid",
+        _uid(
+            organisation_id=user.organisation_id,
+            contact_id=contact.id,
+            cycle_id=cycle.id if cycle is not None else None,
+        ),
+    )
+    event.add("sequence", _sequence(now))
+    event.add("dtstamp", now)
     event.add("dtstart", begins)
     event.add("dtend", begins + timedelta(minutes=minutes))
     event.add("summary", f"Erstgespräch Integrationskonzept – {contact.name}")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
-from api.dashboard.interview import edit_url, refusal_message
+from api.dashboard.interview import CONFIRM, edit_url, missing, refusal_message
+from api.dashboard.measure_values import answer_view, iso_day, with_actor_names
 from api.dashboard.meeting_actor import with_meeting_actors
 from api.dashboard.status_ask import ask_box
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
@@ -47,6 +48,7 @@ FORM_FIELDS = (
     "comment",
     "reason",
     "due_on",
+    CONFIRM,
 )
 
 
@@ -65,6 +67,7 @@ def _render(
     *,
     error: str | None = None,
     error_key: str | None = None,
+    problems: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
     action: str | None = None,
     status_code: int = 200,
@@ -77,28 +80,32 @@ def _render(
     )
     if row is None:
         raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.")
+    lang, org_id = language_of(request), user.organisation_id
+    answers = queries.answers(session, item_id)
+    # A move a body decided names its meeting, not "meeting:<id>"; a person is named too.
+    timeline = with_meeting_actors(
+        session, organisation_id=org_id, entries=queries.timeline(session, item_id), lang=lang
+    )
     return page(
         request,
         "dashboard/measure.html",
         user,
         status_code=status_code,
         item=row,
-        # A move a body decided names its meeting, not "meeting:<id>".
-        timeline=with_meeting_actors(
-            session,
-            organisation_id=user.organisation_id,
-            entries=queries.timeline(session, item_id),
-            lang=language_of(request),
-        ),
+        timeline=with_actor_names(session, organisation_id=org_id, entries=timeline, lang=lang),
         delegations=delegation_review.for_measure(
             session, organisation_id=user.organisation_id, measure_cycle_id=item_id
         ),
-        answers=queries.answers(session, item_id),
+        answers=answers,
+        shown=answer_view(session, organisation_id=org_id, answers=answers, lang=lang),
+        fmt_iso_date=iso_day,
         actions=actions_now(row.state),
         decisions=coordination.INTERVIEW_DECISIONS,
         statuses=coordination.IMPLEMENTATION_STATUSES,
         error=error,
         error_key=error_key,
+        problems=problems or {},
+        confirm=CONFIRM,
         typed=typed or {},
         failed_action=action,
         # The "Sachstand erfragen" form, for those who may ask (api/dashboard/my_bodies.py).
@@ -129,7 +136,24 @@ async def act(request: Request, item_id: RowId, user: Coordinator, session: Sess
         version = int(str(form.get("version", "")))
     except ValueError:
         version = 0
-    payload: dict[str, Any] = {k: v for k, v in typed.items() if v}
+    payload: dict[str, Any] = {k: v for k, v in typed.items() if v and k != CONFIRM}
+    if action == Event.RECORD_INTERVIEW.value:
+        # Nothing assumed, and no email without the coordinator's tick (api.dashboard.interview).
+        problems = missing(
+            held_on=typed["held_on"], decisions=[typed["decision"]], confirmed=bool(typed[CONFIRM])
+        )
+        if problems:
+            return _render(
+                request,
+                session,
+                user,
+                item_id,
+                error_key="interview.problems",
+                problems=problems,
+                typed=typed,
+                action=action,
+                status_code=422,
+            )
     clock = runtime.current().clock
     try:
         if action == "reissue_link":

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from workflow.cycles.models import MeasureCycle
-from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, action_plan, due_on
+from workflow.deadlines import (
+    BusinessCalendar,
+    DeadlinePolicy,
+    Step,
+    StepKind,
+    action_plan,
+    due_on,
+)
 from workflow.machine import State
+
+# A reminder never follows the request (or the new deadline) it chases within less than
+# this many working days: a late start skips the reminders dated before that.
+MIN_WORKING_DAYS_BEFORE_REMINDER = 2
 
 
 def enter(
@@ -32,20 +43,34 @@ def plan_of(mc: MeasureCycle, policy: DeadlinePolicy, cal: BusinessCalendar) -> 
     return action_plan(State(mc.state), mc.due_on, policy, cal)
 
 
+def first_follow_up(now: datetime, policy: DeadlinePolicy, cal: BusinessCalendar) -> datetime:
+    """The earliest moment a reminder may follow a request sent at ``now``: the send hour of
+    the ``MIN_WORKING_DAYS_BEFORE_REMINDER``-th working day after it, so that the person has
+    had the request for a while before anything chases it."""
+    day = cal.local_date(now)
+    for _ in range(MIN_WORKING_DAYS_BEFORE_REMINDER):
+        day = cal.roll_forward(day + timedelta(days=1))
+    return cal.at_local(day, policy.send_hour)
+
+
+def first_step(plan: list[Step], earliest: datetime) -> tuple[int, datetime | None]:
+    """Where a late start picks up its plan: reminders dated before ``earliest`` are skipped
+    (the request itself names the due date), and an escalation already owed waits until
+    ``earliest`` too. An automatic move keeps its own time."""
+    index = next(
+        (i for i, s in enumerate(plan) if not (s.kind is StepKind.REMINDER and s.at < earliest)),
+        len(plan),
+    )
+    if index == len(plan):
+        return index, None
+    step = plan[index]
+    return index, step.at if step.kind is StepKind.AUTO else max(step.at, earliest)
+
+
 def skip_past_steps(
     mc: MeasureCycle, *, now: datetime, policy: DeadlinePolicy, cal: BusinessCalendar
 ) -> None:
-    """A stay that starts late (a deadline set close, or extended) does not owe old reminders.
-
-    The last step already in the past is kept, so an item entered after its first reminder
-    date still gets exactly one reminder, not none and not all of them at once.
-    """
+    """A stay that starts late (a deadline set close, or extended) does not owe old reminders,
+    and no reminder arrives right behind the email that opened the stay (issue 13)."""
     plan = plan_of(mc, policy, cal)
-    past = [i for i, step in enumerate(plan) if step.at <= now and step.kind.value == "reminder"]
-    if len(past) > 1:
-        mc.action_step = past[-1]
-    schedule_next(mc, plan)
-
-
-def schedule_next(mc: MeasureCycle, plan: list[Step]) -> None:
-    mc.next_action_at = plan[mc.action_step].at if mc.action_step < len(plan) else None
+    mc.action_step, mc.next_action_at = first_step(plan, first_follow_up(now, policy, cal))

@@ -23,7 +23,8 @@ from workflow.accounts import Role, User
 from workflow.catalogue.models import Contact, Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle
-from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, StepKind, contact_plan
+from workflow.cycles.stay import first_follow_up, first_step
+from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, contact_plan
 from workflow.indicators.models import DataRequest, Indicator, RequestStatus
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,11 @@ def plan_of(request: DataRequest, policy: DeadlinePolicy, cal: BusinessCalendar)
 def schedule_new(
     request: DataRequest, *, now: datetime, policy: DeadlinePolicy, cal: BusinessCalendar
 ) -> None:
-    """A request opened late does not owe old reminders: keep only the last one already due."""
+    """A request opened (or extended) late does not owe old reminders, and none arrives right
+    behind it: reminders dated before ``first_follow_up`` are skipped (issue 13)."""
     plan = plan_of(request, policy, cal)
-    past = [i for i, s in enumerate(plan) if s.at <= now and s.kind is StepKind.REMINDER]
-    request.action_step = past[-1] if len(past) > 1 else 0
-    request.next_action_at = (
-        plan[request.action_step].at if request.action_step < len(plan) else None
+    request.action_step, request.next_action_at = first_step(
+        plan, first_follow_up(now, policy, cal)
     )
 
 

@@ -9,7 +9,6 @@ a formula. XLSX stores text cells as text, dates as dates.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +22,7 @@ from workflow.catalogue.models import Contact, Department, Field, Goal, Measure,
 from workflow.csv_safe import write_csv
 from workflow.cycles.models import Cycle, Interview, MeasureCycle, Review, TargetAgreement
 from workflow.machine import LABELS_DE, State
+from workflow.reports.answer_values import actor_names, indicator_lines, milestone_lines
 from workflow.reports.data import ReportUnavailable
 from workflow.reports.german import code_key
 
@@ -75,17 +75,30 @@ class AnswersTable:
     rows: tuple[dict[str, Cell], ...]
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+def _name(names: dict[str, str], actor: str) -> str:
+    """A submitter's name; one no longer known here is left empty, never shown as its id."""
+    if actor in names:
+        return names[actor]
+    word = _de("actor", actor)
+    if word != actor:
+        return word
+    return "" if actor.startswith(("user:", "contact:")) else actor
 
 
 def _milestones(items: list[dict[str, Any]]) -> str:
-    parts = []
-    for item in items or []:
-        what = str(item.get("text") or "").strip()
-        due = str(item.get("date") or "").strip()
-        parts.append(f"{due}: {what}" if due else what)
-    return "; ".join(p for p in parts if p)
+    return "; ".join(f"{due}: {what}" if due else what for due, what in milestone_lines(items))
+
+
+def _de(prefix: str, value: str) -> str:
+    """The page's German word for a stored choice ("keep" → "beibehalten"); "" stays empty."""
+    # Imported here: the catalogues live with the pages (as in workflow/meetings/pack.py).
+    from api.i18n import translate
+
+    if not value:
+        return ""
+    key = f"{prefix}.{value}"
+    text = translate(key, "de")
+    return value if text == key else text
 
 
 def answers_table(session: Session, *, organisation_id: int, year: int) -> AnswersTable:
@@ -96,6 +109,14 @@ def answers_table(session: Session, *, organisation_id: int, year: int) -> Answe
     if org is None or cycle is None:
         raise ReportUnavailable(f"Es gibt keinen Zyklus {year}.")
     tz = ZoneInfo(org.timezone)
+    # Values typed before the forms checked ranges (such as 1E+309) read as this.
+    invalid = _de("answer", "value_invalid")
+
+    def indicators(values: dict[str, Any] | None) -> str:
+        lines = indicator_lines(
+            session, organisation_id=organisation_id, values=values, lang="de", invalid=invalid
+        )
+        return "; ".join(f"{line.label}: {line.value}" for line in lines)
 
     def local(moment: datetime | None) -> datetime | None:
         # Excel knows no time zones: the organisation's wall-clock time, to the minute.
@@ -125,6 +146,8 @@ def answers_table(session: Session, *, organisation_id: int, year: int) -> Answe
         .outerjoin(Review, Review.measure_cycle_id == MeasureCycle.id)
         .where(MeasureCycle.cycle_id == cycle.id)
     ).all()
+    submitters = [a.submitted_by for row in rows for a in row[7:9] if a is not None]
+    names = actor_names(session, organisation_id=organisation_id, actors=submitters)
     out: list[dict[str, Cell]] = []
     for mc, measure, goal, field, dept, contact, interview, agreement, review in rows:
         out.append(
@@ -144,26 +167,32 @@ def answers_table(session: Session, *, organisation_id: int, year: int) -> Answe
                 "phase_code": mc.state,
                 "faellig_am": mc.due_on,
                 "eskalationsstufe": mc.escalation_level,
-                "erstgespraech_ergebnis": interview.decision if interview else "",
-                "umsetzungsstand": interview.implementation_status if interview else "",
-                "zv_entscheidung": agreement.decision if agreement else "",
+                "erstgespraech_ergebnis": _de("decision", interview.decision) if interview else "",
+                "umsetzungsstand": (
+                    _de("impl", interview.implementation_status) if interview else ""
+                ),
+                "zv_entscheidung": _de("answer.decision", agreement.decision) if agreement else "",
                 "zv_begruendung": agreement.reason if agreement else "",
                 "zv_ziele": agreement.targets if agreement else "",
                 "zv_meilensteine": _milestones(agreement.milestones) if agreement else "",
-                "zv_kennzahl_zielwerte": _json(agreement.indicator_targets) if agreement else "",
+                "zv_kennzahl_zielwerte": (
+                    indicators(agreement.indicator_targets) if agreement else ""
+                ),
                 "zv_verantwortlich": agreement.responsible if agreement else "",
                 "zv_ressourcen": agreement.resources if agreement else "",
                 "zv_abgegeben_am": local(agreement.submitted_at) if agreement else None,
-                "zv_abgegeben_von": agreement.submitted_by if agreement else "",
+                "zv_abgegeben_von": _name(names, agreement.submitted_by) if agreement else "",
                 "zv_angenommen_am": local(agreement.accepted_at) if agreement else None,
-                "review_zielerreichung": review.achievement if review else "",
+                "review_zielerreichung": (
+                    _de("forms.achievement", review.achievement) if review else ""
+                ),
                 "review_kommentar": review.comment if review else "",
                 "review_hindernisse": review.obstacles if review else "",
-                "review_kennzahl_werte": _json(review.indicator_values) if review else "",
-                "review_vorschlag": review.proposal if review else "",
+                "review_kennzahl_werte": indicators(review.indicator_values) if review else "",
+                "review_vorschlag": _de("forms.proposal", review.proposal) if review else "",
                 "review_vorschlag_text": review.proposal_text if review else "",
                 "review_abgegeben_am": local(review.submitted_at) if review else None,
-                "review_abgegeben_von": review.submitted_by if review else "",
+                "review_abgegeben_von": _name(names, review.submitted_by) if review else "",
                 "review_angenommen_am": local(review.accepted_at) if review else None,
             }
         )
