@@ -91,7 +91,7 @@ def test_a_coordinator_sets_up_the_organisation_and_a_head(
     page.get_by_label("E-Mail-Adresse").fill("ines.albers@stadt.example.org")
     page.get_by_role("button", name="Speichern").click()
     page.wait_for_url(f"{server.url}/fachbereiche*")
-    assert "Dr. Ines Albers" in page.locator("#leitungen + p + table").inner_text()
+    assert "Dr. Ines Albers" in page.locator("#leitungen + p + .table-scroll table").inner_text()
     with rt.sessions() as session:
         head = session.scalars(select(Contact).where(Contact.is_head.is_(True))).one()
         assert head.email == "ines.albers@stadt.example.org"
