@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from notifications.digest_items import DECISION, INDICATOR, MEASURE, OpenItem, Resolution
+from notifications.digest_items import (
+    DECISION,
+    INDICATOR,
+    MEASURE,
+    STATUS_CHECK,
+    OpenItem,
+    Resolution,
+)
 from notifications.digest_periods import Period
 from notifications.digest_views import DigestViews
 from notifications.render import format_date
@@ -97,6 +104,7 @@ def content(
 
     indicators = opened(change.new, INDICATOR, True) + opened(change.still_open, INDICATOR, False)
     decisions = opened(change.new, DECISION, True) + opened(change.still_open, DECISION, False)
+    checks = opened(change.new, STATUS_CHECK, True) + opened(change.still_open, STATUS_CHECK, False)
     meeting = period.meeting
     return {
         "body_name": body_name,
@@ -114,6 +122,10 @@ def content(
             indicators + ended(INDICATOR), key=lambda i: (*by_urgency(i), i["code"])
         ),
         "decisions": sorted(decisions + ended(DECISION), key=by_urgency),
+        # One line per contact's part of a status check, the parts' order kept for equal ones.
+        "status_checks": sorted(
+            checks + ended(STATUS_CHECK), key=lambda i: (*by_urgency(i), i["line"])
+        ),
         "totals": {
             "new": len(change.new),
             "still_open": len(change.still_open),

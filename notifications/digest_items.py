@@ -1,7 +1,8 @@
 """What is open in one body's scope now, and whether an item reported earlier was resolved.
 
 An item is open while the stay it was escalated in lasts (a measure's, a data request's or
-an Auftrag's) or, for a decision of the body's meetings, while it is due and not done. The
+an Auftrag's), for a status check's part while it is unanswered and its check open, or, for
+a decision of the body's meetings, while it is due and not done. The
 ``digest_item`` outbox rows are facts read here; their status decides nothing. Never writes.
 """
 
@@ -26,10 +27,12 @@ from workflow.indicators.models import (
     indicator_goal,
     indicator_measure,
 )
+from workflow.status_checks.models import StatusCheck, StatusCheckItem, StatusCheckRequest
 
 DIGEST_ITEM = "digest_item"
 DECISIONS_AHEAD_DAYS = 14  # a decision enters the digest this many days before it is due
 MEASURE, INDICATOR, DECISION = "measure", "indicator", "decision"
+STATUS_CHECK = "status_check"
 
 
 @dataclass
@@ -37,10 +40,12 @@ class OpenItem:
     """One thing a digest lists. ``key`` names it across digests; ``level`` rising makes it new."""
 
     key: str
-    kind: str  # MEASURE, INDICATOR or DECISION
-    ref_id: int  # measure_cycle, data_request or decision id
+    kind: str  # MEASURE, INDICATOR, DECISION or STATUS_CHECK
+    ref_id: int  # measure_cycle, data_request, decision or status_check_request id
     level: int = 0
     row_ids: list[int] = field(default_factory=list)  # its digest_item rows, if escalated
+    # A status check's part: its measures in the body's scope, the ones its line names.
+    measure_ids: list[int] = field(default_factory=list)
 
 
 def measure_key(mc_id: int, stay: int) -> str:
@@ -59,6 +64,7 @@ def open_items(
     items: dict[str, OpenItem] = {}
     if body.scope != BodyScope.INDICATORS.value:
         _measures(session, body.organisation_id, fields, items)
+        _status_checks(session, body.organisation_id, fields, items)
     _indicators(session, body.organisation_id, fields, policy, items)
     _decisions(session, body, today, items)
     return items
@@ -88,6 +94,60 @@ def _measures(
         item = items.setdefault(key, OpenItem(key, MEASURE, mc_id))
         item.level = max(item.level, int((context or {}).get("level", 0)))
         item.row_ids.append(row_id)
+
+
+def _status_checks(
+    session: Session, org_id: int, fields: set[int] | None, items: dict[str, OpenItem]
+) -> None:
+    """Parts escalated to the bodies that are still unanswered in an open check; like a
+    measure's, in the digest of every body whose scope covers one of the part's measures."""
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.context, StatusCheckRequest.id)
+        .join(
+            StatusCheckRequest,
+            StatusCheckRequest.id == OutboxMessage.context["status_check_request_id"].as_integer(),
+        )
+        .join(StatusCheck, StatusCheck.id == StatusCheckRequest.status_check_id)
+        .where(
+            OutboxMessage.organisation_id == org_id,
+            OutboxMessage.channel == Channel.DIGEST.value,
+            OutboxMessage.kind == DIGEST_ITEM,
+            OutboxMessage.measure_cycle_id.is_(None),
+            OutboxMessage.context["stay"].as_integer() == StatusCheckRequest.stay,
+            StatusCheckRequest.answered_at.is_(None),
+            StatusCheck.closed_at.is_(None),
+        )
+        .order_by(OutboxMessage.id)
+    ).all()
+    if not rows:
+        return
+    request_ids = sorted({request_id for _, _, request_id in rows})
+    measures = (
+        select(StatusCheckItem.request_id, Measure.id)
+        .join(Measure, Measure.id == StatusCheckItem.measure_id)
+        .join(Goal, Goal.id == Measure.goal_id)
+        .where(StatusCheckItem.request_id.in_(request_ids))
+        .order_by(Measure.code)
+    )
+    if fields is not None:
+        measures = measures.where(Goal.field_id.in_(fields))
+    in_scope: dict[int, list[int]] = {}
+    for request_id, measure_id in session.execute(measures):
+        in_scope.setdefault(request_id, []).append(measure_id)
+    for row_id, context, request_id in rows:
+        if request_id not in in_scope:
+            continue
+        stay = int((context or {}).get("stay", 0))
+        key = status_check_key(request_id, stay)
+        item = items.setdefault(
+            key, OpenItem(key, STATUS_CHECK, request_id, measure_ids=in_scope[request_id])
+        )
+        item.level = max(item.level, int((context or {}).get("level", 0)))
+        item.row_ids.append(row_id)
+
+
+def status_check_key(request_id: int, stay: int) -> str:
+    return f"sc:{request_id}:{stay}"
 
 
 def steering_level(policy: DeadlinePolicy) -> int | None:
@@ -201,6 +261,15 @@ def resolution(session: Session, key: str) -> Resolution | None:
             # A new due date (a new stay) answers the escalation as a delivery would.
             state = request.status if request.status != RequestStatus.OPEN.value else "extended"
             return Resolution(key, INDICATOR, request.id, state)
+    elif kind == "sc":
+        part = session.get(StatusCheckRequest, int(ref))
+        if part is not None:
+            if part.answered_at is not None:
+                return Resolution(key, STATUS_CHECK, part.id, "answered")
+            if part.status_check.closed_at is not None:
+                return Resolution(key, STATUS_CHECK, part.id, "closed")
+            if str(part.stay) != stay:  # a new due date answers it as a data request's
+                return Resolution(key, STATUS_CHECK, part.id, "extended")
     elif kind == "decision":
         decision = session.get(Decision, int(ref))
         if decision is not None and decision.status == DecisionStatus.DONE.value:
@@ -228,6 +297,22 @@ def pending_rows_closed(session: Session, *, organisation_id: int) -> list[int]:
             ),
         )
     )
+    status_checks = (
+        select(OutboxMessage.id)
+        .join(
+            StatusCheckRequest,
+            StatusCheckRequest.id == OutboxMessage.context["status_check_request_id"].as_integer(),
+        )
+        .join(StatusCheck, StatusCheck.id == StatusCheckRequest.status_check_id)
+        .where(
+            OutboxMessage.measure_cycle_id.is_(None),
+            or_(
+                StatusCheckRequest.answered_at.is_not(None),
+                StatusCheck.closed_at.is_not(None),
+                OutboxMessage.context["stay"].as_integer() != StatusCheckRequest.stay,
+            ),
+        )
+    )
     pending = (
         OutboxMessage.organisation_id == organisation_id,
         OutboxMessage.channel == Channel.DIGEST.value,
@@ -237,4 +322,5 @@ def pending_rows_closed(session: Session, *, organisation_id: int) -> list[int]:
     return [
         *session.scalars(measures.where(*pending)),
         *session.scalars(decisions.where(*pending)),
+        *session.scalars(status_checks.where(*pending)),
     ]

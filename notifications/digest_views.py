@@ -1,6 +1,6 @@
 """What a digest shows of its items, in the reader's language: the templates' item views.
 
-Reads the measures, indicators, decisions and meetings the items name; never decides which
+Reads the measures, indicators, decisions, status checks and meetings the items name; never decides which
 items a digest lists and never writes.
 """
 
@@ -12,11 +12,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications.digest_items import DECISION, INDICATOR, MEASURE, OpenItem, Resolution
+from notifications.digest_items import (
+    DECISION,
+    INDICATOR,
+    MEASURE,
+    STATUS_CHECK,
+    OpenItem,
+    Resolution,
+)
 from notifications.models import OutboxMessage, OutboxStatus
 from notifications.render import STATE_LABELS_EN, format_date, items_for
 from workflow.bodies.models import Meeting
-from workflow.catalogue.models import Contact, Organisation
+from workflow.catalogue.models import Contact, Measure, Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.deadlines import days_overdue
 from workflow.decisions.models import Decision
@@ -24,6 +31,7 @@ from workflow.indicators.mail import period_label
 from workflow.indicators.models import DataRequest
 from workflow.machine import LABELS_DE, State
 from workflow.meetings.queries import agenda_of
+from workflow.status_checks.models import StatusCheckItem, StatusCheckRequest
 
 REMINDER_KINDS = ("reminder", "final_reminder")
 WORDS: dict[str, dict[str, str]] = {
@@ -39,6 +47,10 @@ WORDS: dict[str, dict[str, str]] = {
         "done": "erledigt",
         "missing_target_agreement": "Zielvereinbarung fehlt",
         "missing_review": "Rückmeldung zur Zielerreichung fehlt",
+        "status_check": "Sachstandsabfrage vom {opened}, fällig am {due}: "
+        "keine Antwort von {name} zu {codes}",
+        "answered": "beantwortet",
+        "closed": "Abfrage beendet",
     },
     "en": {
         "level": "escalation level {n}",
@@ -52,6 +64,9 @@ WORDS: dict[str, dict[str, str]] = {
         "done": "done",
         "missing_target_agreement": "target agreement missing",
         "missing_review": "review of achievement missing",
+        "status_check": "Status check of {opened}, due on {due}: no answer from {name} on {codes}",
+        "answered": "answered",
+        "closed": "check closed",
     },
 }
 DECISION_KINDS = {
@@ -97,6 +112,10 @@ class DigestViews:
                 self._cache[key] = self._measure(item, lang)
             elif item.kind == INDICATOR:
                 self._cache[key] = self._indicator(item.ref_id, item.level, lang)
+            elif item.kind == STATUS_CHECK:
+                self._cache[key] = self._status_check(
+                    item.ref_id, item.measure_ids, item.level, lang
+                )
             else:
                 self._cache[key] = self._decision(item.ref_id, item.level, lang)
         return dict(self._cache[key])
@@ -163,6 +182,38 @@ class DigestViews:
             "resolution": None,
         }
 
+    def _status_check(
+        self, request_id: int, measure_ids: list[int], level: int, lang: str
+    ) -> dict[str, Any]:
+        """One line per part: the check, its due date, who has not answered on which measures
+        (those in the body's scope; all of the part's once it has ended)."""
+        request = self.session.get(StatusCheckRequest, request_id)
+        assert request is not None
+        check = request.status_check
+        stmt = (
+            select(Measure.code)
+            .join(StatusCheckItem, StatusCheckItem.measure_id == Measure.id)
+            .where(StatusCheckItem.request_id == request.id)
+            .order_by(Measure.code)
+        )
+        if measure_ids:
+            stmt = stmt.where(Measure.id.in_(measure_ids))
+        codes = list(self.session.scalars(stmt))
+        line = WORDS[lang]["status_check"].format(
+            opened=format_date(self.cal.local_date(check.created_at), lang),
+            due=format_date(request.due_on, lang),
+            name=request.contact.name,
+            codes=", ".join(codes),
+        )
+        return {
+            "line": line,
+            "code": codes[0] if codes else "",
+            "days_overdue": days_overdue(request.due_on, self.now, self.cal),
+            "level_label": self._level(level, lang),
+            "path": f"/sachstandsabfragen/{check.id}",
+            "resolution": None,
+        }
+
     # -- resolved items -----------------------------------------------------------------
 
     def resolved_view(self, item: Resolution, lang: str) -> dict[str, Any]:
@@ -172,6 +223,8 @@ class DigestViews:
             return {**view, "resolution": words["now"].format(state=view["state_label"])}
         if item.kind == INDICATOR:
             view = self._indicator(item.ref_id, 0, lang)
+        elif item.kind == STATUS_CHECK:
+            view = self._status_check(item.ref_id, [], 0, lang)
         else:
             assert item.kind == DECISION
             view = self._decision(item.ref_id, 0, lang)

@@ -37,6 +37,9 @@ TO_CONTACT = frozenset(
         "data_deadline_extended",
     }
 )
+# Invitations that carry a hand-over's link (a status check's own invitation carries no
+# ``delegation_id`` and is never withdrawn here).
+HANDOVER_INVITATIONS = frozenset({"delegation", "data_delegation", "status_check_request"})
 WITHDRAWN = "zurückgezogen: die Weitergabe wurde beendet"
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -58,7 +61,7 @@ def display_name(name: str) -> str:
 def is_withdrawn(session: Session, row: OutboxMessage) -> bool:
     """An invitation of a hand-over that is no longer active must not go out."""
     ident = (row.context or {}).get("delegation_id")
-    if row.kind not in ("delegation", "data_delegation") or ident is None:
+    if row.kind not in HANDOVER_INVITATIONS or ident is None:
         return False
     delegation = session.get(Delegation, int(ident))
     return delegation is None or delegation.status != DelegationStatus.ACTIVE.value

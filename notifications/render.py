@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from notifications.answers import answer_pairs
 from notifications.link_targets import OUTBOX_FAILED, link_request_target
 from notifications.models import OutboxMessage
+from notifications.receipts import for_colleague
 from notifications.status_answers import status_request_context
 from workflow.catalogue.models import Contact, Organisation
 from workflow.config import Settings
@@ -31,7 +32,10 @@ from workflow.forms.scope import scope_ids
 from workflow.forms.tokens import FormToken, Phase, form_url, issue_token
 from workflow.indicators.mail import DATA_KINDS, data_context
 from workflow.machine import LABELS_DE, State
+from workflow.milestones.mail import MILESTONE_KINDS, milestone_context
 from workflow.organisation_settings import address_line
+from workflow.status_checks.mail import KINDS as STATUS_CHECK_KINDS
+from workflow.status_checks.mail_context import status_check_context
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 LINK_KINDS = {
@@ -57,12 +61,16 @@ PHASE_LABELS = {
         "review": "Zielerreichung (Review)",
         "data_delivery": "Kennzahlenlieferung",
         "assignment": "Aufträge der Gremien",
+        "milestone": "Meilenstein",
+        "status_check": "Sachstandsabfrage",
     },
     "en": {
         "target_agreement": "target agreement",
         "review": "review of achievement",
         "data_delivery": "indicator data delivery",
         "assignment": "tasks set by a body",
+        "milestone": "milestone",
+        "status_check": "status check",
     },
 }
 STATE_LABELS_EN = {
@@ -111,6 +119,14 @@ KIND_LABELS = {
         "assignment_final_reminder": "Letzte Erinnerung an einen Auftrag",
         "assignment_escalation_head": "Hinweis: Auftrag nicht erledigt",
         "assignment_confirmation": "Eingangsbestätigung Auftrag",
+        "status_check_request": "Sachstandsabfrage",
+        "status_check_reminder": "Erinnerung an die Sachstandsabfrage",
+        "status_check_final_reminder": "Letzte Erinnerung an die Sachstandsabfrage",
+        "status_check_escalation_head": "Hinweis: Sachstandsabfrage unbeantwortet",
+        "status_check_confirmation": "Eingangsbestätigung Sachstand",
+        "status_check_delegation_notice": "Hinweis auf die Weitergabe Ihrer Sachstandsabfrage",
+        "milestone_due": "Meilenstein erreicht?",
+        "open_cycle_reminder": "Bitte den nächsten Zyklus eröffnen",
     },
     "en": {
         "invitation_agreement": "invitation to the target agreement",
@@ -145,6 +161,14 @@ KIND_LABELS = {
         "assignment_final_reminder": "final task reminder",
         "assignment_escalation_head": "notice: task not done",
         "assignment_confirmation": "task answer receipt",
+        "status_check_request": "status check",
+        "status_check_reminder": "status check reminder",
+        "status_check_final_reminder": "final status check reminder",
+        "status_check_escalation_head": "notice: status check unanswered",
+        "status_check_confirmation": "status report receipt",
+        "status_check_delegation_notice": "notice: your status check was handed on",
+        "milestone_due": "milestone reached?",
+        "open_cycle_reminder": "please open the next cycle",
     },
 }
 MONTHS_EN = (
@@ -268,6 +292,18 @@ class Renderer:
                 self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
                 org=org, lang=lang,
             )  # fmt: skip
+        if kind in STATUS_CHECK_KINDS:
+            # One contact's part of a status check: its own link, scoped to that part.
+            return status_check_context(
+                self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
+                org=org, lang=lang,
+            )  # fmt: skip
+        if kind in MILESTONE_KINDS:
+            # "Meilenstein erreicht?": one answer link pair per milestone, made now.
+            return milestone_context(
+                self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
+                org=org, lang=lang,
+            )  # fmt: skip
         if kind in MEETING_KINDS:
             # Imported here: the meeting email uses this module's helpers for its measures.
             from notifications.meeting_mail import meeting_email
@@ -333,6 +369,12 @@ class Renderer:
             )
         if kind == "status_request":
             extra.update(status_request_context(self.session, ctx, items, lang))
+        if kind == "open_cycle_reminder":  # workflow/cycles/carry.py queues it per stay
+            extra.update(
+                year=int(ctx["year"]),
+                next_year=int(ctx["next_year"]),
+                pipeline_url=f"{self.settings.base_url.rstrip('/')}/pipeline?cycle={ctx['year']}",
+            )
         if kind == "digest":
             # Digests queued before bodies had their own lack the newer keys: still render.
             legacy: dict[str, Any] = {
@@ -340,6 +382,7 @@ class Renderer:
                 "meeting": None,
                 "indicators": [],
                 "decisions": [],
+                "status_checks": [],
             }
             extra.update(legacy | ctx["digest"])
         return extra
@@ -463,15 +506,26 @@ class Renderer:
         items = self._items(list(pairs), org, lang)
         for item in items:
             item["answers"] = pairs.get(item["measure_cycle_id"], [])
-        submitted_by = str(ctx.get("submitted_by") or self._answerer(rows[0], phase))
+        # The group has one submitter (``answered_by`` is part of its group key): named as the
+        # catalogue names them now; rows queued before it was recorded read the answer row.
+        answerer = self.session.get(Contact, int(ctx.get("answered_by") or 0))
+        submitted_by = (
+            answerer.name
+            if answerer is not None
+            else str(ctx.get("submitted_by") or self._answerer(rows[0], phase))
+        )
         correction_url = (
-            self._link(rows, org, phase, lang)["form_url"] if ctx.get("contact_id") else None
+            self._link(rows, org, phase, lang)["form_url"]
+            if ctx.get("contact_id") and not for_colleague(ctx)
+            else None
         )
         return {
             "items": items,
             "form_url": correction_url,
             "submitted_by": submitted_by,
             "on_behalf_of": ctx.get("on_behalf_of"),
+            # The owner's copy of what a colleague answered in their place.
+            "for_owner": bool(ctx.get("for_owner")),
         }
 
 

@@ -76,6 +76,12 @@ def group_key(row: OutboxMessage) -> GroupKey:
         row.language,
         # Each hand-over is its own email: its link opens one owner's measures only.
         row.context.get("delegation_id"),
+        # Each part of a status check is its own email: its link opens that part only.
+        row.context.get("status_check_request_id"),
+        # A receipt names one submitter and one owner: what a colleague answered in the owner's
+        # place never shares an email with what the owner answered (issue 13).
+        row.context.get("answered_by"),
+        row.context.get("answered_for"),
     )
 
 

@@ -108,6 +108,8 @@ def _fill(path: str, s: Seed, ids: dict[str, int]) -> str:
         "meeting_id": 1,
         # Decisions (none exist in the seed: allowed roles get a 404).
         "decision_id": 1,
+        # Status checks (none exist in the seed: allowed roles get a 404).
+        "status_check_id": 1,
     }
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(values[m.group(1)]), path)
 
@@ -214,6 +216,8 @@ def test_the_role_matrix_is_what_the_issue_asks(rt_sqlite: Runtime) -> None:
         "/konto/tokens",
         "/konto/tokens/{token_id}/widerrufen",
         "/massnahmen/{item_id}/sachstand",
+        # …or starting a status check of it (issue 12, item 1).
+        "/massnahmen/{item_id}/sachstandsabfrage",
     ]
     assert table[("POST", "/api/v1/measure-cycles/{item_id}/status-request")] == reader
     assert table[("POST", "/massnahmen/{item_id}/sachstand")] == reader

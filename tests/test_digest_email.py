@@ -71,6 +71,7 @@ def test_indicators_and_decisions_show_what_is_due_and_how_it_ended(lang: str) -
 def test_a_meeting_digest_without_news_names_the_meeting_and_says_so(lang: str) -> None:
     ctx = sample_context("digest", lang)
     ctx.update(new_items=[], still_open=[], resolved_items=[], indicators=[], decisions=[])
+    ctx["status_checks"] = []
     ctx["totals"] = {"new": 0, "still_open": 0, "resolved": 0}
     out = render("digest", lang, ctx)
     for body in (out["text"], out["html"]):

@@ -108,6 +108,8 @@ def _items(digest: dict[str, Any]) -> frozenset[tuple[str, ...]]:
         out.add(("indicator", i["code"], i["period_label"], i["resolution"] or i["level_label"]))
     for d in digest.get("decisions", []):
         out.add(("decision", d["text"], d["resolution"] or d["level_label"]))
+    for c in digest.get("status_checks", []):
+        out.add(("status_check", c["line"], c["resolution"] or c["level_label"]))
     if digest.get("meeting"):
         out.add(("meeting", digest["meeting"]["date"], *digest["meeting"]["agenda"]))
     return frozenset(out)

@@ -231,6 +231,7 @@ def build(rt: Runtime) -> World:
         _data_messages(rt, session, s, owner)
         _status_request(rt, session, s, review)
         _assignment_messages(rt, session, s, owner)
+        _status_check_messages(rt, session, s, owner, agreement)
     _meeting_messages(rt, s)
     with unit_of_work(rt.sessions) as session:
         # Last, as it would be sent first: sending it retires the owner's older links and
@@ -364,6 +365,93 @@ def _assignment_messages(rt: Runtime, session: object, s: Seed, contact: Contact
     assignments.extend_assignment(
         session=session, decision_id=auftrag.id, due_on=date(2026, 5, 15), now=now, actor="test"
     )
+
+
+def _status_check_messages(
+    rt: Runtime, session: object, s: Seed, owner: Contact, item: int
+) -> None:
+    """A status check of the owner's measures: request, reminders, escalation, receipt, a
+    hand-over's notice to the owner; a milestone's question; the reminder to open a cycle."""
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from workflow.cycles.carry import REMINDER_KIND
+    from workflow.milestones.models import Milestone
+    from workflow.milestones.sweep import KIND as MILESTONE_KIND
+    from workflow.milestones.sweep import dedupe_key
+    from workflow.status_checks import mail as sc_mail
+    from workflow.status_checks.form_handover import hand_on as hand_on_part
+    from workflow.status_checks.models import StatusCheckRequest
+    from workflow.status_checks.schedule import plan_of, rules_of
+    from workflow.status_checks.selection import Selection
+    from workflow.status_checks.service import open_status_check
+
+    assert isinstance(session, Session)
+    now = rt.clock.now()
+    check = open_status_check(
+        session, clock=rt.clock, organisation_id=s.organisation_id, selection=Selection(),
+        due_on=date(2026, 4, 15), actor="test",
+    )  # fmt: skip
+    request = session.scalars(
+        select(StatusCheckRequest).where(
+            StatusCheckRequest.status_check_id == check.id,
+            StatusCheckRequest.contact_id == owner.id,
+        )
+    ).one()
+    cal, policy = rules_of(session, s.organisation_id, cycle_id=check.cycle_id)
+    plan = plan_of(request, policy, cal)
+    enqueue(
+        session,
+        [
+            sc_mail.reminder(request, plan[0], final=False),
+            sc_mail.reminder(request, plan[2], final=True),
+            *sc_mail.escalation(session, request, plan[3]),
+            sc_mail.confirmation(request, revision=1, by=f"contact:{owner.id}"),
+        ],
+        now=now,
+    )
+    raw = issue_token(
+        session=session, organisation_id=s.organisation_id, contact_id=owner.id,
+        cycle_id=check.cycle_id, phase=Phase.STATUS_CHECK, expires_at=now + timedelta(days=30),
+        now=now, issued_by="test", status_check_request_id=request.id,
+    )  # fmt: skip
+    token = session.scalars(select(FormToken).where(FormToken.token_hash == hash_token(raw))).one()
+    domain = owner.email.split("@", 1)[1]
+    hand_on_part(
+        session=session, clock=rt.clock, token=token, request=request,
+        email=f"vertretung.sachstand@{domain}", name="Vera Vertretung",
+    )  # status_check_request to the colleague, status_check_delegation_notice to the owner
+    mc = session.get(MeasureCycle, item)
+    assert mc is not None
+    milestone = Milestone(
+        organisation_id=s.organisation_id, measure_cycle_id=mc.id, measure_id=mc.measure_id,
+        position=0, text="Konzept liegt vor", planned_on=date(2026, 3, 31),
+        due_on=date(2026, 3, 31), history=[],
+    )  # fmt: skip
+    session.add(milestone)
+    session.flush()
+    enqueue(
+        session,
+        [
+            Draft(  # as the milestone sweep queues it on the due day
+                organisation_id=s.organisation_id, dedupe_key=dedupe_key(milestone),
+                kind=MILESTONE_KIND, recipient_email=owner.email, recipient_name=owner.name,
+                measure_cycle_id=mc.id,
+                context={"milestone_id": milestone.id, "contact_id": owner.id,
+                         "cycle_id": mc.cycle_id, "phase": "milestone",
+                         "due_on": milestone.due_on.isoformat()},
+            ),
+            Draft(
+                organisation_id=s.organisation_id, dedupe_key="test:open_cycle_reminder",
+                kind=REMINDER_KIND, recipient_email=EMAILS[Role.COORDINATOR],
+                recipient_name="Koordination", measure_cycle_id=mc.id,
+                context={"cycle_id": s.cycle_id, "year": 2026, "next_year": 2027, "step": 0,
+                         "phase": "replanning"},
+            )
+        ],
+        now=now,
+    )  # fmt: skip
 
 
 def _status_request(rt: Runtime, session: object, s: Seed, item: int) -> None:

@@ -45,10 +45,13 @@ KIND_KEYS: dict[str, set[str]] = {
         "resolved_items",
         "indicators",
         "decisions",
+        "status_checks",
         "totals",
     },
-    "confirmation_agreement": COMMON | {"items", "form_url", "submitted_by", "on_behalf_of"},
-    "confirmation_review": COMMON | {"items", "form_url", "submitted_by", "on_behalf_of"},
+    "confirmation_agreement": COMMON
+    | {"items", "form_url", "submitted_by", "on_behalf_of", "for_owner"},
+    "confirmation_review": COMMON
+    | {"items", "form_url", "submitted_by", "on_behalf_of", "for_owner"},
     "deadline_extended": COMMON | {"items", "reason", "form_url", "link_expires_on"},
     "delegation": COMMON | LINK | {"phase_label", "from_name", "from_email"},
     "delegation_notice": COMMON
@@ -81,7 +84,8 @@ KIND_KEYS: dict[str, set[str]] = {
     "data_reminder": COMMON | LINK,
     "data_final_reminder": COMMON | LINK,
     "data_escalation_head": COMMON | {"items", "contact_name", "contact_email"},
-    "confirmation_data": COMMON | {"items", "form_url", "submitted_by"},
+    "confirmation_data": COMMON
+    | {"items", "form_url", "submitted_by", "on_behalf_of", "for_owner"},
     "data_deadline_extended": COMMON | LINK | {"reason"},
     "data_delegation": COMMON | LINK | {"from_name", "from_email"},
     "data_delegation_notice": COMMON | {"items", "delegate_name", "delegate_email"},
@@ -100,6 +104,22 @@ KIND_KEYS |= {
 }
 # A status request to a measure's contact (notifications/status_answers.py adds its keys).
 KIND_KEYS |= {"status_request": COMMON | {"items", "asked_by", "body_name", "note", "reply_to"}}
+# "Meilenstein erreicht?" (workflow/milestones/mail.py builds its context).
+KIND_KEYS |= {"milestone_due": COMMON | {"items", "link_expires_on"}}
+# The coordinators, when Neuplanung waits for next year's cycle (workflow/cycles/carry.py).
+KIND_KEYS |= {"open_cycle_reminder": COMMON | {"items", "year", "next_year", "pipeline_url"}}
+# A status check's part (workflow/status_checks/mail_context.py builds these contexts).
+KIND_KEYS |= {
+    "status_check_request": COMMON | LINK | {"handed_by"},
+    "status_check_reminder": COMMON | LINK,
+    "status_check_final_reminder": COMMON | LINK,
+    "status_check_escalation_head": COMMON
+    | {"items", "contact_name", "contact_email", "due_on", "days_overdue", "reminders_sent"},
+    "status_check_confirmation": COMMON
+    | {"items", "form_url", "submitted_by", "on_behalf_of", "for_owner"},
+    "status_check_delegation_notice": COMMON
+    | {"items", "delegate_name", "delegate_email", "due_on"},
+}
 KINDS = tuple(KIND_KEYS)
 
 # Which keys of each listed item a kind reads (digest: of new_items, still_open, resolved_items).
@@ -141,6 +161,10 @@ ITEM_KEYS: dict[str, set[str]] = {
 ASSIGNMENT_KINDS = tuple(k for k in KIND_KEYS if k.startswith("assignment_"))
 ITEM_KEYS |= {"meeting_invitation": PLACE | {"answers"}, "meeting_changed": set()}
 ITEM_KEYS |= {"status_request": PLACE | {"state_label", "due_on", "agreement", "review"}}
+ITEM_KEYS |= {"milestone_due": {"code", "title", "text", "due_on", "yes_url", "new_url"}}
+ITEM_KEYS |= {k: {"code", "title"} for k in KIND_KEYS if k.startswith("status_check_")}
+ITEM_KEYS["status_check_confirmation"] = {"code", "title", "answers"}
+ITEM_KEYS |= {"open_cycle_reminder": PLACE}
 DATA_KINDS = (
     "data_request",
     "data_reminder",
@@ -307,6 +331,7 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "form_url": FORM_URL,
             "submitted_by": CONTACT,
             "on_behalf_of": "Petra Schäfer",
+            "for_owner": False,
         }
     elif kind == "deadline_extended":
         for each in items:
@@ -378,6 +403,7 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             each["answers"] = data_answers(lang)
         entries[1]["answers"] = []
         ctx |= {"items": entries, "form_url": FORM_URL, "submitted_by": CONTACT}
+        ctx |= {"on_behalf_of": "Petra Schäfer", "for_owner": False}
     elif kind in ASSIGNMENT_KINDS:
         ctx |= {"items": assignment_items(lang, answered=kind == "assignment_confirmation")}
         if kind == "assignment_escalation_head":
@@ -392,6 +418,17 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
         ctx |= meeting_sample(kind, lang)
     elif kind == "status_request":
         ctx |= status_request_sample(lang)
+    elif kind == "milestone_due":
+        ctx |= milestone_sample(lang)
+    elif kind.startswith("status_check_"):
+        ctx |= status_check_sample(kind, lang, link)
+    elif kind == "open_cycle_reminder":
+        ctx |= {
+            "items": items,
+            "year": 2026,
+            "next_year": 2027,
+            "pipeline_url": DASHBOARD + "/pipeline?cycle=2026",
+        }
     elif kind == "dead_letter":
         ctx |= {
             "items": items[:2],
@@ -440,6 +477,58 @@ def status_request_sample(lang: str) -> dict[str, Any]:
         "note": "Wie steht es um die Kurse?\nBitte vor der Sitzung <am 18.03.>.",
         "reply_to": "integration@lindenau.de",
     }
+
+
+def status_check_sample(kind: str, lang: str, link: dict[str, Any]) -> dict[str, Any]:
+    """One contact's part of a status check with two measures, as
+    workflow/status_checks/mail_context.py builds it."""
+    items = [{"code": i["code"], "title": i["title"]} for i in sample_items(lang)[:2]]
+    if kind == "status_check_escalation_head":
+        return {
+            "items": items,
+            "contact_name": CONTACT,
+            "contact_email": "zoe.kraemer@lindenau.de",
+            "due_on": DATES[lang]["apr15"],
+            "days_overdue": 8,
+            "reminders_sent": 1,
+        }
+    if kind == "status_check_confirmation":
+        stand, note = ("Stand", "Anmerkung") if lang == "de" else ("Status", "Note")
+        items[0]["answers"] = [
+            [stand, "verzögert" if lang == "de" else "delayed"],
+            [note, "Raumnot & <Personalwechsel>\r\nneuer Termin im Mai"],
+        ]
+        items[1]["answers"] = []
+        receipt = {"items": items, "form_url": FORM_URL, "submitted_by": CONTACT}
+        return receipt | {"on_behalf_of": "Petra Schäfer", "for_owner": False}
+    if kind == "status_check_delegation_notice":
+        return {
+            "items": items,
+            "delegate_name": "Jörg O'Neill-Weiß",
+            "delegate_email": "joerg.oneill@lindenau.de",
+            "due_on": DATES[lang]["apr15"],
+        }
+    shown = link | {"items": items}
+    return shown | {"handed_by": ""} if kind == "status_check_request" else shown
+
+
+def milestone_sample(lang: str) -> dict[str, Any]:
+    """Two milestones of two measures due the same day, as workflow/milestones/mail.py lists them."""
+    items = []
+    for entry, text in zip(
+        sample_items(lang)[:2], ("Konzept & Zeitplan <abgestimmt>", "Kursstart"), strict=True
+    ):
+        items.append(
+            {
+                "code": entry["code"],
+                "title": entry["title"],
+                "text": text,
+                "due_on": DATES[lang]["apr30"],
+                "yes_url": DASHBOARD + f"/f/k7Qp-{entry['code']}?antwort=ja",
+                "new_url": DASHBOARD + f"/f/k7Qp-{entry['code']}?antwort=neu",
+            }
+        )
+    return {"items": items, "link_expires_on": DATES[lang]["may29"]}
 
 
 def data_items(lang: str) -> list[dict[str, Any]]:
@@ -528,6 +617,20 @@ def digest_extras(lang: str) -> dict[str, Any]:
         "resolution": None,
         "is_new": True,
     }
+    check = {
+        "line": (
+            "Sachstandsabfrage vom 02.03.2026, fällig am 15.04.2026: keine Antwort von "
+            f"{CONTACT} zu A1.1, A1.3"
+            if de
+            else "Status check of 2 March 2026, due on 15 April 2026: no answer from "
+            f"{CONTACT} on A1.1, A1.3"
+        ),
+        "days_overdue": 21,
+        "level_label": "Eskalationsstufe 2" if de else "escalation level 2",
+        "path": "/sachstandsabfragen/3",
+        "resolution": None,
+        "is_new": True,
+    }
     return {
         "body_name": "Begleitgremium Integration & Teilhabe",
         "meeting": {
@@ -554,6 +657,12 @@ def digest_extras(lang: str) -> dict[str, Any]:
             }
         ],
         "decisions": [task, task | {"resolution": "erledigt" if de else "done", "is_new": False}],
+        # A status check's part at the steering rung (notifications/digest_views.py writes
+        # the line), and one answered since.
+        "status_checks": [
+            check,
+            check | {"resolution": "beantwortet" if de else "answered", "is_new": False},
+        ],
     }
 
 
@@ -588,7 +697,7 @@ def _no_correction(ctx: dict[str, Any]) -> None:
 
 def _empty_digest(ctx: dict[str, Any]) -> None:
     ctx.update(new_items=[], still_open=[], resolved_items=[], meeting_label=None)
-    ctx.update(meeting=None, indicators=[], decisions=[])
+    ctx.update(meeting=None, indicators=[], decisions=[], status_checks=[])
     ctx["totals"] = {"new": 0, "still_open": 0, "resolved": 0}
 
 
@@ -626,6 +735,11 @@ def _nothing_open(ctx: dict[str, Any]) -> None:
     ctx.update(action="pipeline", action_url=DASHBOARD + "/pipeline?department_id=3")
 
 
+def _owners_copy(ctx: dict[str, Any]) -> None:
+    """What a colleague answered in the owner's place, as the owner's copy (issue 13)."""
+    ctx.update(for_owner=True, on_behalf_of=None)
+
+
 def _extended(ctx: dict[str, Any]) -> None:
     ctx["notice"] = "extended"
 
@@ -649,8 +763,10 @@ def _not_fixed_yet(ctx: dict[str, Any]) -> None:
 
 VARIANTS: dict[str, list[tuple[str, Callable[[dict[str, Any]], None]]]] = {
     "delegation_notice": [("pending", _pending), ("single", _single)],
-    "confirmation_agreement": [("no_correction", _no_correction), ("single", _single)],
-    "confirmation_review": [("no_correction", _no_correction)],
+    "confirmation_agreement": [
+        ("no_correction", _no_correction), ("single", _single), ("owners_copy", _owners_copy)
+    ],
+    "confirmation_review": [("no_correction", _no_correction), ("owners_copy", _owners_copy)],
     "digest": [("empty", _empty_digest)],
     "invitation_agreement": [("single", _single)],
     "escalation_head": [("single", _single)],
@@ -663,7 +779,7 @@ VARIANTS: dict[str, list[tuple[str, Callable[[dict[str, Any]], None]]]] = {
     "meeting_changed": [("not_fixed", _not_fixed_yet)],
     "data_request": [("single", _single)],
     "data_escalation_head": [("single", _single)],
-    "confirmation_data": [("no_correction", _no_data_correction)],
+    "confirmation_data": [("no_correction", _no_data_correction), ("owners_copy", _owners_copy)],
     "data_deadline_extended": [("single_no_reason", _single_no_reason)],
     "data_delegation": [("single", _single)],
     "data_delegation_notice": [("single", _single)],
@@ -684,6 +800,20 @@ def _nothing_recorded(ctx: dict[str, Any]) -> None:
 
 
 VARIANTS["status_request"] = [("nothing_recorded", _nothing_recorded)]
+VARIANTS["milestone_due"] = [("single", _single)]
+
+
+def _handed_on(ctx: dict[str, Any]) -> None:
+    ctx["handed_by"] = "Jörg O'Neill-Weiß"
+
+
+VARIANTS["status_check_request"] = [("single", _single), ("handed_on", _handed_on)]
+VARIANTS["status_check_escalation_head"] = [("single", _single)]
+VARIANTS["status_check_delegation_notice"] = [("single", _single)]
+# A colleague's receipt has no correction link; the owner's copy names the colleague (issue 13).
+VARIANTS["status_check_confirmation"] = [
+    ("colleague", _no_data_correction), ("owners_copy", _owners_copy)
+]  # fmt: skip
 
 
 def cases() -> Iterator[Any]:

@@ -110,6 +110,7 @@ def _pages(rt: Runtime, s: Seed, page: Any, server: LiveServer) -> list[str]:
         f"/sitzungen/{meeting}/beschluesse/neu",
         f"/beschluesse/{decision}",
         f"/kennzahlen/{indicator}",
+        "/berichte/ratsvorlage",
     ]
 
 

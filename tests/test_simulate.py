@@ -1,5 +1,6 @@
 """The simulation of the example catalogue: every path, every email rendered, stable per seed;
-the bodies meet at their rhythm, decide, and their Aufträge are answered on time, late or never.
+the bodies meet at their rhythm, decide, and their Aufträge are answered on time, late or never;
+status checks and milestones are answered, and the summary's counts match the database.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from sqlalchemy.orm import Session
 from notifications.models import OutboxMessage
 from tests.conftest import EXAMPLES
 from workflow.bodies.models import Body, Meeting
-from workflow.cycles.models import AuditEvent, MeasureCycle
+from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle
 from workflow.db import make_engine, make_session_factory
+from workflow.deadlines import DeadlinePolicy
 from workflow.decisions.models import Decision
 from workflow.meetings.models import AgendaItem, MeetingAttendance
+from workflow.milestones.models import Milestone
 from workflow.simulate import run_simulation
+from workflow.status_checks.models import StatusCheck, StatusCheckItem, StatusCheckRequest
 
 EVERY_KIND = {
     "invitation_agreement",
@@ -102,6 +106,40 @@ def test_a_cycle_and_a_half_shows_every_path_and_is_stable(
     data: dict[str, int] = first["data_requests"]
     assert data["opened"] >= 15 and 0 < data["open_at_end"] < data["delivered"]
     assert 0 < emails["confirmation_data"] <= data["delivered"]  # one email may confirm two
+    # Status checks were asked and answered; milestones fell due, were confirmed and moved.
+    checks, milestones = first["status_checks"], first["milestones"]
+    assert 0 < checks["answered"] <= checks["opened"]
+    assert milestones["due"] > 0 and milestones["confirmed"] > 0 and milestones["moved"] > 0
+    _, path = year
+    _no_measure_falls_out(path, end=START + timedelta(days=DAYS), counted=states)
+
+
+def _no_measure_falls_out(path: Path, *, end: date, counted: dict[str, int]) -> None:
+    """Every stay counted in ``states_at_end`` belongs to a measure that is in the newest
+    cycle, still running in an older one (shown there as carried), or out for good; once
+    the next cycle is open, nothing waits in Neuplanung longer than the policy allows."""
+    with _sql(path) as s:
+        stays = s.execute(
+            select(
+                MeasureCycle.measure_id, Cycle.year, MeasureCycle.state,
+                MeasureCycle.entered_state_at, Cycle.policy,
+            ).join(Cycle, Cycle.id == MeasureCycle.cycle_id)
+        ).all()  # fmt: skip
+    assert sum(counted.values()) == len(stays)
+    newest = max(row.year for row in stays)
+    latest = {row.measure_id: row for row in sorted(stays, key=lambda row: row.year)}
+    fell_out = [
+        row for row in latest.values()
+        if row.year < newest and row.state in ("carried_forward", "deferred")
+    ]  # fmt: skip
+    assert not fell_out, fell_out
+    waited = [
+        row for row in stays
+        if row.state == "replanning" and row.year < newest
+        and (end - row.entered_state_at.date()).days
+        > DeadlinePolicy.model_validate(row.policy).replanning_days
+    ]  # fmt: skip
+    assert not waited, waited
 
 
 def _sql(path: Path) -> Session:
@@ -193,6 +231,60 @@ def test_bodies_meet_decide_and_their_numbers_match_the_database(
         assert {d.context["body_id"] for d in digests} == {b.id for b in s.scalars(select(Body))}
 
 
+def test_status_checks_and_milestones_match_the_database(
+    year: tuple[dict[str, Any], Path],
+) -> None:
+    summary, path = year
+    end = START + timedelta(days=DAYS)
+    last_day = end - timedelta(days=1)
+    with _sql(path) as s:
+        requests = s.scalars(select(StatusCheckRequest)).all()
+        checks = {c.id: c for c in s.scalars(select(StatusCheck))}
+        answered = [r for r in requests if r.answered_at is not None]
+        overdue = [
+            r for r in requests
+            if r.answered_at is None and r.due_on < last_day
+            and checks[r.status_check_id].closed_at is None
+        ]  # fmt: skip
+        assert summary["status_checks"] == {
+            "opened": len(requests),
+            "answered": len(answered),
+            "overdue_at_end": len(overdue),
+        }
+        # The coordinator asked by hand once in the first year, besides the scheduled checks.
+        manual = [c for c in checks.values() if c.origin == "manual"]
+        assert [c.created_by for c in manual] == ["user:simulation-coordinator"]
+        # Each part was answered by its own contact, through the form's service.
+        assert all(r.answered_by == f"contact:{r.contact_id}" for r in answered)
+        items = s.scalars(select(StatusCheckItem).where(StatusCheckItem.answered_at.is_not(None)))
+        stands = Counter(i.stand for i in items)
+        assert set(stands) <= {"on_track", "delayed", "at_risk", "done"} and stands["on_track"]
+
+        rows = s.scalars(select(Milestone).where(Milestone.status != "withdrawn")).all()
+        reached = [m for m in rows if m.status == "reached"]
+        assert summary["milestones"]["due"] == len([m for m in rows if m.planned_on < end])
+        assert summary["milestones"]["confirmed"] == len(reached)
+        assert summary["milestones"]["moved"] == len([m for m in rows if m.moves])
+        # Missed: measures in Umsetzung with an open milestone past the (default) grace period.
+        grace = timedelta(days=DeadlinePolicy().milestone_grace_days)
+        late = {
+            m.measure_id for m in rows
+            if m.status == "open" and m.due_on < last_day - grace
+            and s.get(MeasureCycle, m.measure_cycle_id).state == "implementation"  # type: ignore[union-attr]
+        }  # fmt: skip
+        assert summary["milestones"]["missed"] == len(late)
+        # Confirmed and moved through the milestone services, on the measure's timeline.
+        events = Counter(
+            s.scalars(
+                select(AuditEvent.event).where(
+                    AuditEvent.event.in_(["milestone_reached", "milestone_moved"])
+                )
+            )
+        )
+        assert events["milestone_reached"] == len(reached)
+        assert events["milestone_moved"] == sum(m.moves for m in rows)
+
+
 def test_another_seed_gives_another_year(tmp_path: Path) -> None:
     assert _run(tmp_path, "c", seed=1, days=120) != _run(tmp_path, "d", seed=2, days=120)
 
@@ -225,6 +317,8 @@ def test_cli_prints_json_with_the_contract_keys(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert {"transitions", "emails", "escalations", "overdue_at_end"} <= set(summary)
     assert {"meetings", "decisions", "digests"} <= set(summary)
+    assert set(summary["status_checks"]) == {"opened", "answered", "overdue_at_end"}
+    assert set(summary["milestones"]) == {"due", "confirmed", "moved", "missed"}
     assert set(summary["digests"]) == {"sent", "skipped"}
     assert summary["emails"]["invitation_agreement"] > 0 or summary["emails"] == {}
     assert summary["days"] == 60

@@ -29,7 +29,7 @@ EXPECTED_DUE: dict[State, date | None] = {
     State.IMPLEMENTATION: date(2027, 3, 2),  # +12 months, a Tuesday
     State.REVIEW: date(2026, 4, 13),
     State.ASSESSMENT: date(2026, 3, 23),  # +21 days, a Monday
-    State.REPLANNING: None,
+    State.REPLANNING: date(2026, 4, 1),  # +30 days (replanning_days), a Wednesday
     State.CARRIED_FORWARD: None,
     State.DEFERRED: None,
     State.DROPPED: None,

@@ -43,6 +43,8 @@ from workflow.decisions.models import Decision
 from workflow.indicators.importer import import_indicators
 from workflow.meetings.models import AgendaItem, MeetingGuest
 from workflow.runtime import Runtime
+from workflow.status_checks.selection import Selection
+from workflow.status_checks.service import open_status_check
 from workflow.sweep import run_sweep
 from workflow.tasks import send_all
 
@@ -197,6 +199,12 @@ def _bodies(session: Session, organisation_id: int, name: str, domain: str, toda
     session.flush()
 
 
+def _first_measure(session: Session, org_seed: Seed) -> int:
+    mc = session.get(MeasureCycle, org_seed.item_ids[0])
+    assert mc is not None
+    return mc.measure_id
+
+
 def owned_ids(conn: Connection, organisation_id: int) -> dict[str, list[int]]:
     """The ids of every row an organisation owns, per table with a one-column integer key."""
     out: dict[str, list[int]] = {}
@@ -297,6 +305,19 @@ def seed_two_orgs(rt: Runtime, work_dir: Path) -> TwoOrgs:
     run_sweep(sessions=rt.sessions, clock=rt.clock)
     with _sink_for(rt):
         send_all(rt)
+    # A status check each (after the send: its invitation waits in the outbox, so the walk
+    # does not depend on the status-check form); the status-check routes take its id.
+    with unit_of_work(rt.sessions) as session:
+        for org_seed, name in ((a_seed, MARK), (b_seed, "")):
+            open_status_check(
+                session,
+                clock=rt.clock,
+                organisation_id=org_seed.organisation_id,
+                selection=Selection(measure_ids=(_first_measure(session, org_seed),)),
+                due_on=date(YEAR, 3, 31),
+                actor="test",
+                title=f"Sachstand {name}" if name else "",
+            )
     world = TwoOrgs(OrgData(a_seed), OrgData(b_seed))
     _org_rows(rt, world.a)
     _org_rows(rt, world.b)

@@ -14,6 +14,7 @@ from workflow.bodies.cli import body_app, member_app
 from workflow.db import unit_of_work
 from workflow.meetings.cli import meeting_app
 from workflow.org_cli import org_app
+from workflow.status_checks.cli import status_check_cmd
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -29,6 +30,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(body_app, name="body")
 app.add_typer(member_app, name="member")
 app.add_typer(meeting_app, name="meeting")
+app.command("status-check")(status_check_cmd)
 
 OrgOption = Annotated[str, typer.Option("--org", help="Kürzel der Organisation")]
 
@@ -169,8 +171,15 @@ def open_cycle_cmd(
         warnings = setup_warnings(session, organisation_id=organisation.id, today=today)
     typer.echo(
         f"Zyklus {year}: {result.created} neu eröffnet, {result.carried_forward} fortgeschrieben, "
-        f"{result.already_open} schon offen, {result.still_running} laufen im Vorjahr noch."
+        f"{result.already_open} schon offen."
     )
+    for earlier, codes in sorted(result.running_in.items()):  # named, never skipped silently
+        one = len(codes) == 1
+        typer.echo(
+            f"{len(codes)} {'Maßnahme läuft' if one else 'Maßnahmen laufen'} noch im Zyklus "
+            f"{earlier} weiter und {'erscheint' if one else 'erscheinen'} im Zyklus {year} als "
+            f"übernommen: {', '.join(codes)}."
+        )
     for w in warnings:  # the cycle is open; these only keep escalations from reaching anyone
         typer.echo("Hinweis: " + translate(f"readiness.{w.finding}", "de", name=w.name), err=True)
 
@@ -373,16 +382,23 @@ def simulate_cmd(
 
 @app.command("report")
 def report_cmd(
-    kind: Annotated[str, typer.Argument(help="status-quo, annual oder meeting")],
-    cycle: Annotated[int, typer.Option("--cycle", help="Jahr des Zyklus")],
-    output: Annotated[Path, typer.Option("--output", help="Zieldatei")],
-    fmt: Annotated[str, typer.Option("--format", help="html oder pdf")] = "html",
+    kind: Annotated[
+        str, typer.Argument(help="status-quo, annual, meeting, council oder status-sheet")
+    ],
+    output: Annotated[Path, typer.Option("--output", "--out", help="Zieldatei")],
+    cycle: Annotated[
+        int | None, typer.Option("--cycle", help="Jahr des Zyklus (nicht bei status-sheet)")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="html oder pdf; status-sheet: sonst nach der Endung")
+    ] = "",
     meeting_date: Annotated[
         str, typer.Option("--meeting-date", help="Sitzungstag JJJJ-MM-TT (nur meeting)")
     ] = "",
     report_date: Annotated[
         str, typer.Option("--report-date", help="Stichtag JJJJ-MM-TT; sonst letztes Ereignis")
     ] = "",
+    field: Annotated[str, typer.Option("--field", help="Handlungsfeld (nur status-sheet)")] = "",
     org: OrgOption = "",
 ) -> None:
     """Write a report (Status-Quo-Bericht, Jahresbericht, Sitzungsunterlage) as HTML or PDF."""
@@ -391,6 +407,18 @@ def report_cmd(
     from workflow.orgs import resolve_organisation
     from workflow.reports.build import FORMATS, KINDS, ReportUnavailable, build_report
 
+    if kind == "status-sheet":  # per field, as of today (workflow/reports/status_sheet_cli.py)
+        from workflow.reports.status_sheet_cli import run as report_status_sheet
+
+        report_status_sheet(field=field, output=output, fmt=fmt, org=org)
+        return
+    fmt = fmt or "html"
+    if cycle is None:
+        _fail("--cycle fehlt: das Jahr des Zyklus (JJJJ).")
+        return
+    if kind == "council":  # the Mitteilungsvorlage: docx, odt or pdf (workflow/reports/council*)
+        _report_council(cycle=cycle, fmt=fmt, output=output, org=org)
+        return
     if kind not in KINDS:
         _fail(f"Unbekannter Bericht '{kind}'. Möglich: {', '.join(KINDS)}.")
     if fmt not in FORMATS:
@@ -419,6 +447,25 @@ def report_cmd(
         return
     output.write_bytes(rendered.content)
     typer.echo(f"{rendered.filename}: {len(rendered.content)} Bytes nach {output} geschrieben.")
+
+
+def _report_council(*, cycle: int, fmt: str, output: Path, org: str) -> None:
+    from workflow.orgs import resolve_organisation
+    from workflow.reports.council_render import build_council
+    from workflow.reports.data import ReportUnavailable
+
+    rt = runtime.current()
+    try:
+        with rt.sessions() as session, session.begin():
+            organisation = resolve_organisation(session, org or rt.settings.organisation)
+            rendered = build_council(
+                session, organisation_id=organisation.id, year=cycle, fmt=fmt
+            )
+    except ReportUnavailable as exc:
+        _fail(str(exc))
+        return
+    output.write_bytes(rendered.content)
+    typer.echo(f"Ratsvorlage {cycle} ({fmt.upper()}) nach {output} geschrieben.")
 
 
 @app.command("export-answers")

@@ -49,6 +49,13 @@ class DeadlinePolicy(BaseModel):
     link_valid_days_after_due: int = Field(default=30, ge=1)
     # Days before a body's meeting that its members and guests are invited.
     meeting_invitation_days: int = Field(default=14, ge=1, le=90)
+    # Months of Umsetzung at which the sweep opens a status check (Sachstandsabfrage).
+    status_check_months: list[int] = Field(default_factory=lambda: [6])
+    # A milestone this many days past its date, not reached, makes the measure "verzögert".
+    milestone_grace_days: int = Field(default=14, ge=0, le=365)
+    # Days a measure may wait in Neuplanung for the next cycle before the coordinator is
+    # reminded to open it.
+    replanning_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("reminder_offsets_days")
     @classmethod
@@ -56,6 +63,13 @@ class DeadlinePolicy(BaseModel):
         if any(o < 0 for o in v):
             raise ValueError("Erinnerungen liegen vor oder am Fälligkeitstag (Versatz ≥ 0)")
         return sorted(set(v), reverse=True)
+
+    @field_validator("status_check_months")
+    @classmethod
+    def _months_of_implementation(cls, v: list[int]) -> list[int]:
+        if any(not 1 <= m <= 24 for m in v):
+            raise ValueError("Monate der Sachstandsabfrage liegen zwischen 1 und 24")
+        return sorted(set(v))
 
     @field_validator("escalation_steps")
     @classmethod

@@ -19,6 +19,7 @@ from workflow.cycles.service import open_cycle
 from workflow.db import unit_of_work
 from workflow.demo_data import ensure_people
 from workflow.demo_meetings import ensure_meetings
+from workflow.demo_status_checks import ensure_status_checks
 from workflow.indicators.importer import import_indicators
 from workflow.migrate import upgrade
 from workflow.orgs import DEFAULT_SLUG, resolve_organisation
@@ -30,7 +31,8 @@ DEMO_LOGIN = "koordination@musterstadt.example.org"
 
 def prepare(catalogue: Path | None, today: datetime) -> tuple[str, str]:
     """Database, example catalogue, bodies with their meetings and decisions, this year's cycle
-    and a coordinator; returns the login. Running it again adds only what is missing."""
+    with status checks and milestones, and a coordinator; returns the login. Running it again
+    adds only what is missing."""
     rt = runtime.current()
     upgrade(rt.settings.database_url)
     password = secrets.token_urlsafe(12)
@@ -58,6 +60,9 @@ def prepare(catalogue: Path | None, today: datetime) -> tuple[str, str]:
                 now=now,
                 today=calendar_of(org).local_date(now),
             )
+        # One status check answered (a measure delayed, a milestone moved), one still open;
+        # first, so that the meetings' agendas see its measures in Umsetzung.
+        ensure_status_checks(session=session, org=org, now=rt.clock.now())
         # A past meeting of the Steuerungsgruppe (it opens the cycle on the day it was opened)
         # and an upcoming one with its proposed agenda.
         ensure_meetings(session=session, org=org, now=rt.clock.now())

@@ -108,7 +108,9 @@ STATES: dict[State, StateSpec] = {
     ),
     State.REVIEW: StateSpec(DueRule("review_days")),
     State.ASSESSMENT: StateSpec(DueRule("assessment_days", waiting_on=Actor.COORDINATOR)),
-    State.REPLANNING: StateSpec(None),
+    # The coordinator owes the next cycle: the sweep carries the measure into it by itself
+    # once it is open, and reminds the coordinators when it is not (workflow/cycles/carry.py).
+    State.REPLANNING: StateSpec(DueRule("replanning_days", waiting_on=Actor.COORDINATOR)),
     State.CARRIED_FORWARD: StateSpec(None, terminal=True),
     State.DEFERRED: StateSpec(None, terminal=True),
     State.DROPPED: StateSpec(None, terminal=True),

@@ -27,7 +27,10 @@ from workflow.forms.models import Delegation, FormAttempt, FormDraft
 from workflow.forms.tokens import FormToken
 from workflow.indicators.models import DataRequest, Indicator, IndicatorValue
 from workflow.meetings.models import AgendaItem, MeetingAttendance, MeetingGuest
+from workflow.milestones.models import Milestone
+from workflow.reports.council_models import CouncilFieldText, CouncilPaper
 from workflow.sessions import UserSession
+from workflow.status_checks.models import StatusCheck, StatusCheckItem, StatusCheckRequest
 
 # One line per feature module that adds tables; keep __all__ in step.
 __all__ = [
@@ -42,6 +45,8 @@ __all__ = [
     "CompositionRule",
     "Concept",
     "Contact",
+    "CouncilFieldText",
+    "CouncilPaper",
     "Cycle",
     "DataRequest",
     "Decision",
@@ -60,10 +65,14 @@ __all__ = [
     "Meeting",
     "MeetingAttendance",
     "MeetingGuest",
+    "Milestone",
     "Organisation",
     "OutboxMessage",
     "PasswordResetToken",
     "Review",
+    "StatusCheck",
+    "StatusCheckItem",
+    "StatusCheckRequest",
     "TargetAgreement",
     "User",
     "UserSession",

@@ -3,7 +3,8 @@
 Real database, real sweep, digests and sender, a real SMTP sink; only the people are a
 seeded random model: the coordinator holds the Erstgespräche and accepts reviews, the
 departments answer after the invitation or the first, second or final reminder, and some
-never answer; the bodies meet, decide and give Aufträge (workflow/simulate_bodies.py). The
+never answer; the bodies meet, decide and give Aufträge (workflow/simulate_bodies.py); the
+contacts answer status checks and milestones (workflow/simulate_status_checks.py). The
 same seed and data give the same summary.
 """
 
@@ -23,6 +24,7 @@ from notifications.models import OutboxMessage
 from notifications.sink import CapturingHandler, start_sink
 from workflow import runtime
 from workflow import simulate_bodies as bodies_model
+from workflow import simulate_status_checks as status_model
 from workflow.catalogue.models import Organisation
 from workflow.catalogue.service import ensure_organisation, import_catalogue
 from workflow.clock import FrozenClock
@@ -71,6 +73,8 @@ class People:
     # A drop proposal waits for a body's Beschluss; without modelled bodies the coordinator
     # follows it at once.
     drops_wait_for_bodies: bool = False
+    # Status checks and milestones; None leaves agreements without milestones.
+    status: status_model.StatusPeople | None = None
 
     def plan(self, mc: Item, make: Any) -> Any:
         key = (mc.id, mc.stay)
@@ -192,7 +196,11 @@ def _simulate(
                 session=s, clock=clock, organisation_id=org_id, year=start.year, actor=COORDINATOR
             )
     bodies = bodies_model.start(rt, org_id, seed, enabled=model_bodies)
-    people = People(random.Random(seed), drops_wait_for_bodies=bodies.decide_drops)
+    people = People(
+        random.Random(seed),
+        drops_wait_for_bodies=bodies.decide_drops,
+        status=status_model.start(seed, start, actor=COORDINATOR),
+    )
     digests = Counter[str]()
     # The data sources draw from a stream of their own, so adding indicators leaves the
     # departments' behaviour for a seed as it was.
@@ -203,18 +211,21 @@ def _simulate(
         _count(digests, tick(rt))
         if cal.is_working_day(day):
             clock.set(cal.at_local(day, 11))
-            if _next_cycle_wanted(rt, org_id, day):
+            wanted = _next_cycle_wanted(rt, org_id, day)
+            if wanted is not None:
                 with unit_of_work(rt.sessions) as s:
                     open_cycle(
                         session=s,
                         clock=clock,
                         organisation_id=org_id,
-                        year=day.year,
+                        year=wanted,
                         actor=COORDINATOR,
                     )
             _act(rt, clock, people, cal, day)
             data_sources.act(rt, clock, sources, cal, day)
             bodies_model.act(rt, clock, bodies, cal, day, sink)
+            if people.status is not None:
+                status_model.act(rt, clock, people.status, cal, day, org_id)
         clock.set(cal.at_local(day, 16))
         _count(digests, tick(rt))
     end = start + timedelta(days=days)
@@ -223,6 +234,9 @@ def _simulate(
     summary["digests"] = {"sent": digests["sent"], "skipped": digests["skipped"]}
     with rt.sessions() as s:
         summary |= bodies_model.summary(s, org_id, end)
+        summary |= status_model.summary(
+            s, organisation_id=org_id, today=cal.local_date(clock.now()), end=end
+        )
     return summary
 
 
@@ -231,23 +245,22 @@ def _count(digests: Counter[str], report: TickReport) -> None:
     digests["skipped"] += report.digests_skipped
 
 
-def _next_cycle_wanted(rt: runtime.Runtime, org_id: int, day: date) -> bool:
-    """The coordinator opens the new year's cycle in mid-January, and opens it again (which
-    adds only what is missing) whenever last year's accepted reviews wait for re-planning."""
+def _next_cycle_wanted(rt: runtime.Runtime, org_id: int, day: date) -> int | None:
+    """The year whose cycle the coordinator opens today: the new year's in mid-January, and
+    the one an ``open_cycle_reminder`` asks for as soon as it arrives. The sweep carries the
+    accepted reviews waiting in Neuplanung into it (workflow/cycles/carry.py)."""
     if day.month == 1 and day.day >= 15 and _cycle_missing(rt, org_id, day.year):
-        return True
+        return day.year
     with rt.sessions() as s:
-        waiting = s.scalars(
-            select(MeasureCycle.id)
-            .join(Cycle, Cycle.id == MeasureCycle.cycle_id)
+        asked = s.scalars(
+            select(OutboxMessage.context["next_year"].as_integer())
             .where(
-                Cycle.organisation_id == org_id,
-                Cycle.year < day.year,
-                MeasureCycle.state == State.REPLANNING.value,
+                OutboxMessage.organisation_id == org_id,
+                OutboxMessage.kind == "open_cycle_reminder",
             )
-            .limit(1)
-        ).first()
-    return waiting is not None and day.weekday() == 0
+            .distinct()
+        ).all()
+    return next((y for y in sorted(asked) if _cycle_missing(rt, org_id, y)), None)
 
 
 def _cycle_missing(rt: runtime.Runtime, org_id: int, year: int) -> bool:
@@ -411,7 +424,14 @@ def _answer(rt: runtime.Runtime, clock: FrozenClock, people: People, mc: Item, d
             agreement.targets = "Simulierte Zielvereinbarung"
             agreement.responsible = mc.contact_name
             if decision == "implement":
+                if people.status is not None:
+                    agreement.milestones = status_model.agreement_milestones(
+                        people.status, agreed_on=day
+                    )
                 _move(s, clock, mc, Event.SUBMIT_AGREEMENT, {}, actor)
+                status_model.sync_milestones(
+                    s, measure_cycle_id=mc.id, agreement=agreement, now=now
+                )
             elif decision == "deferred":
                 _move(s, clock, mc, Event.DEFER, {"reason": "Personalmangel"}, actor)
             elif people.drops_wait_for_bodies:

@@ -5,7 +5,10 @@ beats at once changes nothing twice: each message has a unique dedupe key, and t
 schedule advances in the same transaction that queues the message. A second pass does the
 same for the indicators' data requests: it opens them on their rhythm dates, then reminds
 and escalates with the same policy. A third pass does it for the bodies' Aufträge
-(``workflow.decisions.assignment_sweep``).
+(``workflow.decisions.assignment_sweep``), another for status checks, which it also opens
+at the policy's months of Umsetzung (``workflow.status_checks.sweep``). Measures waiting in
+Neuplanung move into the next open cycle, or their coordinators are reminded to open it
+(``workflow.cycles.carry``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from notifications.outbox import Draft, enqueue
 from workflow.catalogue.models import Contact, Organisation
 from workflow.clock import Clock
 from workflow.cycles.calendar import calendar_and_policy, calendar_of
+from workflow.cycles.carry import REMINDER_KIND as REPLANNING_REMINDER
+from workflow.cycles.carry import sweep_replanning
 from workflow.cycles.models import MeasureCycle, TargetAgreement
 from workflow.cycles.stay import plan_of
 from workflow.db import unit_of_work
@@ -31,6 +36,8 @@ from workflow.decisions.assignment_sweep import sweep_assignments
 from workflow.indicators import requests as data_requests
 from workflow.indicators.models import DataRequest, RequestStatus
 from workflow.machine import STATES, State
+from workflow.milestones.sweep import sweep_milestones
+from workflow.status_checks.sweep import sweep_status_checks
 from workflow.transitions import apply_event
 
 log = logging.getLogger(__name__)
@@ -73,6 +80,11 @@ def run_sweep(
             report.examined += len(due)
         if len(due) < batch_size:
             break
+    carried = sweep_replanning(
+        sessions=sessions, clock=clock, actor=SWEEP_ACTOR, batch_size=batch_size
+    )
+    report.moved += carried.carried
+    report.add(REPLANNING_REMINDER, carried.queued)
     _sweep_data_requests(sessions=sessions, now=now, batch_size=batch_size, report=report)
     swept = sweep_assignments(sessions=sessions, now=now, batch_size=batch_size)
     report.examined += swept.examined
@@ -80,6 +92,14 @@ def run_sweep(
     report.escalations += swept.escalations
     for kind, queued in swept.queued.items():
         report.add(kind, queued)
+    checked = sweep_status_checks(sessions=sessions, now=now, batch_size=batch_size)
+    report.examined += checked.examined
+    report.reminders += checked.reminders
+    report.escalations += checked.escalations
+    for kind, queued in checked.queued.items():
+        report.add(kind, queued)
+    asked = sweep_milestones(sessions=sessions, now=now, batch_size=batch_size)
+    report.add("milestone_due", asked)
     return report
 
 

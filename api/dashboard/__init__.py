@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.dashboard import (
     bodies,
+    council,
     decisions,
     heads,
     indicators,
@@ -21,6 +22,8 @@ from api.dashboard import (
     outbox,
     overview,
     reports,
+    status_checks,
+    status_sheet,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -35,3 +38,6 @@ router.include_router(meetings.router)
 router.include_router(meeting_forms.router)
 router.include_router(meeting_pack.router)
 router.include_router(my_bodies.router)
+router.include_router(status_sheet.router)
+router.include_router(status_checks.router)
+router.include_router(council.router)

@@ -18,6 +18,7 @@ from api.dashboard.interview import CONFIRM, edit_url, missing, refusal_message
 from api.dashboard.measure_values import answer_view, iso_day, with_actor_names
 from api.dashboard.meeting_actor import with_meeting_actors
 from api.dashboard.status_ask import ask_box
+from api.dashboard.status_badges import status_context
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
 from api.errors import ApiError
 from api.i18n import language_of
@@ -110,6 +111,9 @@ def _render(
         failed_action=action,
         # The "Sachstand erfragen" form, for those who may ask (api/dashboard/my_bodies.py).
         ask=ask_box(session, user=user, item_id=item_id),
+        **status_context(
+            session, organisation_id=org_id, measure_id=row.measure_id, today=row.today
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.dashboard.common import PHASES, page
 from api.dashboard.filters import OptionalId, OptionalRank, OptionalYear
 from api.dashboard.heads import heads_context
+from api.dashboard.status_badges import stands_for
 from api.deps import Reader, SessionDep, can_act, organisation_of, today_of
 from notifications.models import OutboxMessage
 from workflow.accounts import User
@@ -68,6 +69,12 @@ def pipeline(
         rows, _ = queries.list_items(session, cycle_id=the_cycle.id, today=today, f=f)
         context["counts"] = queries.pipeline_counts(session, cycle=the_cycle, today=today, f=f)
         context["columns"] = queries.group_by_state(rows)
+        context["stands"] = stands_for(
+            session,
+            organisation_id=user.organisation_id,
+            today=today,
+            measure_ids=[r.measure_id for r in rows],
+        )
     if can_act(user):  # the start page names what still keeps escalations from anyone
         context["setup_warnings"] = setup_warnings(
             session,
@@ -140,6 +147,18 @@ def steering(
         .order_by(OutboxMessage.created_at.desc())
         .limit(100)
     ).all()
+    stands = stands_for(
+        session,
+        organisation_id=user.organisation_id,
+        today=today_of(organisation_of(session, user)),
+        measure_ids=[entry.item.measure_id for entry in items],
+    )
     return page(
-        request, "dashboard/steering.html", user, cycle=the_cycle, items=items, digests=digests
+        request,
+        "dashboard/steering.html",
+        user,
+        cycle=the_cycle,
+        items=items,
+        digests=digests,
+        stands=stands,
     )

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from api.dashboard.common import page
 from api.deps import Reader, SessionDep, organisation_of, today_of
 from workflow.bodies.models import Body, BodyKind, Meeting
+from workflow.bodies.scope_access import may_ask
+from workflow.catalogue.models import Field
 from workflow.cycles.models import Cycle
 
 router = APIRouter(include_in_schema=False)
@@ -40,12 +42,21 @@ def reports(request: Request, user: Reader, session: SessionDep) -> HTMLResponse
     ).all()
     today = today_of(organisation_of(session, user))
     upcoming = [m.held_on for m in meetings if m.held_on >= today]
+    # The status sheet's fields: those the reader may see (api/dashboard/status_sheet.py).
+    fields = [
+        f
+        for f in session.scalars(
+            select(Field).where(Field.organisation_id == user.organisation_id).order_by(Field.code)
+        ).all()
+        if may_ask(session, user=user, field_id=f.id, day=today)
+    ]
     return page(
         request,
         "dashboard/reports.html",
         user,
         years=years,
         meetings=meetings,
+        sheet_fields=fields,
         next_meeting=min(upcoming) if upcoming else today,
         year_of=lambda day: cycle_year_for(day, years),
     )

@@ -22,7 +22,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.body_limit import is_refusal
 from api.csrf import require_csrf
-from api.forms import assignment, data_actions, data_delivery, view
+from api.forms import (
+    assignment,
+    data_actions,
+    data_delivery,
+    milestone,
+    status_check,
+    status_check_actions,
+    view,
+)
 from api.templating import render
 from workflow import runtime
 from workflow.catalogue.models import Contact
@@ -210,10 +218,20 @@ def open_form(raw: str, request: Request) -> Response:
         if visit.token.phase == Phase.DATA_DELIVERY.value:
             lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
             return data_delivery.page(request, session, visit.token, raw, lang)
+        if visit.token.phase == Phase.STATUS_CHECK.value:
+            lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
+            return status_check_actions.open_page(request, session, visit.token, raw, lang)
         if visit.token.phase == Phase.ASSIGNMENT.value:
             lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
             notice = request.query_params.get("notice", "")
             return assignment.page(request, session, visit.token, raw, lang, notice=notice)
+        if visit.token.phase == Phase.MILESTONE.value:
+            lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
+            query = request.query_params
+            return milestone.page(
+                request, session, visit.token, raw, lang,
+                choice=query.get("antwort", ""), notice=query.get("notice", ""),
+            )  # fmt: skip
         scope = scope_of(session, visit.token)
         lang = view.language(request.query_params.get("lang"), scope.contact)
         notice = request.query_params.get("notice", "")
@@ -235,12 +253,24 @@ def post_form(raw: str, request: Request, form: FormData = Depends(posted_form))
                 _contact(session, visit.token),
             )
             return data_delivery.post(request, session, visit.token, raw, form, rt.clock, lang)
+        if visit.token.phase == Phase.STATUS_CHECK.value:
+            lang = view.language(
+                _str(form, "lang") or request.query_params.get("lang"),
+                _contact(session, visit.token),
+            )
+            return status_check.post(request, session, visit.token, raw, form, rt.clock, lang)
         if visit.token.phase == Phase.ASSIGNMENT.value:
             lang = view.language(
                 _str(form, "lang") or request.query_params.get("lang"),
                 _contact(session, visit.token),
             )
             return assignment.post(request, session, visit.token, raw, form, rt.clock, lang)
+        if visit.token.phase == Phase.MILESTONE.value:
+            lang = view.language(
+                _str(form, "lang") or request.query_params.get("lang"),
+                _contact(session, visit.token),
+            )
+            return milestone.post(request, session, visit.token, raw, form, rt.clock, lang)
         scope = scope_of(session, visit.token)
         lang = view.language(_str(form, "lang") or request.query_params.get("lang"), scope.contact)
         posted = split_posted(form.multi_items())
@@ -276,8 +306,10 @@ def autosave(raw: str, request: Request, form: FormData = Depends(posted_form)) 
             return JSONResponse({"saved": 0}, status_code=status)
         if visit.token.phase == Phase.DATA_DELIVERY.value:
             return data_actions.autosave(session, visit.token, form, rt.clock)
-        if visit.token.phase == Phase.ASSIGNMENT.value:
-            return JSONResponse({"saved": 0})  # the Auftrag form keeps no drafts
+        if visit.token.phase == Phase.STATUS_CHECK.value:
+            return status_check_actions.autosave(session, visit.token, form, rt.clock)
+        if visit.token.phase in (Phase.ASSIGNMENT.value, Phase.MILESTONE.value):
+            return JSONResponse({"saved": 0})  # these forms keep no drafts
         scope = scope_of(session, visit.token)
         items = items_in_scope(session, scope)
         now = rt.clock.now()
@@ -298,8 +330,11 @@ def thanks(raw: str, request: Request) -> Response:
         if visit.token.phase == Phase.DATA_DELIVERY.value:
             lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
             return data_delivery.thanks(request, session, visit.token, raw, lang)
-        if visit.token.phase == Phase.ASSIGNMENT.value:
-            # The Auftrag form thanks on its own page, next to what was answered.
+        if visit.token.phase == Phase.STATUS_CHECK.value:
+            lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
+            return status_check.thanks(request, session, visit.token, raw, lang)
+        if visit.token.phase in (Phase.ASSIGNMENT.value, Phase.MILESTONE.value):
+            # These forms thank on their own page, next to what was answered.
             lang = view.language(request.query_params.get("lang"), _contact(session, visit.token))
             return RedirectResponse(_url(raw, query=f"lang={lang}"), status_code=303)
         scope = scope_of(session, visit.token)
@@ -334,8 +369,16 @@ def hand_on(raw: str, request: Request, form: FormData = Depends(posted_form)) -
                 _contact(session, visit.token),
             )
             return data_actions.hand_on(request, session, visit.token, raw, form, rt.clock, lang)
-        if visit.token.phase == Phase.ASSIGNMENT.value:
-            # Auftrag links are not handed on: the body gives the Auftrag to someone else.
+        if visit.token.phase == Phase.STATUS_CHECK.value:
+            lang = view.language(
+                _str(form, "lang") or request.query_params.get("lang"),
+                _contact(session, visit.token),
+            )
+            return status_check_actions.hand_on(
+                request, session, visit.token, raw, form, rt.clock, lang
+            )
+        if visit.token.phase in (Phase.ASSIGNMENT.value, Phase.MILESTONE.value):
+            # Auftrag and milestone links are not handed on.
             return RedirectResponse(_url(raw), status_code=303)
         scope = scope_of(session, visit.token)
         lang = view.language(_str(form, "lang") or request.query_params.get("lang"), scope.contact)

@@ -18,6 +18,7 @@ from api.routes import (
     outbox,
     pipeline,
     reports,
+    status_checks,
     status_requests,
     users,
 )
@@ -32,3 +33,4 @@ router.include_router(meetings.router)
 router.include_router(meeting_pack.router)
 router.include_router(status_requests.router)
 router.include_router(decisions.router)
+router.include_router(status_checks.router)

@@ -29,6 +29,9 @@ from workflow.machine import STATES, State
 
 _Q = TypeVar("_Q", bound="Select[*tuple[Any, ...]]")
 DEADLINE_STATES: tuple[str, ...] = tuple(s.value for s, spec in STATES.items() if spec.due)
+# A stay of an earlier cycle in one of these is still open: it shows in every later cycle's
+# views as carried ("aus 2026"), so no backlog drops out when next year's cycle opens.
+OPEN_STATES: tuple[str, ...] = tuple(s.value for s, spec in STATES.items() if not spec.terminal)
 # States in which the department owes an answer: asked, and not yet answered.
 WAITING_ON_DEPARTMENT: tuple[str, ...] = (State.TARGET_AGREEMENT.value, State.REVIEW.value)
 REMINDER_KINDS = ("reminder", "final_reminder")
@@ -91,6 +94,21 @@ def latest_cycle(session: Session, organisation_id: int, year: int | None = None
     return session.scalars(query.order_by(Cycle.year.desc()).limit(1)).first()
 
 
+def in_view_of(cycle_id: int) -> ColumnElement[bool]:
+    """The stays a cycle's views show: its own, and the open ones of its organisation's
+    earlier cycles (each keeps its own cycle, shown as ``ItemRow.year``)."""
+    this = aliased(Cycle)
+    earlier = (
+        select(Cycle.id)
+        .join(this, this.id == cycle_id)
+        .where(Cycle.organisation_id == this.organisation_id, Cycle.year < this.year)
+    )
+    return or_(
+        MeasureCycle.cycle_id == cycle_id,
+        and_(MeasureCycle.cycle_id.in_(earlier), MeasureCycle.state.in_(OPEN_STATES)),
+    )
+
+
 def overdue_clause(today: date) -> ColumnElement[bool]:
     return and_(MeasureCycle.due_on < today, MeasureCycle.state.in_(DEADLINE_STATES))
 
@@ -105,7 +123,7 @@ def _joined(query: _Q) -> _Q:
 
 
 def _filtered(query: _Q, cycle_id: int, f: ItemFilter, today: date) -> _Q:
-    query = query.where(MeasureCycle.cycle_id == cycle_id)
+    query = query.where(in_view_of(cycle_id))
     if f.states:
         query = query.where(MeasureCycle.state.in_(f.states))
     if f.overdue is True:
@@ -342,7 +360,7 @@ def _seconds_between(session: Session, later: Any, earlier: Any) -> Any:
 
 def department_stats(session: Session, *, cycle_id: int, today: date) -> list[DepartmentStats]:
     """Per department: how often it was asked, how often and how fast it answered, what is open."""
-    in_cycle = and_(MeasureCycle.cycle_id == cycle_id)
+    in_cycle = in_view_of(cycle_id)
     stats: dict[int, DepartmentStats] = {
         dept_id: DepartmentStats(
             dept_id,

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications.effects import messages_for_move
-from notifications.outbox import enqueue
 from workflow.catalogue.models import Measure, MeasureStatus, Organisation
 from workflow.clock import Clock
-from workflow.cycles import stay
+from workflow.cycles import carry
 from workflow.cycles.calendar import calendar_of
-from workflow.cycles.models import (
-    AuditEvent,
-    Cycle,
-    Interview,
-    MeasureCycle,
-    Review,
-    TargetAgreement,
-)
+from workflow.cycles.models import Cycle, Interview, MeasureCycle
 from workflow.deadlines import DeadlinePolicy
 from workflow.forms.validation import DateWindow
 from workflow.machine import Event, State
@@ -79,6 +70,8 @@ class OpenCycleResult:
     carried_forward: int = 0
     still_running: int = 0
     already_open: int = 0
+    # Cycle year -> codes of the measures still running there (shown in this cycle as carried).
+    running_in: dict[int, list[str]] = field(default_factory=dict)
 
 
 def open_cycle(
@@ -128,49 +121,23 @@ def open_cycle(
             continue
         previous = previous_by_measure.get(measure.id)
         if previous is not None and State(previous.state) in _STILL_RUNNING:
+            # It stays where it is and shows in this cycle's views as carried: named, not
+            # skipped silently.
             result.still_running += 1
+            result.running_in.setdefault(previous.cycle.year, []).append(measure.code)
             continue
-        draft: dict[str, Any] = {}
         if previous is not None and State(previous.state) is State.REPLANNING:
-            draft = _draft_from(session, previous)
-            apply_event(
-                session=session,
-                clock=clock,
-                measure_cycle_id=previous.id,
-                event=Event.CARRY_FORWARD,
-                expected_version=None,
-                actor=actor,
-                payload={"into_year": year},
-            )
             result.carried_forward += 1
-        first = (
-            State.INITIAL_INTERVIEW
-            if (previous is None and measure.interviewed_at is None)
-            else State.TARGET_AGREEMENT
-        )
-        mc = MeasureCycle(
-            organisation_id=org.id,
-            cycle_id=cycle.id,
-            measure_id=measure.id,
+        carry.place(
+            session,
+            clock=clock,
+            cycle=cycle,
             measure=measure,
-            draft=draft,
+            previous=previous,
+            policy=cycle_policy,
+            cal=cal,
+            actor=actor,
         )
-        stay.enter(mc, first, now=now, policy=cycle_policy, cal=cal)
-        session.add(mc)
-        session.flush()
-        session.add(
-            AuditEvent(
-                organisation_id=org.id,
-                measure_cycle_id=mc.id,
-                at=now,
-                actor=actor,
-                event="open_cycle",
-                from_state=None,
-                to_state=first.value,
-                payload={"year": year},
-            )
-        )
-        enqueue(session, messages_for_move(None, first, None, mc, now=now), now=now)
         result.created += 1
     return result
 
@@ -183,23 +150,6 @@ def _latest_earlier_stays(session: Session, org_id: int, year: int) -> dict[int,
         .order_by(Cycle.year)
     ).all()
     return {mc.measure_id: mc for mc in rows}  # later years overwrite earlier ones
-
-
-def _draft_from(session: Session, previous: MeasureCycle) -> dict[str, Any]:
-    """Last year's review proposal and agreement become this year's draft agreement."""
-    review = session.scalars(select(Review).where(Review.measure_cycle_id == previous.id)).first()
-    agreement = session.scalars(
-        select(TargetAgreement).where(TargetAgreement.measure_cycle_id == previous.id)
-    ).first()
-    draft: dict[str, Any] = {"from_measure_cycle_id": previous.id}
-    if review is not None:
-        draft["proposal"] = review.proposal
-        draft["proposal_text"] = review.proposal_text
-        draft["last_achievement"] = review.achievement
-    if agreement is not None:
-        draft["last_targets"] = agreement.targets
-        draft["last_responsible"] = agreement.responsible
-    return draft
 
 
 # The Erstgespräch's vocabulary of the implementation status (``interview.status`` labels it).

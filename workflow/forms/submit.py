@@ -6,7 +6,10 @@ Per measure of the target agreement: "implement" fires ``submit_agreement``, "de
 ``TargetAgreement.decision`` set, flagged for the coordinator, who decides with ``drop``.
 Per measure of the review: ``submit_review``. A measure already submitted (and not yet
 accepted) is corrected in place with an ``answer_corrected`` audit event. A review's indicator
-values (Ist) also become values of the series (``workflow.indicators.answers``).
+values (Ist) also become values of the series (``workflow.indicators.answers``); an
+agreement in Umsetzung keeps its milestone rows in line (``workflow.milestones.sync``).
+Each submitted answer is confirmed to whoever submitted it, and after a hand-over the owner
+gets a copy (``notifications.receipts``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from notifications.effects import item_context
-from notifications.outbox import Draft, enqueue
+from notifications.outbox import Draft
+from notifications.receipts import queue_receipts
 from workflow.clock import Clock
 from workflow.cycles.models import AuditEvent, MeasureCycle, Review, TargetAgreement
 from workflow.forms.drafts import ANSWER_COLUMNS, discard_draft, save_drafts
@@ -34,7 +38,8 @@ from workflow.forms.validation import (
     check_review,
 )
 from workflow.indicators.answers import record_review_values
-from workflow.machine import Event
+from workflow.machine import Event, State
+from workflow.milestones.sync import sync_from_agreement
 from workflow.transitions import apply_event
 
 
@@ -146,18 +151,30 @@ def _apply(
     payload = {"answers": clean, **scope.on_behalf_of}
     if scope.phase is Phase.REVIEW:
         _move(session, clock, scope, item.mc, Event.SUBMIT_REVIEW, payload)
+        _confirm(session, clock, scope, item.mc, "confirmation_review")
         return "moved"
     decision = Decision(clean["decision"])
+    kind = "confirmation_agreement"
     if decision is Decision.IMPLEMENT:
         _move(session, clock, scope, item.mc, Event.SUBMIT_AGREEMENT, payload)
+        _milestones(session, clock, item)
+        _confirm(session, clock, scope, item.mc, kind)
     elif decision is Decision.DEFER:
         _move(session, clock, scope, item.mc, Event.DEFER, {**payload, "reason": clean["reason"]})
-        _confirm(session, clock, scope, item.mc, decision)
+        _confirm(session, clock, scope, item.mc, kind, decision=decision.value)
     else:
         _audit(session, clock, scope, item.mc, "drop_proposed", payload)
-        _confirm(session, clock, scope, item.mc, decision)
+        _confirm(session, clock, scope, item.mc, kind, decision=decision.value)
         return "flagged"
     return "moved"
+
+
+def _milestones(session: Session, clock: Clock, item: FormItem) -> None:
+    """An agreement in Umsetzung keeps its milestone rows in line with what it lists."""
+    if isinstance(item.answer, TargetAgreement) and item.mc.state == State.IMPLEMENTATION.value:
+        sync_from_agreement(
+            session, measure_cycle=item.mc, agreement=item.answer, now=clock.now()
+        )
 
 
 def _new_answer(phase: Phase, mc_id: int) -> TargetAgreement | Review:
@@ -179,6 +196,8 @@ def _correct(
         return "unchanged"
     for column in changed:
         setattr(item.answer, column, clean[column])
+    if "milestones" in changed:
+        _milestones(session, clock, item)
     _audit(
         session,
         clock,
@@ -233,25 +252,25 @@ def _audit(
 
 
 def _confirm(
-    session: Session, clock: Clock, scope: FormScope, mc: MeasureCycle, decision: Decision
+    session: Session, clock: Clock, scope: FormScope, mc: MeasureCycle, kind: str, **extra: str
 ) -> None:
-    """The copy of the answers for moves that ``notifications.effects`` does not confirm."""
-    contact = mc.measure.contact or scope.owner
-    kind = "confirmation_agreement"
-    draft = Draft(
+    """The receipts of one answer: to whoever submitted it, and the owner's copy after a
+    hand-over (``notifications.receipts``). The owner's row has the key of the move's own
+    confirmation (``notifications.effects``), so a move's receipt is queued once."""
+    owner = mc.measure.contact or scope.owner
+    owners = Draft(
         organisation_id=mc.organisation_id,
         dedupe_key=f"mc:{mc.id}:{mc.stay}:{kind}:0",
         kind=kind,
-        recipient_email=contact.email,
-        recipient_name=contact.name,
-        language=contact.language,
+        recipient_email=owner.email,
+        recipient_name=owner.name,
+        language=owner.language,
         measure_cycle_id=mc.id,
         context={
             **item_context(mc),
-            "contact_id": contact.id,
-            "decision": decision.value,
+            **extra,
+            "contact_id": owner.id,
             "submitted_by": scope.contact.name,
-            "on_behalf_of": scope.owner.name if scope.on_behalf_of else None,
         },
     )
-    enqueue(session, [draft], now=clock.now())
+    queue_receipts(session, owners, answerer=scope.contact, owner=owner, now=clock.now())

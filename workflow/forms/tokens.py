@@ -33,6 +33,11 @@ class Phase(StrEnum):
     # A body's Aufträge to one contact: every open one of the organisation, whatever the
     # cycle; the token names the newest cycle when the Auftrag was opened, as its CHECK asks.
     ASSIGNMENT = "assignment"
+    # One contact's part of one status check (``status_check_request_id``); its cycle is
+    # the check's.
+    STATUS_CHECK = "status_check"
+    # One milestone's "erreicht?" question (``milestone_id``); its cycle is the measure's stay's.
+    MILESTONE = "milestone"
 
 
 class FormToken(Base):
@@ -59,6 +64,11 @@ class FormToken(Base):
     # Set when a contact handed the form to a colleague: whose form this token opens.
     delegated_from_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
     last_used_at: Mapped[datetime | None]
+    # The one request a status-check or milestone token opens; None for every other phase.
+    status_check_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("status_check_request.id"), index=True
+    )
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestone.id"), index=True)
 
 
 class TokenState(StrEnum):
@@ -83,6 +93,8 @@ def issue_token(
     now: datetime,
     issued_by: str,
     delegated_from_contact_id: int | None = None,
+    status_check_request_id: int | None = None,
+    milestone_id: int | None = None,
 ) -> str:
     """A new token for the scope; returns the raw value, which is never stored."""
     raw = secrets.token_urlsafe(32)  # 32 bytes = 256 bits of randomness
@@ -97,6 +109,8 @@ def issue_token(
             expires_at=expires_at,
             issued_by=issued_by,
             delegated_from_contact_id=delegated_from_contact_id,
+            status_check_request_id=status_check_request_id,
+            milestone_id=milestone_id,
         )
     )
     session.flush()

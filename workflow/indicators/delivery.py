@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from notifications.receipts import queue_receipts
 from workflow.catalogue.models import Contact, Organisation
 from workflow.clock import Clock
 from workflow.cycles.calendar import calendar_of
@@ -25,7 +26,7 @@ from workflow.forms.validation import FieldError, without_control_characters
 from workflow.indicators import series
 from workflow.indicators.drafts import discard_data_drafts, save_data_drafts
 from workflow.indicators.models import DataDraft, DataRequest, IndicatorValue, RequestStatus
-from workflow.indicators.requests import policy_for
+from workflow.indicators.requests import confirmation, policy_for
 from workflow.indicators.service import Delivered, deliver, history_before, numeric_value
 from workflow.indicators.validation import CheckedDelivery, check_delivery
 
@@ -204,18 +205,24 @@ def submit(
     for item in chosen:
         result = checked[item.request.id]
         assert result.survey_date is not None
-        outcome.delivered.append(
-            deliver(
-                session,
-                clock=clock,
-                request=item.request,
-                survey_date=result.survey_date,
-                entries=result.entries,
-                comment=result.comment,
-                actor=scope.actor,
-                actor_name=scope.contact.name,
-            )
+        delivered = deliver(
+            session,
+            clock=clock,
+            request=item.request,
+            survey_date=result.survey_date,
+            entries=result.entries,
+            comment=result.comment,
+            actor=scope.actor,
+            actor_name=scope.contact.name,
         )
+        outcome.delivered.append(delivered)
+        if delivered.outcome != "unchanged":
+            # The receipt ``deliver`` queued learns who delivered; after a hand-over the
+            # colleague gets their own and the owner's becomes a copy (issue 13).
+            receipt = confirmation(item.request, item.request.deliveries, scope.contact.name)
+            queue_receipts(
+                session, receipt, answerer=scope.contact, owner=scope.owner, now=clock.now()
+            )
     discard_data_drafts(session, [item.request.id for item in chosen])
     return outcome
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
+from notifications.receipts import for_colleague
 from workflow.catalogue.models import Contact, Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.deadlines import days_overdue
@@ -162,13 +163,20 @@ def data_context(
     assert contact is not None
     if kind in ("data_delegation", "data_delegation_notice"):
         context |= _handover(session, rows[0])
-    if kind in LINK_KINDS:
+    if kind == "confirmation_data" and for_colleague(rows[0].context):
+        context["form_url"] = None  # never the owner's own link (``notifications.receipts``)
+    elif kind in LINK_KINDS:
         owner = context.get("owner_id") if kind == "data_delegation" else None
         context |= _link(session, base_url, now, org, contact, requests, kind, lang, owner)
     if kind == "data_escalation_head":
         context |= {"contact_name": contact.name, "contact_email": contact.email}
     if kind == "confirmation_data":
-        context["submitted_by"] = str(rows[0].context.get("submitted_by") or contact.name)
+        # One submitter per email (``answered_by`` is part of the group key), named as now.
+        answerer = session.get(Contact, int(rows[0].context.get("answered_by") or 0))
+        fallback = str(rows[0].context.get("submitted_by") or contact.name)
+        context["submitted_by"] = answerer.name if answerer is not None else fallback
+        context["on_behalf_of"] = rows[0].context.get("on_behalf_of")
+        context["for_owner"] = bool(rows[0].context.get("for_owner"))
     if kind == "data_deadline_extended":
         context["reason"] = str(rows[0].context.get("reason") or "")
     return context

@@ -38,6 +38,9 @@ class IndicatorSummary:
     on_track: bool | None
     last_value: float | None
     previous_value: float | None
+    # A written indicator (unit "text") has no numbers: its latest report stands instead.
+    last_report: str = ""
+    last_report_on: date | None = None
 
 
 def summarise(indicator: Indicator, values: list[IndicatorValue]) -> IndicatorSummary:
@@ -49,6 +52,7 @@ def summarise(indicator: Indicator, values: list[IndicatorValue]) -> IndicatorSu
     numeric = [(p.survey_date, p.value) for p in points if p.value is not None]
     trend = series.trend(numeric)
     last = numeric[-1][1] if numeric else None
+    reports = [v for v in sorted(values, key=lambda v: v.survey_date) if v.report.strip()]
     previous = numeric[-2][1] if len(numeric) > 1 else None
     return IndicatorSummary(
         code=indicator.code,
@@ -65,6 +69,8 @@ def summarise(indicator: Indicator, values: list[IndicatorValue]) -> IndicatorSu
         ),
         last_value=last,
         previous_value=previous,
+        last_report=reports[-1].report.strip() if reports else "",
+        last_report_on=reports[-1].survey_date if reports else None,
     )
 
 

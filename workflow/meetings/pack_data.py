@@ -5,7 +5,9 @@ agenda item the material its kind needs: a field's measures with their latest an
 measure with the department's answer and reason; an escalated item's history; an
 indicator's latest values and target; an earlier decision's text, status and due date.
 A reference that does not belong to the meeting's organisation is treated as missing, never
-shown. Values stay raw codes and dates: ``workflow.meetings.pack`` picks the words.
+shown. After the agenda, the state of implementation: each measure of the body's fields
+with its latest status (``workflow.status_checks.by_field``) on the meeting day. Values
+stay raw codes and dates: ``workflow.meetings.pack`` picks the words.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from workflow.bodies.models import Body, Meeting
 from workflow.bodies.queries import current_members
+from workflow.bodies.scope_access import covered_fields
 from workflow.catalogue.models import Field, Organisation
 from workflow.cycles.models import MeasureCycle
 from workflow.cycles.queries import TimelineEntry, timeline
@@ -32,6 +35,7 @@ from workflow.meetings.status import (
     newest_cycle,
     statuses,
 )
+from workflow.status_checks.by_field import FieldBlock, status_by_field
 
 RECENT_VALUES = 6  # an indicator's latest values shown in the pack
 
@@ -96,6 +100,8 @@ class Pack:
     members: tuple[Person, ...]
     guests: tuple[Person, ...]
     items: tuple[PackItem, ...]
+    # "Stand der Umsetzung": the body's fields, each measure's latest status on the day.
+    status_fields: tuple[FieldBlock, ...] = ()
 
 
 def pack_of(session: Session, meeting: Meeting) -> Pack:
@@ -130,7 +136,16 @@ def pack_of(session: Session, meeting: Meeting) -> Pack:
         items=tuple(
             _item(session, org.id, meeting, number, item) for number, item in enumerate(agenda, 1)
         ),
+        status_fields=_status_fields(session, org.id, body, meeting.held_on),
     )
+
+
+def _status_fields(
+    session: Session, organisation_id: int, body: Body, day: date
+) -> tuple[FieldBlock, ...]:
+    covered = covered_fields(session, body)  # None: every field; empty: indicators only
+    blocks = status_by_field(session, organisation_id=organisation_id, today=day)
+    return tuple(b for b in blocks if covered is None or b.id in covered)
 
 
 def _guests(session: Session, meeting: Meeting) -> tuple[Person, ...]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from workflow.catalogue.models import Contact, Department, Field, Goal, Measure, Organisation
 from workflow.csv_safe import write_csv
 from workflow.cycles.models import Cycle, Interview, MeasureCycle, Review, TargetAgreement
+from workflow.cycles.queries import in_view_of
 from workflow.machine import LABELS_DE, State
 from workflow.reports.answer_values import actor_names, indicator_lines, milestone_lines
 from workflow.reports.data import ReportUnavailable
@@ -144,7 +145,8 @@ def answers_table(session: Session, *, organisation_id: int, year: int) -> Answe
         .outerjoin(Interview, Interview.measure_cycle_id == MeasureCycle.id)
         .outerjoin(TargetAgreement, TargetAgreement.measure_cycle_id == MeasureCycle.id)
         .outerjoin(Review, Review.measure_cycle_id == MeasureCycle.id)
-        .where(MeasureCycle.cycle_id == cycle.id)
+        # Open items of earlier cycles are listed too, each under its own "zyklus".
+        .where(in_view_of(cycle.id))
     ).all()
     submitters = [a.submitted_by for row in rows for a in row[7:9] if a is not None]
     names = actor_names(session, organisation_id=organisation_id, actors=submitters)
@@ -152,7 +154,7 @@ def answers_table(session: Session, *, organisation_id: int, year: int) -> Answe
     for mc, measure, goal, field, dept, contact, interview, agreement, review in rows:
         out.append(
             {
-                "zyklus": year,
+                "zyklus": mc.cycle.year,
                 "handlungsfeld_code": field.code,
                 "handlungsfeld": field.name,
                 "ziel_code": goal.code,

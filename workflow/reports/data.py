@@ -25,6 +25,8 @@ from workflow.catalogue.models import (
 )
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import AuditEvent, Cycle, Interview, MeasureCycle
+from workflow.cycles.queries import in_view_of
+from workflow.deadlines import DeadlinePolicy
 from workflow.decisions.queries import DecisionRow, decisions_of_year
 from workflow.indicators.summary import IndicatorSummary, indicator_summaries
 from workflow.machine import LABELS_DE, State
@@ -32,6 +34,7 @@ from workflow.reports import pending, rates
 from workflow.reports.german import code_key
 from workflow.reports.pending import DecisionItem, LateItem, OpenDecisions
 from workflow.reports.rates import Change, Rates
+from workflow.reports.stands import stand_counts
 
 
 class ReportUnavailable(Exception):
@@ -87,7 +90,8 @@ def header(session: Session, scope: Scope) -> Header:
     counts = dict(
         session.execute(
             select(MeasureCycle.state, func.count())
-            .where(MeasureCycle.cycle_id == scope.cycle.id)
+            # The open items of earlier cycles count here too (each report marks them).
+            .where(in_view_of(scope.cycle.id))
             .group_by(MeasureCycle.state)
         ).all()
     )
@@ -252,6 +256,8 @@ class Annual:
     decisions: OpenDecisions
     # What the bodies decided and recommended at their meetings in the cycle's year.
     body_decisions: tuple[BodyDecisions, ...] = ()
+    # Measures by latest status on the report date: (stand, n), "" last (ohne Angabe).
+    stands: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,7 @@ def annual(session: Session, scope: Scope) -> Annual:
         ),
         decisions=pending.open_decisions(session, scope.organisation, scope.cycle),
         body_decisions=body_decisions(session, scope),
+        stands=stand_counts(session, cycle=scope.cycle, day=scope.report_date),
     )
 
 
@@ -308,6 +315,8 @@ class MeetingPack:
     decisions: OpenDecisions
     review_drop_proposals: tuple[DecisionItem, ...]
     other_meetings: tuple[date, ...] = field(default=())
+    # The cycle's escalation steps: (days after the deadline, whom it reaches), in order.
+    escalation: tuple[tuple[int, str], ...] = field(default=())
 
 
 def meeting_scope(
@@ -379,5 +388,9 @@ def meeting_pack(session: Session, scope: Scope) -> MeetingPack:
         ),
         other_meetings=tuple(
             d for d in _meeting_days(session, scope.organisation.id) if d != scope.report_date
+        ),
+        escalation=tuple(
+            (step.days_overdue, pending.ESCALATED_TO_DE.get(step.target.value, step.target.value))
+            for step in DeadlinePolicy.model_validate(scope.cycle.policy).escalation_steps
         ),
     )

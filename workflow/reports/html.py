@@ -18,6 +18,7 @@ from workflow.decisions import export as register
 from workflow.reports import charts, german
 from workflow.reports.data import Annual, FieldBlock, MeetingPack, StatusQuo
 from workflow.reports.rates import RateRow
+from workflow.reports.stands import STAND_DE
 
 TEMPLATES = Path(__file__).parent / "templates"
 KINDS = ("status-quo", "annual", "meeting")
@@ -104,6 +105,7 @@ def environment() -> Environment:
         # The decisions register's words (Beschluss, erledigt …), as its export writes them.
         register_kind=lambda k: register.KIND_DE.get(k, k),
         register_status=lambda s: register.STATUS_DE.get(s, s),
+        stand=lambda s: STAND_DE.get(s, s),
     )
     env.globals.update(
         DIRECTION_DE=DIRECTION_DE, KIND_DE=KIND_DE, UNIT_DE=UNIT_DE, DECISION_DE=DECISION_DE
@@ -175,6 +177,7 @@ def annual_html(report: Annual) -> str:
         ("entscheidungen", "Offene Entscheidungen für die Steuerungsgruppe"),
         ("gremien", f"Beschlüsse und Empfehlungen der Gremien {report.header.year}"),
         ("methode", "Methodische Hinweise"),
+        ("begriffe", "Begriffe"),
     ):
         toc.add(ident, title)
     indicator_charts = {

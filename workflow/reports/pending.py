@@ -2,7 +2,8 @@
 
 "Late" is derived as everywhere in zielflow: the due date lies before the report date and the
 measure waits in a phase in which someone owes a step (Erstgespräch, Zielvereinbarung,
-Review, Bewertung). The reason is the missing step, the drop proposal that waits for the
+Review, Bewertung, Neuplanung). A cycle's report counts the open items of earlier cycles too,
+each marked with its own cycle. The reason is the missing step, the drop proposal that waits for the
 coordinator, the last extension's reason and the obstacles named in a review.
 """
 
@@ -19,7 +20,8 @@ from notifications.models import OutboxMessage, OutboxStatus
 from workflow.catalogue.models import Contact, Department, Measure, Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle, Review, TargetAgreement
-from workflow.deadlines import BusinessCalendar
+from workflow.cycles.queries import in_view_of
+from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarget
 from workflow.machine import LABELS_DE, STATES, Actor, State
 from workflow.reports.german import code_key, day
 
@@ -41,6 +43,7 @@ _MISSING = {
     State.TARGET_AGREEMENT.value: "Zielvereinbarung fehlt",
     State.REVIEW.value: "Review fehlt",
     State.ASSESSMENT.value: "Bewertung des Reviews durch die Koordinierungsstelle steht aus",
+    State.REPLANNING.value: "Der nächste Zyklus ist noch nicht eröffnet (Koordinierungsstelle)",
 }
 
 
@@ -58,6 +61,9 @@ class LateItem:
     reminders_sent: int
     escalation_level: int
     reasons: tuple[str, ...]
+    carried_from: int | None = None  # an open item of that earlier cycle, shown as carried
+    # Whom the escalation reached, in plain words ("Amtsleitung"); "" when not escalated.
+    escalated_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class DecisionItem:
     department: str
     since: date | None
     detail: str
+    carried_from: int | None = None  # an open item of that earlier cycle, shown as carried
 
 
 @dataclass(frozen=True)
@@ -81,13 +88,14 @@ class OpenDecisions:
 
 
 def _items(session: Session, cycle: Cycle, *where: object) -> list[tuple[MeasureCycle, str, str]]:
-    """Measures-in-cycle with their department and contact name, in code order."""
+    """Measures-in-cycle with their department and contact name, in code order: the cycle's
+    own and the open ones of earlier cycles (``carried_from`` names theirs)."""
     rows = session.execute(
         select(MeasureCycle, Department.name, Contact.name)
         .join(Measure, Measure.id == MeasureCycle.measure_id)
         .join(Department, Department.id == Measure.department_id)
         .outerjoin(Contact, Contact.id == Measure.contact_id)
-        .where(MeasureCycle.cycle_id == cycle.id, *where)  # type: ignore[arg-type]
+        .where(in_view_of(cycle.id), *where)  # type: ignore[arg-type]
     ).all()
     out = [(mc, dept, contact or "") for mc, dept, contact in rows]
     return sorted(out, key=lambda r: code_key(r[0].measure.code))
@@ -127,12 +135,31 @@ def late_items(session: Session, cycle: Cycle, report_date: date) -> list[LateIt
             days_overdue=(report_date - mc.due_on).days,
             reminders_sent=reminders.get(mc.id, 0),
             escalation_level=mc.escalation_level,
+            escalated_to=escalated_to(mc),
             reasons=reasons[mc.id],
+            carried_from=carried_from(mc, cycle),
         )
         for mc, dept, contact in rows
         if mc.due_on is not None
     ]
     return sorted(items, key=lambda i: (-i.days_overdue, code_key(i.code)))
+
+
+ESCALATED_TO_DE = {
+    EscalationTarget.DEPARTMENT_HEAD.value: "Amtsleitung",
+    EscalationTarget.STEERING_GROUP.value: "Steuerungsgruppe",
+}
+
+
+def escalated_to(mc: MeasureCycle) -> str:
+    """The level's target under the cycle's policy: a level is a step of its escalation."""
+    if mc.escalation_level <= 0:
+        return ""
+    steps = DeadlinePolicy.model_validate(mc.cycle.policy).escalation_steps
+    if not steps:
+        return ""
+    target = steps[min(mc.escalation_level, len(steps)) - 1].target
+    return ESCALATED_TO_DE.get(target.value, target.value)
 
 
 def _reasons(session: Session, mcs: list[MeasureCycle]) -> dict[int, tuple[str, ...]]:
@@ -198,7 +225,7 @@ def open_decisions(session: Session, org: Organisation, cycle: Cycle) -> OpenDec
         session.execute(
             select(TargetAgreement.measure_cycle_id, TargetAgreement)
             .join(MeasureCycle, MeasureCycle.id == TargetAgreement.measure_cycle_id)
-            .where(MeasureCycle.cycle_id == cycle.id, TargetAgreement.decision == "drop_proposed")
+            .where(in_view_of(cycle.id), TargetAgreement.decision == "drop_proposed")
         ).all()
     )
     for mc, dept, _ in _items(
@@ -209,13 +236,13 @@ def open_decisions(session: Session, org: Organisation, cycle: Cycle) -> OpenDec
     ):
         agreement = proposals[mc.id]
         detail = f"Begründung: {agreement.reason}" if agreement.reason else "ohne Begründung"
-        drops.append(_decision(mc, dept, local(agreement.submitted_at), detail))
+        drops.append(_decision(mc, dept, local(agreement.submitted_at), detail, cycle))
     reviews = {
         r.measure_cycle_id: r
         for r in session.scalars(
             select(Review)
             .join(MeasureCycle, MeasureCycle.id == Review.measure_cycle_id)
-            .where(MeasureCycle.cycle_id == cycle.id)
+            .where(in_view_of(cycle.id))
         )
     }
     assessments = []
@@ -227,7 +254,7 @@ def open_decisions(session: Session, org: Organisation, cycle: Cycle) -> OpenDec
             if review
             else "Review liegt vor"
         )
-        assessments.append(_decision(mc, dept, local(mc.entered_state_at), detail))
+        assessments.append(_decision(mc, dept, local(mc.entered_state_at), detail, cycle))
     return OpenDecisions(tuple(drops), tuple(assessments), tuple(_escalated(session, cycle, local)))
 
 
@@ -235,8 +262,17 @@ def _local_day(cal: BusinessCalendar, moment: datetime | None) -> date | None:
     return cal.local_date(moment) if moment else None
 
 
-def _decision(mc: MeasureCycle, dept: str, since: date | None, detail: str) -> DecisionItem:
-    return DecisionItem(mc.measure.code, mc.measure.title, dept, since, detail)
+def _decision(
+    mc: MeasureCycle, dept: str, since: date | None, detail: str, cycle: Cycle
+) -> DecisionItem:
+    return DecisionItem(
+        mc.measure.code, mc.measure.title, dept, since, detail, carried_from(mc, cycle)
+    )
+
+
+def carried_from(mc: MeasureCycle, cycle: Cycle) -> int | None:
+    """The earlier cycle's year of an item shown in ``cycle``'s report, else None."""
+    return mc.cycle.year if mc.cycle_id != cycle.id else None
 
 
 def _escalated(
@@ -245,7 +281,7 @@ def _escalated(
     """Items in the steering group's digest whose stay has not ended: still open."""
     stays = dict(
         session.execute(
-            select(MeasureCycle.id, MeasureCycle.stay).where(MeasureCycle.cycle_id == cycle.id)
+            select(MeasureCycle.id, MeasureCycle.stay).where(in_view_of(cycle.id))
         ).all()
     )
     since: dict[int, datetime] = {}
@@ -268,7 +304,7 @@ def _escalated(
     for mc, dept, _ in _items(session, cycle, MeasureCycle.id.in_(list(since))):
         overdue = f", Frist {day(mc.due_on)}" if mc.due_on else ""
         detail = f"{LABELS_DE[State(mc.state)]}{overdue}; Eskalationsstufe {level[mc.id]}"
-        out.append(_decision(mc, dept, local(since[mc.id]), detail))
+        out.append(_decision(mc, dept, local(since[mc.id]), detail, cycle))
     return out
 
 
@@ -282,7 +318,7 @@ def review_drop_proposals(
         for r in session.scalars(
             select(Review)
             .join(MeasureCycle, MeasureCycle.id == Review.measure_cycle_id)
-            .where(MeasureCycle.cycle_id == cycle.id, Review.proposal == "drop")
+            .where(in_view_of(cycle.id), Review.proposal == "drop")
         )
     }
     return tuple(
@@ -291,6 +327,7 @@ def review_drop_proposals(
             dept,
             _local_day(cal, reviews[mc.id].submitted_at),
             reviews[mc.id].proposal_text or "Vorschlag: beenden",
+            cycle,
         )
         for mc, dept, _ in _items(
             session,
