@@ -100,6 +100,7 @@ COMMANDS: dict[str, Call] = {
     "meeting add": Call(("1", "--date", f"{YEAR}-06-01"), ALL),
     "meeting list": Call(("1",), ALL),
     "meeting agenda": Call(("1", "--propose"), ALL),
+    "status-check": Call(("--cycle", YEAR, "--due", f"{YEAR}-06-30"), ALL),
     # Finds the account by its address in any organisation; --org only double-checks it.
     "user deactivate": Call(("neu@stadt.example.org",), DATABASE | {BAD_SETTING}),
     # Creates the organisation it is given (or the default one), so only "ambiguous" applies.
