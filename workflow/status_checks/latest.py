@@ -69,7 +69,9 @@ def latest_statuses(
         if item.answered_at is not None
     }
     grace = timedelta(days=grace_days(session, organisation_id))
-    for measure_id, due_on in _missed(session, organisation_id, wanted, today - grace):
+    # A report dated in year 1 (the API takes any date) must not underflow: nothing is missed.
+    cutoff = max(today, date.min + grace) - grace
+    for measure_id, due_on in _missed(session, organisation_id, wanted, cutoff):
         missed_on = due_on + grace + timedelta(days=1)
         known = out.get(measure_id)
         # The earliest miss after the answer: the day since which the measure is delayed.
