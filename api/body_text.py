@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from api import formats
 from api.i18n import translate
 from workflow.bodies.composition import Shortfall
 from workflow.bodies.errors import BodyError
@@ -29,9 +30,7 @@ DATE_PARAMS = ("on", "joined")
 
 
 def fmt_day(day: date | None, lang: str) -> str:
-    if day is None:
-        return "–"
-    return day.strftime("%d.%m.%Y") if lang == "de" else day.isoformat()
+    return formats.day(day, lang)
 
 
 def plural(key: str, n: int, lang: str, **values: object) -> str:

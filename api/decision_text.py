@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from api import formats
 from api.i18n import translate
 from workflow.decisions.errors import DecisionError
 from workflow.decisions.queries import MeetingRef
@@ -24,9 +25,7 @@ _LISTS = {
 
 
 def fmt_day(day: date | None, lang: str) -> str:
-    if day is None:
-        return "–"
-    return day.strftime("%d.%m.%Y") if lang == "de" else day.isoformat()
+    return formats.day(day, lang)
 
 
 def label(prefix: str, value: str | None, lang: str) -> str:

@@ -68,10 +68,10 @@ def optional_user(request: Request, _csrf: CookieCsrf, session: SessionDep) -> U
         if scheme.lower() == "bearer" and raw.strip():
             found = user_for_api_token(session, raw.strip(), rt.clock.now(), sessions=own)
         if found is None:
-            raise NotAuthenticated("API-Token ungültig, abgelaufen oder widerrufen.")
+            raise NotAuthenticated("Der Zugangsschlüssel ist ungültig, abgelaufen oder widerrufen.")
         user, token = found
         if token.scope != TokenScope.WRITE.value and request.method not in SAFE_METHODS:
-            raise ApiError(403, "token_read_only", "Dieses API-Token darf nur lesen.")
+            raise ApiError(403, "token_read_only", "Dieser Zugangsschlüssel berechtigt nur zum Lesen.")
         return user
     key = signed_in_key(request)
     if key is None:
@@ -100,7 +100,7 @@ def browser_only(request: Request) -> None:
     if request.headers.get("authorization") is not None:
         raise HTTPException(
             status_code=403,
-            detail="Das geht nur nach der Anmeldung im Browser, nicht mit einem API-Token.",
+            detail="Dies ist nur nach der Anmeldung im Browser möglich, nicht mit einem Zugangsschlüssel.",
         )
 
 

@@ -1,6 +1,9 @@
 """One error shape for the JSON API, HTML error pages for the dashboard; never leaks internals.
 
-API errors look like ``{"error": {"code": ..., "message": <German>, "details": ...}}``.
+API errors look like ``{"error": {"code": ..., "message": ..., "details": ...}}``. A refusal
+of the domain arrives as a code and parameters (``ApiError.refusal``) and is worded here, in
+the reader's language: ``?lang=`` first, then the ``Accept-Language`` header, then the
+``zf_lang`` cookie, else German (``reader_language``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from workflow import messages
+
 log = logging.getLogger(__name__)
 
 CODES = {
@@ -27,19 +32,67 @@ CODES = {
     409: ("conflict", "Konflikt mit dem aktuellen Stand."),
     413: ("payload_too_large", "Die Anfrage ist zu groß."),
     422: ("validation_error", "Die Eingaben sind ungültig."),
-    500: ("internal_error", "Interner Fehler. Bitte später erneut versuchen."),
+    500: ("internal_error", "Es ist ein Fehler aufgetreten. Bitte später erneut versuchen."),
 }
 
 
 class ApiError(Exception):
-    """Raised by API routes for an error with a code of its own and structured details."""
+    """Raised by API routes for an error with a code of its own and structured details.
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    ``reason`` (a code of workflow/messages.py) and ``params``, when given, are worded at
+    response time in the reader's language instead of ``message``.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        *,
+        reason: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         self.status = status
         self.code = code
         self.message = message
         self.details = details if details is not None else {}
+        self.reason = reason
+        self.params = params or {}
         super().__init__(message)
+
+    @classmethod
+    def refusal(cls, status: int, code: str, refused: Any, **details: Any) -> ApiError:
+        """From a domain exception with ``.code`` and ``.params``: the details carry both."""
+        params: dict[str, Any] = dict(getattr(refused, "params", {}))
+        reason: str = refused.code
+        return cls(
+            status,
+            code,
+            messages.message(reason, messages.DEFAULT, **params),
+            {**params, "reason": reason, **details},
+            reason=reason,
+            params=params,
+        )
+
+    def text(self, lang: str) -> str:
+        if self.reason is None:
+            return self.message
+        return messages.message(self.reason, lang, **self.params)
+
+
+def reader_language(request: Request) -> str:
+    """``?lang=`` wins, then the first German or English of ``Accept-Language``, then the
+    ``zf_lang`` cookie the pages set, else German."""
+    asked = request.query_params.get("lang")
+    if asked in messages.LANGUAGES:
+        return asked
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in messages.LANGUAGES:
+            return tag
+    cookie = request.cookies.get("zf_lang")
+    return cookie if cookie in messages.LANGUAGES else messages.DEFAULT
 
 
 def is_api(request: Request) -> bool:
@@ -57,9 +110,17 @@ def error_json(
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
 
 
-def _german(detail: Any, status: int) -> str:
-    """Our HTTPExceptions carry German text; Starlette's default phrases ("Not Found") do not."""
-    default = CODES.get(status, ("error", "Fehler."))[1]
+def _default(status: int, lang: str) -> str:
+    """The status's own sentence (``http.<code>`` of workflow/messages.py) in ``lang``."""
+    code, german = CODES.get(status, ("error", "Fehler."))
+    key = f"http.{code}"
+    return messages.message(key, lang) if messages.has(key, lang) else german
+
+
+def _sentence(detail: Any, status: int, lang: str) -> str:
+    """Our HTTPExceptions carry German text; Starlette's default phrases ("Not Found") do not,
+    and either is replaced by the status's own sentence in the reader's language."""
+    default = _default(status, lang)
     if not isinstance(detail, str) or not detail:
         return default
     try:
@@ -70,16 +131,17 @@ def _german(detail: Any, status: int) -> str:
 
 
 def install(app: FastAPI) -> None:
+    from api.i18n import language_of
     from api.templating import render
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
         if is_api(request):
-            return error_json(exc.status, exc.code, exc.message, exc.details)
+            return error_json(exc.status, exc.code, exc.text(reader_language(request)), exc.details)
         return render(
             request,
             "dashboard/error.html",
-            {"status": exc.status, "message": exc.message},
+            {"status": exc.status, "message": exc.text(language_of(request))},
             status_code=exc.status,
         )
 
@@ -88,7 +150,8 @@ def install(app: FastAPI) -> None:
         status = exc.status_code
         # Starlette's own exceptions (its form parser's limits, routing) carry English text.
         ours = isinstance(exc, HTTPException)
-        message = _german(exc.detail if ours else None, status)
+        lang = reader_language(request) if is_api(request) else language_of(request)
+        message = _sentence(exc.detail if ours else None, status, lang)
         if is_api(request):
             code = CODES.get(status, ("error", ""))[0]
             return error_json(status, code, message, headers=getattr(exc, "headers", None))
@@ -109,15 +172,16 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         if is_api(request):
-            return error_json(422, "validation_error", CODES[422][1], {"errors": details})
+            message = _default(422, reader_language(request))
+            return error_json(422, "validation_error", message, {"errors": details})
         return render(
             request,
             "dashboard/error.html",
-            {"status": 422, "message": CODES[422][1]},
+            {"status": 422, "message": _default(422, language_of(request))},
             status_code=422,
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_json(500, *CODES[500])
+        return error_json(500, CODES[500][0], _default(500, reader_language(request)))

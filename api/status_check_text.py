@@ -13,6 +13,7 @@ from contextlib import suppress
 from datetime import date
 from typing import Any
 
+from api import formats
 from api.i18n import translate
 from workflow.status_checks.errors import StatusCheckRefused
 
@@ -28,9 +29,7 @@ class _Blank(dict[str, object]):
 
 
 def fmt_day(day: date | None, lang: str) -> str:
-    if day is None:
-        return "–"
-    return day.strftime("%d.%m.%Y") if lang == "de" else day.isoformat()
+    return formats.day(day, lang)
 
 
 def sentence(key: str, lang: str, params: Mapping[str, Any]) -> str:

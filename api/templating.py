@@ -1,4 +1,9 @@
-"""The one Jinja2 environment of the web pages: autoescape on, ``_()`` for translations."""
+"""The one Jinja2 environment of the web pages: autoescape on, ``_()`` for translations.
+
+A page speaks with the words of its organisation (Fachbereich or Amt, Rat or Kreistag …):
+the one passed as ``organisation``/``org`` or a form's ``scope.organisation``, else the
+signed-in user's.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import object_session
 
 from api.csrf import token_for
-from api.i18n import language_of, translate
+from api.i18n import language_of, terms_in_effect, translate, translate_plural
+from workflow.accounts import User
+from workflow.catalogue.models import Organisation
+from workflow.salutation import greeting
 
 PAGES = Path(__file__).parent / "pages"
 templates = Jinja2Templates(directory=PAGES)  # autoescape is on for .html
@@ -27,8 +36,32 @@ def render(
     base = {
         "lang": lang,
         "_": lambda key, **values: translate(key, lang, **values),
+        "_n": lambda key, count, **values: translate_plural(key, count, lang, **values),
+        "greeting": lambda person: greeting(
+            salutation=getattr(person, "salutation", ""), name=person.name, lang=lang
+        ),
         "csrf_token": token_for(request),
     }
-    return templates.TemplateResponse(
-        request, name, {**base, **context}, status_code=status_code, headers=headers
-    )
+    # The template is rendered right here, so every text it translates gets these words.
+    with terms_in_effect(_organisation(context)):
+        return templates.TemplateResponse(
+            request, name, {**base, **context}, status_code=status_code, headers=headers
+        )
+
+
+def _organisation(context: dict[str, Any]) -> Organisation | None:
+    for found in (
+        context.get("organisation"),
+        context.get("org"),
+        getattr(context.get("scope"), "organisation", None),
+    ):
+        if isinstance(found, Organisation):
+            return found
+    user = context.get("user")
+    if not isinstance(user, User):
+        return None
+    session = object_session(user)
+    if session is None:
+        return None
+    with session.no_autoflush:
+        return session.get(Organisation, user.organisation_id)

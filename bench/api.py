@@ -93,7 +93,7 @@ class Dataset:
 
 def datasets(quick: bool) -> list[Dataset]:
     if quick:
-        return [Dataset("1k rows, one organisation", Shape(1, 1_000))]
+        return [Dataset("500 rows, one organisation", Shape(1, 500))]
     return [
         Dataset("10k rows, one organisation", Shape(1, 10_000)),
         Dataset("1M rows, one organisation", Shape(1, 1_000_000)),
@@ -264,9 +264,9 @@ def endpoints(server: Server, token: str, seed: int) -> dict[str, list[str]]:
 
 def run(opts: Options, rec: Recorder) -> None:
     runs = 3
-    max_requests = 40 if opts.quick else 400
-    max_seconds = 5.0 if opts.quick else 40.0
-    warmup = 5 if opts.quick else 20
+    max_requests = 20 if opts.quick else 400
+    max_seconds = 2.0 if opts.quick else 40.0
+    warmup = 3 if opts.quick else 20
     rec.sizes = {
         "datasets": [d.name for d in datasets(opts.quick)],
         "concurrency": CONCURRENCY,

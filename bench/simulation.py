@@ -74,8 +74,8 @@ def simulate(
 
 
 def run(opts: Options, rec: Recorder) -> None:
-    measures = 40 if opts.quick else 10_000
-    days = 20 if opts.quick else 365
+    measures = 20 if opts.quick else 10_000
+    days = 10 if opts.quick else 365
     fallback = 20 if opts.quick else FALLBACK_MEASURES
     limit = 120.0 if opts.quick else float(SQLITE_LIMIT_SECONDS)
     rec.sizes = {

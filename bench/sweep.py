@@ -262,8 +262,8 @@ def measure(
 
 
 def run(opts: Options, rec: Recorder) -> None:
-    sizes = [1_000, 5_000] if opts.quick else [10_000, 100_000, 1_000_000]
-    fixed_due = 50 if opts.quick else 1_000
+    sizes = [1_000, 2_000] if opts.quick else [10_000, 100_000, 1_000_000]
+    fixed_due = 20 if opts.quick else 1_000
     rec.sizes = {
         "measures_in_cycle": sizes,
         "due_share": "1%",
@@ -277,7 +277,7 @@ def run(opts: Options, rec: Recorder) -> None:
     fixed: dict[str, dict[int, Figure]] = {}
     for kind in ("postgresql", "sqlite"):
         for total in sizes:
-            runs = 3 if total >= 1_000_000 or opts.quick else 5
+            runs = 2 if opts.quick else 3 if total >= 1_000_000 else 5
             database = (
                 postgres_database(opts) if kind == "postgresql" else sqlite_database(opts, "sweep")
             )

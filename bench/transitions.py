@@ -164,8 +164,8 @@ class TransitionData:
 
 
 def run(opts: Options, rec: Recorder) -> None:
-    measures = 10 if opts.quick else 300
-    runs = 3 if opts.quick else 5
+    measures = 5 if opts.quick else 300
+    runs = 2 if opts.quick else 5
     count = measures * len(PATH)
     rec.sizes = {
         "measures": measures,

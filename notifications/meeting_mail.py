@@ -32,7 +32,7 @@ LABELS = {
         "state": "Phase",
         "due_on": "Frist",
         "targets": "Ziele laut Zielvereinbarung {year}",
-        "achievement": "Zielerreichung laut Review {year}",
+        "achievement": "Rückmeldung zur Zielerreichung {year}",
         "obstacles": "Hindernisse",
         "summary": "Sitzung: {body}",
         "agenda": "Tagesordnung",

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifications.answers import answer_pairs
+from notifications.greeting import greeting_for
 from notifications.link_targets import OUTBOX_FAILED, link_request_target
 from notifications.models import OutboxMessage
 from notifications.receipts import for_colleague
@@ -36,6 +37,7 @@ from workflow.milestones.mail import MILESTONE_KINDS, milestone_context
 from workflow.organisation_settings import address_line
 from workflow.status_checks.mail import KINDS as STATUS_CHECK_KINDS
 from workflow.status_checks.mail_context import status_check_context
+from workflow.terms import terms_for
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 LINK_KINDS = {
@@ -58,7 +60,7 @@ REMINDER_KINDS = ("reminder", "final_reminder")
 PHASE_LABELS = {
     "de": {
         "target_agreement": "Zielvereinbarung",
-        "review": "Zielerreichung (Review)",
+        "review": "Zielerreichung",
         "data_delivery": "Kennzahlenlieferung",
         "assignment": "Aufträge der Gremien",
         "milestone": "Meilenstein",
@@ -87,14 +89,14 @@ STATE_LABELS_EN = {
 }
 KIND_LABELS = {
     "de": {
-        "invitation_agreement": "Einladung zur Zielvereinbarung",
-        "review_request": "Bitte um das Review",
+        "invitation_agreement": "Bitte um die Zielvereinbarung",
+        "review_request": "Bitte um die Rückmeldung zur Zielerreichung",
         "reminder": "Erinnerung",
         "final_reminder": "Letzte Erinnerung",
         "escalation_head": "Hinweis an die Amtsleitung",
-        "digest": "Digest der Steuerungsgruppe",
+        "digest": "Sammelübersicht",
         "confirmation_agreement": "Eingangsbestätigung Zielvereinbarung",
-        "confirmation_review": "Eingangsbestätigung Review",
+        "confirmation_review": "Eingangsbestätigung Zielerreichung",
         "deadline_extended": "Fristverlängerung",
         "delegation": "Weitergabe des Formulars",
         "delegation_notice": "Hinweis auf die Weitergabe Ihres Formulars",
@@ -126,7 +128,7 @@ KIND_LABELS = {
         "status_check_confirmation": "Eingangsbestätigung Sachstand",
         "status_check_delegation_notice": "Hinweis auf die Weitergabe Ihrer Sachstandsabfrage",
         "milestone_due": "Meilenstein erreicht?",
-        "open_cycle_reminder": "Bitte den nächsten Zyklus eröffnen",
+        "open_cycle_reminder": "Bitte um Eröffnung des nächsten Zyklus",
     },
     "en": {
         "invitation_agreement": "invitation to the target agreement",
@@ -237,6 +239,8 @@ def phase_of(row: OutboxMessage) -> str:
 
 def render_template(kind: str, lang: str, context: dict[str, Any]) -> RenderedEmail:
     template = _env.get_template(f"{kind}.{lang if lang in ('de', 'en') else 'de'}.jinja")
+    # The organisation's words (Fachbereich or Amt …); a caller without one gets the defaults.
+    context = {"terms": terms_for(None, lang), **context}
     parts = {
         name: "".join(template.blocks[name](template.new_context(context)))
         for name in ("subject", "text", "html")
@@ -266,7 +270,8 @@ class Renderer:
             "org_office_name": org.office_name,
             "org_office_address": address_line(org),
             "org_contact_email": org.contact_email or self.settings.mail_from,
-            "recipient_name": first.recipient_name or first.recipient_email,
+            "terms": terms_for(org, lang),
+            "greeting": greeting_for(self.session, first, lang),
             "lang": lang,
             "dashboard_url": self.settings.base_url.rstrip("/"),
         }
@@ -475,6 +480,8 @@ class Renderer:
             "form_url": form_url(self.settings.base_url, raw),
             "due_on": format_date(due, lang),
             "link_expires_on": format_date(expires_day, lang),
+            # A request's subject names the year it asks about (issue 13).
+            "cycle_year": cycle.year,
         }
 
     def _answerer(self, row: OutboxMessage, phase: str) -> str:

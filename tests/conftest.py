@@ -25,7 +25,7 @@ from workflow.config import Settings
 from workflow.migrate import upgrade
 
 BERLIN = ZoneInfo("Europe/Berlin")
-pytest_plugins = ["tests.live"]
+pytest_plugins = ["tests.live", "tests.simulated_year"]
 
 PG_URL = os.environ.get(
     "ZIELFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://zielflow:zielflow@127.0.0.1:5432/postgres"

@@ -21,7 +21,7 @@ from api.app import create_app
 from api.i18n import translate
 from tests.conftest import make_runtime
 from tests.dashboard_seed import EMAILS, PASSWORD, login
-from tests.test_reports import simulated_database
+from tests.simulated_year import simulated_database
 from workflow import runtime
 from workflow.accounts import Role, add_or_update_user
 from workflow.clock import FrozenClock

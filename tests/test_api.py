@@ -17,6 +17,8 @@ from workflow.cycles.models import MeasureCycle, Review
 from workflow.db import unit_of_work
 from workflow.runtime import Runtime
 
+HELD_ON = "2026-03-02"  # the Erstgespräch's date, required since issue 13
+
 
 def _client(rt: Runtime) -> tuple[TestClient, Seed, dict[str, str]]:
     s = seed(rt)
@@ -58,7 +60,8 @@ def test_filters_and_pagination(rt: Runtime, clock: FrozenClock) -> None:
     assert sorted(every) == sorted(s.item_ids)  # no item twice, none missing
 
     for item in s.item_ids[:3]:
-        assert _move(client, h, item, "record_interview", decision="keep").status_code == 200
+        moved = _move(client, h, item, "record_interview", decision="keep", held_on=HELD_ON)
+        assert moved.status_code == 200
     listed = client.get(
         "/api/v1/measure-cycles", params={"state": "target_agreement"}, headers=h
     ).json()
@@ -120,7 +123,11 @@ def test_refused_moves_and_version_conflicts_are_409(rt: Runtime) -> None:
 
     ok = client.post(
         url,
-        json={"event": "record_interview", "version": 1, "payload": {"decision": "adapt"}},
+        json={
+            "event": "record_interview",
+            "version": 1,
+            "payload": {"decision": "adapt", "held_on": HELD_ON},
+        },
         headers=h,
     )
     assert ok.status_code == 200 and ok.json()["state"] == "target_agreement"
@@ -178,7 +185,8 @@ def test_accept_review_sets_accepted_at_and_audit_is_listed(
 ) -> None:
     client, s, h = _client(rt)
     item = s.item_ids[0]
-    assert _move(client, h, item, "record_interview", decision="keep").status_code == 200
+    moved = _move(client, h, item, "record_interview", decision="keep", held_on=HELD_ON)
+    assert moved.status_code == 200
     assert _move(client, h, item, "submit_agreement").status_code == 200
     assert _move(client, h, item, "start_review").status_code == 200
     with unit_of_work(rt.sessions) as session:
@@ -217,7 +225,7 @@ def test_accept_review_sets_accepted_at_and_audit_is_listed(
 
 def test_outbox_listing_and_resend(rt: Runtime, clock: FrozenClock) -> None:
     client, s, h = _client(rt)
-    _move(client, h, s.item_ids[0], "record_interview", decision="keep")
+    _move(client, h, s.item_ids[0], "record_interview", decision="keep", held_on=HELD_ON)
     pending = client.get("/api/v1/outbox", params={"status": "pending"}, headers=h).json()
     assert pending["total"] == 1 and pending["items"][0]["kind"] == "invitation_agreement"
     message_id = pending["items"][0]["id"]

@@ -205,6 +205,7 @@ def test_no_special_category_data_can_be_stored_about_a_member() -> None:
         "name",
         "email",
         "language",
+        "salutation",  # Frau, Herr or none: how emails greet them, as they were entered
         "represents",
         "represents_name",
         "role",

@@ -257,7 +257,7 @@ def test_coordinators_are_reminded_after_replanning_days_once_and_then_once_more
             .order_by(OutboxMessage.id)
         ).all()
         mail = Renderer(s, rt.settings, clock.now()).render([rows[0]])
-    assert mail.subject == "Bitte den Zyklus 2027 eröffnen: 1 Maßnahme wartet auf die Neuplanung"
+    assert mail.subject == "Bitte eröffnen Sie den Zyklus 2027: 1 Maßnahme wartet auf die Neuplanung"
     assert "M0001 Maßnahme 1" in mail.text
     assert "zielflow open-cycle 2027" in mail.text
     assert f"{rt.settings.base_url.rstrip('/')}/pipeline?cycle=2026" in mail.text

@@ -248,12 +248,12 @@ def test_the_departments_page_lists_and_edits_heads(rt: Runtime) -> None:
             school.name: ("Dr. Ines Albers", "ines.albers@stadt.example.org")
         }
     listed = client.get("/fachbereiche").text
-    assert "Die Leitung des Fachbereichs ist gespeichert." in listed
+    assert "Die Leitung ist gespeichert." in listed
     assert "Dr. Ines Albers &lt;ines.albers@stadt.example.org&gt;" in listed
 
     removed = client.post(url, data={"name": "", "email": ""}, headers=csrf_headers(client))
     assert (
-        removed.status_code == 200 and "Die Leitung des Fachbereichs ist entfernt." in removed.text
+        removed.status_code == 200 and "Die eingetragene Leitung ist entfernt." in removed.text
     )
     with rt.sessions() as session:
         assert _heads(session, s.organisation_id) == {}

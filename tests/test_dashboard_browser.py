@@ -142,7 +142,7 @@ def test_coordinator_signs_in_records_an_interview_and_accepts_a_review(
 
     # The page now carries the current version: accepting works.
     page.locator('form[data-action="accept_review"] button').click()
-    assert "Das Review ist angenommen." in page.locator(".flash").inner_text()
+    assert "Die Rückmeldung zur Zielerreichung ist angenommen." in page.locator(".flash").inner_text()
     assert page.get_by_test_id("state").inner_text() == "Neuplanung"
     assert page.get_by_test_id("review-accepted").inner_text() != "–"
     with rt.sessions() as session:
@@ -173,7 +173,7 @@ def test_steering_member_sees_everything_and_can_change_nothing(
     page.goto(f"{server.url}/massnahmen/{s.item_ids[0]}")
     assert page.locator("form.action").count() == 0
     page.goto(f"{server.url}/steuerung")
-    assert page.get_by_role("heading", name="Versandte Übersichten (Digest)").is_visible()
+    assert page.get_by_role("heading", name="Versandte Übersichten für die Steuerungsgruppe").is_visible()
     page.emulate_media(media="print")
     assert not page.get_by_role("button", name="Drucken").is_visible()
     response = page.goto(f"{server.url}/erstgespraech")

@@ -52,19 +52,24 @@ def _sql_counts(database_url: str, year: int, today: date) -> dict[str, dict[str
 
 
 # Each path is the list of events that leads a measure to where the test leaves it.
+HELD_ON = "2026-03-02"  # the Erstgespräch has a date (required)
 PATHS: list[list[tuple[str, dict[str, object]]]] = [
     [],
-    [("record_interview", {"decision": "keep"})],
-    [("record_interview", {"decision": "adapt"}), ("submit_agreement", {})],
-    [("record_interview", {"decision": "keep"}), ("submit_agreement", {}), ("start_review", {})],
+    [("record_interview", {"decision": "keep", "held_on": HELD_ON})],
+    [("record_interview", {"decision": "adapt", "held_on": HELD_ON}), ("submit_agreement", {})],
     [
-        ("record_interview", {"decision": "keep"}),
+        ("record_interview", {"decision": "keep", "held_on": HELD_ON}),
+        ("submit_agreement", {}),
+        ("start_review", {}),
+    ],
+    [
+        ("record_interview", {"decision": "keep", "held_on": HELD_ON}),
         ("submit_agreement", {}),
         ("start_review", {}),
         ("submit_review", {}),
     ],
     [
-        ("record_interview", {"decision": "keep"}),
+        ("record_interview", {"decision": "keep", "held_on": HELD_ON}),
         ("submit_agreement", {}),
         ("start_review", {}),
         ("submit_review", {}),
@@ -73,7 +78,7 @@ PATHS: list[list[tuple[str, dict[str, object]]]] = [
     [("defer", {"reason": "Personalwechsel"})],
     [("drop", {"reason": "Angebot eingestellt"})],
     [
-        ("record_interview", {"decision": "keep"}),
+        ("record_interview", {"decision": "keep", "held_on": HELD_ON}),
         ("submit_agreement", {}),
         ("complete", {"reason": "dauerhaft umgesetzt"}),
     ],

@@ -191,7 +191,7 @@ def test_overdue_list_department_stats_and_steering_digests(
             event="record_interview",
             expected_version=None,
             actor="t",
-            payload={"decision": "keep"},
+            payload={"decision": "keep", "held_on": "2026-03-02"},
         )
     clock.advance(timedelta(days=50))  # the agreement (42 days) is late
     login(client, Role.COORDINATOR)  # 50 days idle: the session has ended meanwhile
@@ -270,7 +270,7 @@ def test_overdue_list_department_stats_and_steering_digests(
     assert dept.average_days_to_answer == 50.0
     assert sum(d.measures for d in stats.values()) == 36
     page = client.get("/fachbereiche").text
-    assert "100 %" in page and "50.0" in page
+    assert "100 %" in page and "50,0" in page
 
 
 def test_every_translation_key_exists_in_german_and_english() -> None:

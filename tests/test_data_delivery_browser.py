@@ -158,7 +158,7 @@ def test_a_source_delivers_through_the_emailed_link_in_chromium(
     survey = sections.filter(has_text="C-W1")
     assert percent.get_by_label("Erhebungsdatum").input_value() == "2026-03-20"
     percent.get_by_label("Erhebungsdatum").fill("2026-02-27")
-    percent.get_by_label("Wert für die Gesamtstadt").fill("40,2")  # far above 23.1
+    percent.get_by_label("Wert insgesamt (Gesamtstadt)").fill("40,2")  # far above 23.1
     percent.get_by_label("Bensberg").fill("44")
     survey.get_by_label("Erhebungsdatum").fill("2026-02-27")
     for point, count in zip(range(1, 6), ("0", "2", "x", "13", "9"), strict=True):
@@ -168,7 +168,7 @@ def test_a_source_delivers_through_the_emailed_link_in_chromium(
     summary = page.locator("#error-summary")
     summary.wait_for()
     assert "C-W1: Bitte eine Zahl eingeben" in summary.inner_text()
-    assert percent.get_by_label("Wert für die Gesamtstadt").input_value() == "40,2"
+    assert percent.get_by_label("Wert insgesamt (Gesamtstadt)").input_value() == "40,2"
     assert "Ungewöhnlich weit vom bisherigen Verlauf" in percent.inner_text()
     _axe(page, "data form with errors")
     _shot(page, "data_delivery_errors")

@@ -41,14 +41,14 @@ def test_the_data_form_saves_what_was_typed_by_itself(
     page = context.new_page()
     page.goto(f"{url}/f/{world.raw}")
     section = page.locator("section.measure").filter(has_text="B-K1")
-    section.get_by_label("Wert für die Gesamtstadt").fill("17")
+    section.get_by_label("Wert insgesamt (Gesamtstadt)").fill("17")
     status = page.locator("#autosave-status")
     status.filter(has_text="Entwurf gespeichert um").wait_for(timeout=10_000)
     with rt.sessions() as s:
         (draft,) = s.scalars(select(DataDraft)).all()
         assert draft.data_request_id == world.mine and draft.answers["value"] == "17"
     page.reload()
-    assert section.get_by_label("Wert für die Gesamtstadt").input_value() == "17"
+    assert section.get_by_label("Wert insgesamt (Gesamtstadt)").input_value() == "17"
     assert page.get_by_role("heading", name="Formular an eine Kollegin").count() == 1
 
     from axe_playwright_python.sync_playwright import Axe

@@ -145,7 +145,7 @@ def test_a_move_the_machine_refuses_names_the_allowed_events_and_writes_nothing(
         }
         assert _count(s) == 0
     text = error_text(refused, "de")
-    assert "Erstgespräch" in text and "Review annehmen" in text and "Verwerfen" in text
+    assert "Erstgespräch" in text and "Rückmeldung annehmen" in text and "Streichen" in text
     assert "Drop" in error_text(refused, "en")
 
 

@@ -145,7 +145,7 @@ def test_refusals_use_the_error_shape_with_the_domain_code_and_the_input(rt: Run
         409,
         "move_refused",
     )
-    assert "Verwerfen" in error["message"] and error["details"]["state"] == "initial_interview"
+    assert "Streichen" in error["message"] and error["details"]["state"] == "initial_interview"
     assert "drop" in error["details"]["allowed"].split(", ")
     _error(
         client.get("/api/v1/decisions/2147483647", headers=coordinator), 404, "decision_not_found"

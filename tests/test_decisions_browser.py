@@ -106,14 +106,14 @@ def test_a_resolution_drops_a_measure_and_its_page_names_the_meeting(
 
     page.get_by_role("link", name=f"{code} {title}").click()
     page.wait_for_url(f"{server.url}/massnahmen/{item}")
-    assert page.get_by_test_id("state").inner_text() == "Verworfen"
+    assert page.get_by_test_id("state").inner_text() == "Gestrichen"
     timeline = page.locator("ol.timeline").inner_text()
     assert "Steuerungsgruppe Integration, Sitzung am 26.02.2026" in timeline
     assert "Die Maßnahme wird verworfen: es gibt keinen Träger mehr." in timeline
 
     page.goto(f"{server.url}/beschluesse")
     register = page.get_by_test_id("decisions").inner_text()
-    assert "Beschluss" in register and "Maßnahme verwerfen" in register and code in register
+    assert "Beschluss" in register and "Maßnahme streichen" in register and code in register
     _axe(page, "/beschluesse")
     _shot(page, "decisions-register")
 

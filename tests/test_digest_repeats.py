@@ -1,8 +1,9 @@
 """A simulated year: no more than a tenth of the digests sent repeat the member's previous one.
 
-The real simulation (sweep, digests, sender, SMTP sink) runs the example catalogue and its
-indicators for 365 days, with four bodies of different kind, scope and cadence, members in
-German and English, and meetings at each body's rhythm. A digest repeats the previous one
+The real simulation (sweep, digests, sender, SMTP sink; in a child process started when the
+module is collected) runs the example catalogue and its indicators for 365 days, with four
+bodies of different kind, scope and cadence, members in German and English, and meetings at
+each body's rhythm. A digest repeats the previous one
 when it tells the same as that member's previous digest of the same body: the same items in
 the same condition, and no other meeting.
 """
@@ -18,13 +19,13 @@ from sqlalchemy import select
 
 from notifications.models import OutboxMessage
 from tests.conftest import EXAMPLES
+from tests.simulated_year import Background
 from workflow.bodies.models import Body, BodyField, BodyMember, Meeting
 from workflow.catalogue.models import Field
 from workflow.catalogue.service import ensure_organisation, import_catalogue
 from workflow.db import make_engine, make_session_factory, unit_of_work
 from workflow.meetings.models import AgendaItem
 from workflow.migrate import upgrade
-from workflow.simulate import run_simulation
 
 START = date(2026, 1, 5)
 # name, kind, scope, cadence, fields, members (email, language), meeting days
@@ -115,18 +116,26 @@ def _items(digest: dict[str, Any]) -> frozenset[tuple[str, ...]]:
     return frozenset(out)
 
 
-def test_at_most_a_tenth_of_digests_repeat_the_previous_one(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'year.sqlite3'}"
-    _seed(url)
-    summary = run_simulation(
-        database_url=url,
-        start=START,
+def prefetch_simulation(folder: Path, tests: set[str]) -> Background:
+    """The simulated year (``_seed``, then 365 days), started in a child process as soon as
+    this module is collected (tests/simulated_year.py), so it runs beside earlier tests."""
+    return Background(
+        folder,
+        database_url=f"sqlite:///{folder / 'year.sqlite3'}",
+        prepare="tests.test_digest_repeats:_seed",
+        start=START.isoformat(),
         days=365,
         seed=7,
-        catalogue=EXAMPLES / "catalogue.csv",
-        var_dir=tmp_path / "var",
-        indicators=EXAMPLES / "indicators.csv",
+        indicators=True,
     )
+
+
+def test_at_most_a_tenth_of_digests_repeat_the_previous_one(
+    prefetched: Background | None,
+) -> None:
+    assert prefetched is not None
+    summary = prefetched.summary()
+    url = prefetched.database_url
     assert summary["render_failures"] == 0
     engine = make_engine(url)
     with make_session_factory(engine)() as s:

@@ -97,7 +97,7 @@ def build(rt: Runtime) -> World:
     agreement, review, assessed = s.item_ids[0], s.item_ids[1], s.item_ids[2]
     now = rt.clock.now()
     for item in (agreement, review, assessed):
-        _move(rt, item, "record_interview", decision="keep")  # invitation_agreement
+        _move(rt, item, "record_interview", decision="keep", held_on="2026-03-02")  # invitation_agreement
     for item in (review, assessed):
         with unit_of_work(rt.sessions) as session:
             session.add(

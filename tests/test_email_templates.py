@@ -13,6 +13,9 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, meta
 from markupsafe import escape
 
+from workflow.salutation import greeting
+from workflow.terms import terms_for
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 LANGS = ("de", "en")
 BLOCKS = ("subject", "text", "html")
@@ -24,12 +27,12 @@ COMMON = {
     "org_office_name",
     "org_office_address",
     "org_contact_email",
-    "recipient_name",
+    "greeting",
 }
 LINK = {"items", "form_url", "due_on", "link_expires_on"}
 KIND_KEYS: dict[str, set[str]] = {
-    "invitation_agreement": COMMON | LINK,
-    "review_request": COMMON | LINK,
+    "invitation_agreement": COMMON | LINK | {"cycle_year"},
+    "review_request": COMMON | LINK | {"cycle_year"},
     "reminder": COMMON | LINK | {"phase", "phase_label"},
     "final_reminder": COMMON | LINK | {"phase_label"},
     "escalation_head": COMMON | {"items", "contact_name", "contact_email", "phase_label"},
@@ -120,6 +123,18 @@ KIND_KEYS |= {
     "status_check_delegation_notice": COMMON
     | {"items", "delegate_name", "delegate_email", "due_on"},
 }
+# Kinds that name the department or council in the organisation's own words (workflow/terms.py).
+TERM_KINDS = (
+    "invitation_agreement",
+    "review_request",
+    "final_reminder",
+    "escalation_head",
+    "assignment_final_reminder",
+    "data_final_reminder",
+    "delegation",
+    "status_check_final_reminder",
+)
+KIND_KEYS |= {kind: KIND_KEYS[kind] | {"terms"} for kind in TERM_KINDS}
 KINDS = tuple(KIND_KEYS)
 
 # Which keys of each listed item a kind reads (digest: of new_items, still_open, resolved_items).
@@ -200,7 +215,7 @@ DATES = {
     "en": {"apr15": "15 April 2026", "apr30": "30 April 2026", "may29": "29 May 2026"},
 }
 PHASE_LABELS = {
-    "de": {"target_agreement": "Zielvereinbarung", "review": "Zielerreichung (Review)"},
+    "de": {"target_agreement": "Zielvereinbarung", "review": "Zielerreichung"},
     "en": {"target_agreement": "target agreement", "review": "review of achievement"},
 }
 
@@ -293,7 +308,8 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
         "org_office_name": OFFICE,
         "org_office_address": OFFICE_ADDRESS,
         "org_contact_email": "integration@lindenau.de",
-        "recipient_name": RECIPIENT,
+        # "Sehr geehrte Frau Weiß-O'Brien,": the greeting carries a name that needs escaping.
+        "greeting": greeting(salutation="frau", name=RECIPIENT, lang=lang),
         "lang": lang,
         "dashboard_url": DASHBOARD,
     }
@@ -304,7 +320,7 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
         "link_expires_on": dates["may29"],
     }
     if kind in ("invitation_agreement", "review_request"):
-        ctx |= link
+        ctx |= link | {"cycle_year": 2026}
     elif kind in ("reminder", "final_reminder"):
         ctx |= link | {"phase": "review", "phase_label": phase_labels["review"]}
     elif kind == "escalation_head":
@@ -439,6 +455,8 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "last_error": "550 5.1.1 <a.mueller@lindenau.de>: Recipient address rejected\n"
             "User unknown in virtual mailbox table",
         }
+    if kind in TERM_KINDS:
+        ctx["terms"] = terms_for(None, lang)
     return ctx
 
 
@@ -950,7 +968,9 @@ def test_renders_the_contract(kind: str, lang: str, variant: str) -> None:
     # Plain text stays plain: no entities in subject or text, data exactly as given.
     for plain in (subject, text):
         assert not re.search(r"&(amp|lt|gt|quot|#\d+|#x[0-9a-f]+);", plain), plain
-    shown = [ctx["recipient_name"]] + [entry["title"] for entry in listed_items(ctx)]
+    assert text.startswith(f"{ctx['greeting']}\n\n")
+    assert f"<p>{escape(ctx['greeting'])}</p>" in html
+    shown = [ctx["greeting"]] + [entry["title"] for entry in listed_items(ctx)]
     shown += [ctx[key] for key in ("contact_name", "from_name", "submitted_by") if key in ctx]
     if kind == "dead_letter":
         shown.append(FAILED_RECIPIENT)
@@ -1087,7 +1107,7 @@ def test_escalation_asks_the_head_without_a_form_link(lang: str) -> None:
 def test_final_reminder_names_what_happens_after_the_deadline(lang: str) -> None:
     text = render("final_reminder", lang, sample_context("final_reminder", lang))["text"]
     if lang == "de":
-        assert "Amtsleitung" in text and "Steuerungsgruppe" in text
+        assert "Leitung Ihres Fachbereichs" in text and "Steuerungsgruppe" in text
     else:
         assert "head of your department" in text and "steering group" in text
 
@@ -1145,7 +1165,7 @@ def test_the_final_assignment_reminder_names_the_head_and_the_body(lang: str) ->
     out = render(
         "assignment_final_reminder", lang, sample_context("assignment_final_reminder", lang)
     )
-    words = ("Amtsleitung", "Gremium, das ihn erteilt hat")
+    words = ("Leitung Ihres Fachbereichs", "Gremium, das ihn erteilt hat")
     if lang == "en":
         words = ("head of your department", "body that set it")
     for word in words:

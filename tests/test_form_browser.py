@@ -121,7 +121,7 @@ def test_contact_answers_both_forms_from_the_emailed_links(
     assert page.evaluate("document.activeElement.id") == f"m-{second}-reason"
     page.fill(f"#m-{second}-reason", "Personal fehlt bis Herbst")
     page.get_by_role("button", name="Alle abgeben").click()
-    page.get_by_role("heading", name="Vielen Dank!").wait_for()
+    page.get_by_role("heading", name="Vielen Dank").wait_for()
     assert "20 Lesepatinnen" in page.content()
     _axe(page, "thanks page")
     _shot(page, "form_agreement_thanks")
@@ -153,7 +153,7 @@ def test_contact_answers_both_forms_from_the_emailed_links(
     _send(rt)
     review_url = _link_for(handler, "mkontakt0@", "review_request")
     page.goto(review_url)
-    assert page.locator("h1").inner_text().startswith("Review 2026")
+    assert page.locator("h1").inner_text().startswith("Rückmeldung zur Zielerreichung 2026")
     assert "20 Lesepatinnen" in page.content()  # the agreed target is shown
     _axe(page, "review form")
     page.check(f"#m-{first}-achievement-teilweise")
@@ -162,7 +162,7 @@ def test_contact_answers_both_forms_from_the_emailed_links(
     page.fill(f"#m-{first}-proposal_text", "Mehr Schulen einbinden")
     _shot(page, "form_review")
     page.get_by_role("button", name="Alle abgeben").click()
-    page.get_by_role("heading", name="Vielen Dank!").wait_for()
+    page.get_by_role("heading", name="Vielen Dank").wait_for()
     with rt.sessions() as s:
         assert s.get(MeasureCycle, first).state == "assessment"  # type: ignore[union-attr]
 

@@ -220,7 +220,7 @@ def test_review_form_submits_and_its_proposal_becomes_next_years_draft(
     to_review(rt, [keep, adapt])
     raw = link(rt, world, phase=Phase.REVIEW)
     page = browser.open(raw)
-    assert "Review 2026" in page.text
+    assert "Rückmeldung zur Zielerreichung 2026" in page.text
     assert f"Ziel für {keep}: 20 Lesepaten" in page.text  # the agreed target is shown
     response = browser.post(
         raw,

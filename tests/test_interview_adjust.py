@@ -89,7 +89,11 @@ def test_a_status_outside_the_vocabulary_is_refused_by_the_api(rt: Runtime) -> N
         json={
             "event": "record_interview",
             "version": int(_version(rt, ids[0])),
-            "payload": {"decision": "keep", "implementation_status": "laufend"},
+            "payload": {
+                "decision": "keep",
+                "implementation_status": "laufend",
+                "held_on": "2026-03-02",
+            },
         },
         headers=bearer(s, Role.COORDINATOR),
     )
@@ -105,7 +109,11 @@ def test_a_status_outside_the_vocabulary_is_refused_by_the_api(rt: Runtime) -> N
         json={
             "event": "record_interview",
             "version": int(_version(rt, ids[0])),
-            "payload": {"decision": "keep", "implementation_status": "in_progress"},
+            "payload": {
+                "decision": "keep",
+                "implementation_status": "in_progress",
+                "held_on": "2026-03-02",
+            },
         },
         headers=bearer(s, Role.COORDINATOR),
     )

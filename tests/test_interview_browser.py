@@ -63,7 +63,9 @@ def test_a_bare_click_records_nothing_and_a_complete_one_needs_the_tick(
         assert session.scalars(select(Interview)).all() == []
         assert session.scalars(select(OutboxMessage)).all() == []
     form = page.locator('form[data-action="record_interview"]')
-    form.get_by_label("Der Fachbereich wird per E-Mail benachrichtigt").check()
+    form.get_by_label(
+        "Die Ansprechperson im zuständigen Fachbereich wird per E-Mail benachrichtigt"
+    ).check()
     form.get_by_role("button").click()
     page.wait_for_load_state()
     assert "Das Erstgespräch ist erfasst." in page.locator(".flash").inner_text()

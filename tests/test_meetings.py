@@ -345,7 +345,7 @@ def test_add_meeting_checks_day_time_place_and_organisation(
             error_text(exc, "de")
             == "Das Gremium „Steuerungsgruppe“ hat am 06.05.2026 bereits eine Sitzung."
         )
-        assert error_text(exc, "en") == "The body “Steuerungsgruppe” already meets on 2026-05-06."
+        assert error_text(exc, "en") == "The body “Steuerungsgruppe” already meets on 06/05/2026."
         # Another body may meet that day.
         service.add_meeting(
             session=s, body_id=w.bodies["fields"], held_on=date(2026, 5, 6), now=now

@@ -142,7 +142,7 @@ def test_escalated_items_in_the_bodys_scope_from_every_cycle(rt: Runtime) -> Non
     assert sent.status_code == 303 and sent.headers["location"] == "/mein-gremium"
     page = text_of(member)
     assert "Die Bitte um den aktuellen Sachstand ist verschickt." in page
-    assert "Zuletzt von Ihnen erfragt am 02.03.2026 10:00." in page
+    assert "Zuletzt von Ihnen erfragt am 02.03.2026, 10:00 Uhr." in page
     again = member.post(
         f"/massnahmen/{world.item_b}/sachstand",
         data={"back": "mein-gremium"},

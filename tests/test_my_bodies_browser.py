@@ -89,7 +89,7 @@ def test_a_member_asks_for_the_status_of_an_escalated_measure(
         in page.locator(".flash").inner_text()
     )
     asked = page.get_by_test_id(f"asked-{world.body_id}-{world.item_b}").inner_text()
-    assert "Zuletzt von Ihnen erfragt am 02.03.2026 10:00." in asked
+    assert "Zuletzt von Ihnen erfragt am 02.03.2026, 10:00 Uhr." in asked
     _axe(page, "/mein-gremium after asking")
     with rt.sessions() as session:
         (row,) = session.scalars(

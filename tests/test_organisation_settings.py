@@ -50,6 +50,8 @@ ERROR_CODES = (
     "unknown_state",
     "unknown_timezone",
     "unknown_setting",
+    "unknown_unit_term",
+    "unknown_council_term",
 )
 HEAD_CODES = (
     "email_required",
@@ -57,6 +59,7 @@ HEAD_CODES = (
     "too_long",
     "control_character",
     "other_department",
+    "unknown_salutation",
 )
 GOOD = {
     "name": "Kreis Lindenau",
@@ -105,6 +108,9 @@ def test_good_values_are_normalised() -> None:
         ("name", "Stadt\nMusterstadt", "control_character"),
         ("office_address", "Am Markt 3\x00", "control_character"),
         ("slug", "neu", "unknown_setting"),
+        ("unit_term", "", "unknown_unit_term"),
+        ("unit_term", "Abteilung", "unknown_unit_term"),
+        ("council_term", "Bundestag", "unknown_council_term"),
     ],
 )
 def test_each_bad_value_is_named_with_its_rule(setting: str, value: str, code: str) -> None:

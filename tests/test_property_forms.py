@@ -206,7 +206,7 @@ def check_post(
     page = response.text
     lang = (body.get("lang") or ["de"])[-1]
     if lang != "en":
-        assert GERMAN["forms.summary.title"].split("{")[0] in page
+        assert GERMAN["forms.summary.title.other"].split("{")[0] in page
         assert GERMAN["forms.summary.kept"] in page
     assert "forms.error." not in page  # every message translated
     for item in items:

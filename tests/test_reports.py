@@ -1,6 +1,7 @@
 """Reports built from a simulated year of the example catalogue: sections, numbers, bytes, pictures.
 
-The simulation (500 days, seed 7) runs once per test session into a SQLite file; each module
+The simulation (500 days, seed 7; tests/simulated_year.py) runs once per test session into a
+SQLite file, and once into PostgreSQL in a child process ahead of this module; each module
 copies it and adds what the simulation does not make: a steering-group meeting, a drop
 proposal, obstacles in a review and two indicators. Every number checked here is computed
 again with plain SQL in the test, never with the report's own functions.
@@ -13,9 +14,9 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -26,9 +27,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from tests.conftest import EXAMPLES, IN_CI, OUTPUT
+from tests.conftest import IN_CI, OUTPUT, PG_URL, _pg_admin_engine
+from tests.simulated_year import REPORTS_YEAR, Background, simulated_database
 from workflow.bodies.models import Body, BodyKind, Meeting
 from workflow.catalogue.models import Goal, Measure
 from workflow.cycles.models import Cycle, MeasureCycle, Review, TargetAgreement
@@ -36,34 +40,11 @@ from workflow.db import make_engine, make_session_factory, unit_of_work
 from workflow.indicators.models import Indicator, IndicatorValue
 from workflow.reports.build import ReportUnavailable, build_report
 from workflow.reports.html import STATUS_DE
-from workflow.simulate import run_simulation
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NBSP = "\u00a0"
 MEETING_DAY = date(2027, 5, 20)
 WAITING = ("initial_interview", "target_agreement", "review", "assessment")
-
-
-def simulated_database(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """A copy of the simulated year; the simulation itself runs once per test session."""
-    cache = tmp_path_factory.getbasetemp() / "simulated-year" / "simulation.sqlite3"
-    if not cache.exists():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        run_simulation(
-            database_url=f"sqlite:///{cache}",
-            start=date(2026, 1, 5),
-            days=500,
-            seed=7,
-            catalogue=EXAMPLES / "catalogue.csv",
-            var_dir=cache.parent / "var",
-            # The year these reports were written for: bodies without meetings of their own.
-            bodies=False,
-        )
-        with sqlite3.connect(cache) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    target = tmp_path_factory.mktemp(name) / "reports.sqlite3"
-    shutil.copy(cache, target)
-    return target
 
 
 @dataclass(frozen=True)
@@ -167,6 +148,43 @@ def add_what_the_simulation_does_not_make(url: str) -> Year:
         year = Year(url, org_id, late[0].measure.code, late[1].measure.code)
     engine.dispose()
     return year
+
+
+def prefetch_simulation(folder: Path, tests: set[str]) -> Background | None:
+    """The same simulated year on PostgreSQL, for the last test: in a child process started
+    before this module's tests (tests/simulated_year.py), in a database of its own that is
+    dropped at the end of the session. None without the test or without the server."""
+    if "test_postgresql_gives_the_same_documents_as_sqlite" not in tests:
+        return None
+    name = f"zf_year_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        return None  # the test asks for pg_template, which skips (fails in CI) and says why
+    finally:
+        admin.dispose()
+
+    def drop() -> None:
+        engine = _pg_admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    background = Background(folder, database_url=url, **REPORTS_YEAR)
+    background.cleanups.append(drop)
+    return background
+
+
+@pytest.fixture
+def postgres_year(prefetched: Background | None, request: pytest.FixtureRequest) -> Year:
+    if prefetched is None:
+        request.getfixturevalue("pg_template")  # skips, or fails in CI, without PostgreSQL
+        pytest.fail("the simulated year on PostgreSQL was not started")
+    prefetched.summary()
+    return add_what_the_simulation_does_not_make(prefetched.database_url)
 
 
 @pytest.fixture(scope="module")
@@ -341,7 +359,7 @@ def test_status_quo_pdf_has_its_sections_and_every_measures_decision(
     ):
         assert heading in content, heading
     html = build(session, year, "status-quo", 2026)
-    labels = {"keep": "beibehalten", "adapt": "anpassen", "drop": "verwerfen"}
+    labels = {"keep": "beibehalten", "adapt": "anpassen", "drop": "streichen"}
     expected = {
         # The status is one of the Erstgespräch's codes; the report shows its German label.
         code: [labels[decision], STATUS_DE.get(status, status)]
@@ -382,7 +400,7 @@ def test_annual_report_rates_match_independent_sql(session: Session, year: Year)
         "Inhalt",
         "Vereinbarung und Zielerreichung nach Handlungsfeldern",
         "nach Zielrang",
-        "nach Fachbereichen",
+        "je Fachbereich",
         "Veränderungen gegenüber 2025",
         "Verzug: was überfällig ist und warum",
         "Kennzahlen und Wirkungsindikatoren",
@@ -478,7 +496,7 @@ def test_late_items_with_reminders_escalation_and_why(session: Session, year: Ye
         assert int(row[5]) == reminders.get(code, 0)
         # Named by whom the escalation reached under the default policy, not by its level.
         assert row[6] == {0: "–", 1: "Amtsleitung", 2: "Steuerungsgruppe"}[level]
-        assert row[7].startswith(("Zielvereinbarung fehlt", "Review fehlt"))
+        assert row[7].startswith(("Zielvereinbarung fehlt", "Rückmeldung zur Zielerreichung fehlt"))
     days = [int(r[4]) for r in rows[1:]]
     assert days == sorted(days, reverse=True)
 
@@ -544,7 +562,7 @@ def test_meeting_pack_for_an_entered_meeting(session: Session, year: Year) -> No
         "Sitzungsunterlage der Steuerungsgruppe",
         "Frühjahrssitzung",
         "20. Mai 2027",
-        "Eskalierte Vorgänge",
+        "Weitergeleitete Maßnahmen",
         "Fehlende Rückmeldungen",
         "Erbetene Entscheidungen",
     ):
@@ -689,19 +707,10 @@ def test_cli_writes_the_same_pdf_and_explains_errors(year: Year, tmp_path: Path)
 
 @pytest.mark.postgres
 def test_postgresql_gives_the_same_documents_as_sqlite(
-    session: Session, year: Year, postgres_url: str, tmp_path: Path
+    session: Session, year: Year, postgres_year: Year
 ) -> None:
     """Production runs PostgreSQL: the same simulated year there makes the same bytes."""
-    run_simulation(
-        database_url=postgres_url,
-        start=date(2026, 1, 5),
-        days=500,
-        seed=7,
-        catalogue=EXAMPLES / "catalogue.csv",
-        var_dir=tmp_path / "var",
-        bodies=False,
-    )
-    on_postgres = add_what_the_simulation_does_not_make(postgres_url)
+    on_postgres, postgres_url = postgres_year, postgres_year.url
     engine = make_engine(postgres_url)
     with make_session_factory(engine)() as pg:
         for kind, cycle in (("status-quo", 2026), ("annual", 2026), ("annual", 2027)):

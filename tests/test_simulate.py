@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
 from tests.conftest import EXAMPLES
+from tests.simulated_year import Background, as_json
 from workflow.bodies.models import Body, Meeting
 from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle
 from workflow.db import make_engine, make_session_factory
@@ -72,18 +76,75 @@ def _run(tmp_path: Path, name: str, seed: int = SEED, days: int = DAYS) -> dict[
     )
 
 
+@dataclass
+class Year:
+    """The simulated 500 days (summary and database), and what ran beside them."""
+
+    summary: dict[str, Any]
+    path: Path
+    cli: subprocess.Popen[bytes] | None  # ``zielflow simulate --json``, the same seed and days
+    other_seed: Background | None  # 120 days of seed 2
+    cli_summary: dict[str, Any] | None = None
+
+
+def _zielflow_simulate(folder: Path, *, days: int, seed: int) -> subprocess.Popen[bytes]:
+    """``zielflow simulate --json`` started in the background; its output goes to files in
+    ``folder`` (a pipe nobody reads yet could fill up and stop it)."""
+    folder.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZIELFLOW_")}
+    with (folder / "stdout").open("wb") as out, (folder / "stderr").open("wb") as err:
+        return subprocess.Popen(
+            [
+                sys.executable, "-m", "workflow.cli", "simulate",
+                "--start", START.isoformat(), "--days", str(days), "--seed", str(seed), "--json",
+            ],
+            env={**env, "ZIELFLOW_VAR_DIR": str(folder / "var")},
+            stdout=out,
+            stderr=err,
+        )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    """The simulated 500 days, once for the module: the summary and the database."""
+def year(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Year]:
+    """The simulated 500 days, once for the module. The second run of the same seed (through
+    the CLI) and the other seed's run start first, in child processes: on the CI machine's
+    second core they take no wall time of their own."""
     folder = tmp_path_factory.mktemp("simulated")
-    return _run(folder, "a"), folder / "a.sqlite3"
+    wanted = {item.name for item in request.session.items if item.path == request.path}
+    cli = None
+    if wanted & {"test_a_cycle_and_a_half_shows_every_path_and_is_stable",
+                 "test_cli_prints_json_with_the_contract_keys"}:  # fmt: skip
+        cli = _zielflow_simulate(folder / "cli", days=DAYS, seed=SEED)
+    other = None
+    if "test_another_seed_gives_another_year" in wanted:
+        other = Background(
+            folder / "other", database_url=f"sqlite:///{folder / 'other.sqlite3'}",
+            start=START.isoformat(), days=120, seed=2, indicators=True,
+        )  # fmt: skip
+    try:
+        yield Year(_run(folder, "a"), folder / "a.sqlite3", cli, other)
+    finally:
+        if cli is not None and cli.poll() is None:
+            cli.kill()
+            cli.wait(timeout=30)
+        if other is not None:
+            other.stop()
 
 
-def test_a_cycle_and_a_half_shows_every_path_and_is_stable(
-    year: tuple[dict[str, Any], Path], tmp_path: Path
-) -> None:
-    first, _ = year
-    assert _run(tmp_path, "b") == first  # the same seed gives the same summary
+def _cli_summary(year: Year) -> dict[str, Any]:
+    if year.cli_summary is None:
+        assert year.cli is not None
+        folder = year.path.parent / "cli"  # where the fixture started it
+        code = year.cli.wait(timeout=1200)
+        assert code == 0, (folder / "stderr").read_text(errors="replace")[-4000:]
+        year.cli_summary = json.loads((folder / "stdout").read_text())
+    return year.cli_summary
+
+
+def test_a_cycle_and_a_half_shows_every_path_and_is_stable(year: Year) -> None:
+    first = year.summary
+    # The same seed gives the same summary (run a second time, through the CLI).
+    assert _cli_summary(year) == as_json(first)
     emails: dict[str, int] = first["emails"]
     assert set(emails) >= EVERY_KIND, emails
     assert first["render_failures"] == 0
@@ -110,8 +171,7 @@ def test_a_cycle_and_a_half_shows_every_path_and_is_stable(
     checks, milestones = first["status_checks"], first["milestones"]
     assert 0 < checks["answered"] <= checks["opened"]
     assert milestones["due"] > 0 and milestones["confirmed"] > 0 and milestones["moved"] > 0
-    _, path = year
-    _no_measure_falls_out(path, end=START + timedelta(days=DAYS), counted=states)
+    _no_measure_falls_out(year.path, end=START + timedelta(days=DAYS), counted=states)
 
 
 def _no_measure_falls_out(path: Path, *, end: date, counted: dict[str, int]) -> None:
@@ -146,10 +206,8 @@ def _sql(path: Path) -> Session:
     return make_session_factory(make_engine(f"sqlite:///{path}"))()
 
 
-def test_bodies_meet_decide_and_their_numbers_match_the_database(
-    year: tuple[dict[str, Any], Path],
-) -> None:
-    summary, path = year
+def test_bodies_meet_decide_and_their_numbers_match_the_database(year: Year) -> None:
+    summary, path = year.summary, year.path
     end = START + timedelta(days=DAYS)
     with _sql(path) as s:
         held = s.scalars(select(Meeting).where(Meeting.held_on < end)).all()
@@ -231,10 +289,8 @@ def test_bodies_meet_decide_and_their_numbers_match_the_database(
         assert {d.context["body_id"] for d in digests} == {b.id for b in s.scalars(select(Body))}
 
 
-def test_status_checks_and_milestones_match_the_database(
-    year: tuple[dict[str, Any], Path],
-) -> None:
-    summary, path = year
+def test_status_checks_and_milestones_match_the_database(year: Year) -> None:
+    summary, path = year.summary, year.path
     end = START + timedelta(days=DAYS)
     last_day = end - timedelta(days=1)
     with _sql(path) as s:
@@ -285,40 +341,17 @@ def test_status_checks_and_milestones_match_the_database(
         assert events["milestone_moved"] == sum(m.moves for m in rows)
 
 
-def test_another_seed_gives_another_year(tmp_path: Path) -> None:
-    assert _run(tmp_path, "c", seed=1, days=120) != _run(tmp_path, "d", seed=2, days=120)
+def test_another_seed_gives_another_year(year: Year, tmp_path: Path) -> None:
+    assert year.other_seed is not None
+    assert as_json(_run(tmp_path, "c", seed=1, days=120)) != year.other_seed.summary()
 
 
-def test_cli_prints_json_with_the_contract_keys(tmp_path: Path) -> None:
-    env_var = {"ZIELFLOW_VAR_DIR": str(tmp_path / "var")}
-    import os
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workflow.cli",
-            "simulate",
-            "--start",
-            "2026-01-05",
-            "--days",
-            "60",
-            "--seed",
-            "3",
-            "--json",
-        ],
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("ZIELFLOW_")}, **env_var},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+def test_cli_prints_json_with_the_contract_keys(year: Year) -> None:
+    summary = _cli_summary(year)
     assert {"transitions", "emails", "escalations", "overdue_at_end"} <= set(summary)
     assert {"meetings", "decisions", "digests"} <= set(summary)
     assert set(summary["status_checks"]) == {"opened", "answered", "overdue_at_end"}
     assert set(summary["milestones"]) == {"due", "confirmed", "moved", "missed"}
     assert set(summary["digests"]) == {"sent", "skipped"}
     assert summary["emails"]["invitation_agreement"] > 0 or summary["emails"] == {}
-    assert summary["days"] == 60
+    assert summary["days"] == DAYS

@@ -256,7 +256,7 @@ def test_each_contact_gets_one_email_whose_link_opens_only_their_part(
         }
         for message in sent:
             part = parts[str(message["To"]).split("<")[-1].rstrip(">")]
-            assert str(message["Subject"]) == "Sachstandsabfrage: bitte bis 15.04.2026 antworten"
+            assert str(message["Subject"]) == "Bitte um den aktuellen Sachstand – Antwort bis 15.04.2026"
             text = _plain(message)
             own = ["M0001", "M0003"] if part.contact_id == world.contact_id else ["M0002", "M0004"]
             others = {"M0001", "M0002", "M0003", "M0004"} - set(own)

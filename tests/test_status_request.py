@@ -342,7 +342,7 @@ def test_the_measure_page_offers_the_button_and_shows_the_request_on_the_timelin
     assert "Die Bitte um den aktuellen Sachstand ist verschickt." in page
     sentence = f"{MEMBER} ({BODY}) hat Katharina Schäfer um den aktuellen Sachstand gebeten."
     assert sentence in page and "Bitte kurz vor der Sitzung." in page
-    assert "Zuletzt von Ihnen erfragt am 02.03.2026 10:00." in page
+    assert "Zuletzt von Ihnen erfragt am 02.03.2026, 10:00 Uhr." in page
     again = member.post(
         f"/massnahmen/{world.item_b}/sachstand",
         data={"note": "", "back": "massnahme"},

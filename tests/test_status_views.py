@@ -225,7 +225,7 @@ def test_status_on_the_pages_and_the_status_sheet(rt_sqlite: Runtime, clock: Fro
     assert "data-stand" not in _card(pipeline.text, w.quiet)
     english = client.get("/pipeline?lang=en").text
     assert (
-        'data-stand="at_risk">at risk</span> <small class="stand-date">as of 20.02.2026'
+        'data-stand="at_risk">at risk</span> <small class="stand-date">as of 20/02/2026'
         in _card(english, w.first)
     )
 

@@ -67,12 +67,18 @@ class User(Base):
 
 
 class PasswordTooShort(ValueError):
-    pass
+    """``code`` and ``params`` for the edge's sentence; ``str()`` is the code."""
+
+    code = "account.password_too_short"
+
+    def __init__(self) -> None:
+        super().__init__(self.code)
+        self.params = {"minimum": MIN_PASSWORD_LENGTH}
 
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordTooShort(f"Das Passwort muss mindestens {MIN_PASSWORD_LENGTH} Zeichen haben.")
+        raise PasswordTooShort()
     return _hasher.hash(password)
 
 

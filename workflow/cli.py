@@ -4,43 +4,64 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from workflow import cli_errors, runtime
-from workflow.bodies.cli import body_app, member_app
+from workflow import cli_errors, cli_help, cli_lang, runtime
+from workflow.cli_text import has, say, say_n
 from workflow.db import unit_of_work
-from workflow.meetings.cli import meeting_app
-from workflow.org_cli import org_app
-from workflow.status_checks.cli import status_check_cmd
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    help="zielflow: Zielvereinbarungszyklus der kommunalen Integrationsplanung",
-)
-db_app = typer.Typer(no_args_is_help=True, help="Datenbank")
-user_app = typer.Typer(no_args_is_help=True, help="Benutzerkonten")
+# Every help text below is read while the tree is built, so the language (``--lang en`` or
+# ZIELFLOW_LANG anywhere on the line) is chosen first; the callback sets it again for runs
+# in one process (tests), where the tree already exists.
+cli_lang.set_language(cli_lang.from_argv(sys.argv))
+cli_help.localise_help()
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=say("help.app"))
+db_app = typer.Typer(no_args_is_help=True, help=say("help.group.db"))
+user_app = typer.Typer(no_args_is_help=True, help=say("help.group.user"))
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
-# `org set` and `org show` live in their own module; further `org` commands can join it.
-app.add_typer(org_app, name="org")
-app.add_typer(body_app, name="body")
-app.add_typer(member_app, name="member")
-app.add_typer(meeting_app, name="meeting")
-app.command("status-check")(status_check_cmd)
 
-OrgOption = Annotated[str, typer.Option("--org", help="Kürzel der Organisation")]
+
+def _add_groups() -> None:
+    """The command groups of their own modules, imported once the language is chosen."""
+    from workflow.bodies.cli import body_app, member_app
+    from workflow.meetings.cli import meeting_app
+    from workflow.org_cli import org_app
+    from workflow.status_checks.cli import status_check_cmd
+
+    # `org set` and `org show` live in their own module; further `org` commands can join it.
+    app.add_typer(org_app, name="org")
+    app.add_typer(body_app, name="body")
+    app.add_typer(member_app, name="member")
+    app.add_typer(meeting_app, name="meeting")
+    app.command("status-check", help=say("help.status_check"))(status_check_cmd)
+
+
+_add_groups()
+
+OrgOption = Annotated[str, typer.Option("--org", help=say("help.opt.org"))]
+PathArg = Annotated[Path, typer.Argument(help=say("help.arg.path"))]
+
+
+class Lang(StrEnum):  # cli_lang.LANGUAGES, as choices Typer can show and check
+    de = "de"
+    en = "en"
 
 
 @app.callback()
 def _global_options(
-    debug: Annotated[
-        bool, typer.Option("--debug", help="bei einem Fehler auch den Traceback zeigen")
-    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help=say("help.opt.debug"))] = False,
+    lang: Annotated[
+        Lang, typer.Option("--lang", envvar="ZIELFLOW_LANG", help=say("help.opt.lang"))
+    ] = Lang.de,
 ) -> None:
+    cli_lang.set_language(lang.value)
+    cli_help.localise_help()
     cli_errors.set_debug(debug)
 
 
@@ -49,24 +70,52 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", help=say("help.db.upgrade"))
 def db_upgrade() -> None:
     """Apply all database migrations."""
     from workflow.migrate import upgrade
 
     upgrade(runtime.current().settings.database_url)
-    typer.echo("Datenbank ist auf dem neuesten Stand.")
+    typer.echo(say("db.upgraded"))
 
 
-@app.command("import-catalogue")
-def import_catalogue_cmd(path: Path, org: OrgOption = "") -> None:
+# The importers count by kind; the indicator importer names its kinds in German.
+_IMPORT_KINDS = {"Kennzahlen": "indicators", "Werte": "values", "Fachbereiche": "departments"}
+_IMPORT_KINDS |= {"Kontakte": "contacts"}
+# From the whole to its parts, then who is responsible: the order a coordinator reads.
+_IMPORT_ORDER: tuple[str, ...] = ("concepts", "fields", "goals", "measures", "indicators")
+_IMPORT_ORDER += ("values", "departments", "heads", "contacts")
+
+
+def _counts(counted: dict[str, int]) -> str:
+    """The text "3 Maßnahmen, 1 Ziel" for the importers' counts by kind; "nichts" for none."""
+    parts = []
+    for kind, n in sorted(counted.items(), key=lambda item: _import_rank(item[0])):
+        key = f"count.{_IMPORT_KINDS.get(kind, kind)}"
+        parts.append(say_n(key, n) if has(f"{key}.one") else f"{n} {kind}")
+    return ", ".join(parts) or say("common.nothing")
+
+
+def _import_rank(kind: str) -> tuple[int, str]:
+    code = _IMPORT_KINDS.get(kind, kind)
+    return (_IMPORT_ORDER.index(code) if code in _IMPORT_ORDER else len(_IMPORT_ORDER), code)
+
+
+def _import_summary(rows: str, created: dict[str, int], updated: dict[str, int]) -> str:
+    if not (any(created.values()) or any(updated.values())):
+        return say("import.unchanged", rows=rows)
+    return say("import.changed", rows=rows, created=_counts(created), updated=_counts(updated))
+
+
+@app.command("import-catalogue", help=say("help.import_catalogue"))
+def import_catalogue_cmd(path: PathArg, org: OrgOption = "") -> None:
     """Import a catalogue (CSV or XLSX): all rows or none."""
     from workflow.catalogue.service import CatalogueInvalid, import_catalogue
     from workflow.orgs import resolve_organisation
 
     rt = runtime.current()
     if not path.is_file():
-        _fail(f"Datei nicht gefunden: {path}")
+        _fail(say("common.file_not_found", path=path))
     try:
         with unit_of_work(rt.sessions) as session:
             organisation = resolve_organisation(
@@ -78,20 +127,15 @@ def import_catalogue_cmd(path: Path, org: OrgOption = "") -> None:
             )
             report = import_catalogue(session=session, organisation_id=organisation.id, path=path)
     except CatalogueInvalid as exc:
-        typer.echo(f"{path}: {exc}", err=True)
-        for error in exc.errors:
-            typer.echo(f"  {error}", err=True)
+        for line in cli_errors.refused_file(path, exc):
+            typer.echo(line, err=True)
         raise typer.Exit(1) from None
-    if not report.changed:
-        typer.echo(f"{report.rows} Maßnahmen gelesen; nichts geändert.")
-    else:
-        created = ", ".join(f"{n} {k}" for k, n in sorted(report.created.items())) or "nichts"
-        updated = ", ".join(f"{n} {k}" for k, n in sorted(report.updated.items())) or "nichts"
-        typer.echo(f"{report.rows} Maßnahmen gelesen; neu: {created}; geändert: {updated}.")
+    rows = say_n("count.measures", report.rows)
+    typer.echo(_import_summary(rows, report.created, report.updated))
 
 
-@app.command("import-indicators")
-def import_indicators_cmd(path: Path, org: OrgOption = "") -> None:
+@app.command("import-indicators", help=say("help.import_indicators"))
+def import_indicators_cmd(path: PathArg, org: OrgOption = "") -> None:
     """Import indicators and earlier values (CSV or XLSX) after the catalogue: all rows or none."""
     from workflow.cycles.calendar import calendar_of
     from workflow.indicators.importer import IndicatorsInvalid, import_indicators
@@ -99,7 +143,7 @@ def import_indicators_cmd(path: Path, org: OrgOption = "") -> None:
 
     rt = runtime.current()
     if not path.is_file():
-        _fail(f"Datei nicht gefunden: {path}")
+        _fail(say("common.file_not_found", path=path))
     try:
         with unit_of_work(rt.sessions) as session:
             organisation = resolve_organisation(session, org or rt.settings.organisation)
@@ -112,20 +156,15 @@ def import_indicators_cmd(path: Path, org: OrgOption = "") -> None:
                 today=calendar_of(organisation).local_date(now),
             )
     except IndicatorsInvalid as exc:
-        typer.echo(f"{path}: {exc}", err=True)
-        for error in exc.errors:
-            typer.echo(f"  {error}", err=True)
+        for line in cli_errors.refused_file(path, exc):
+            typer.echo(line, err=True)
         raise typer.Exit(1) from None
-    if not report.changed:
-        typer.echo(f"{report.rows} Kennzahlen gelesen; nichts geändert.")
-    else:
-        created = ", ".join(f"{n} {k}" for k, n in sorted(report.created.items())) or "nichts"
-        updated = ", ".join(f"{n} {k}" for k, n in sorted(report.updated.items())) or "nichts"
-        typer.echo(f"{report.rows} Kennzahlen gelesen; neu: {created}; geändert: {updated}.")
+    rows = say_n("count.indicators", report.rows)
+    typer.echo(_import_summary(rows, report.created, report.updated))
 
 
-@app.command("export-catalogue")
-def export_catalogue_cmd(path: Path, org: OrgOption = "") -> None:
+@app.command("export-catalogue", help=say("help.export_catalogue"))
+def export_catalogue_cmd(path: PathArg, org: OrgOption = "") -> None:
     """Export the catalogue as CSV (or XLSX if PATH ends in .xlsx)."""
     from workflow.catalogue.service import export_catalogue
     from workflow.orgs import resolve_organisation
@@ -134,19 +173,17 @@ def export_catalogue_cmd(path: Path, org: OrgOption = "") -> None:
     with unit_of_work(rt.sessions) as session:
         organisation = resolve_organisation(session, org or rt.settings.organisation)
         n = export_catalogue(session=session, organisation_id=organisation.id, path=path)
-    typer.echo(f"{n} Maßnahmen nach {path} geschrieben.")
+    typer.echo(say("export.catalogue", measures=say_n("count.measures", n), path=path))
 
 
-@app.command("open-cycle")
+@app.command("open-cycle", help=say("help.open_cycle"))
 def open_cycle_cmd(
-    year: int,
+    year: Annotated[int, typer.Argument(help=say("help.arg.year"))],
     org: OrgOption = "",
-    confirm: Annotated[
-        bool, typer.Option("--confirm", help="ein Jahr außerhalb von Vorjahr bis Folgejahr")
-    ] = False,
+    confirm: Annotated[bool, typer.Option("--confirm", help=say("help.opt.confirm"))] = False,
 ) -> None:
     """Open YEAR's cycle for every active measure (again: adds only what is missing)."""
-    from api.i18n import translate
+    from api.i18n import terms_in_effect, translate
     from workflow.cycles.calendar import calendar_of
     from workflow.cycles.service import check_new_cycle_year, open_cycle
     from workflow.orgs import resolve_organisation
@@ -154,7 +191,7 @@ def open_cycle_cmd(
 
     rt = runtime.current()
     if not 2000 <= year <= 2100:
-        _fail(f"Jahr {year} liegt außerhalb von 2000–2100.")
+        _fail(say("common.year_range", year=year))
     with unit_of_work(rt.sessions) as session:
         organisation = resolve_organisation(session, org or rt.settings.organisation)
         check_new_cycle_year(
@@ -169,26 +206,40 @@ def open_cycle_cmd(
         )
         today = calendar_of(organisation).local_date(rt.clock.now())
         warnings = setup_warnings(session, organisation_id=organisation.id, today=today)
+        with terms_in_effect(organisation):  # "Fachbereich" or "Amt", as the organisation says
+            hints = [
+                translate(f"readiness.{w.finding}", cli_lang.current(), name=w.name)
+                for w in warnings
+            ]
     typer.echo(
-        f"Zyklus {year}: {result.created} neu eröffnet, {result.carried_forward} fortgeschrieben, "
-        f"{result.already_open} schon offen."
+        say(
+            "open_cycle.summary",
+            year=year,
+            created=result.created,
+            carried=result.carried_forward,
+            already=result.already_open,
+        )
     )
     for earlier, codes in sorted(result.running_in.items()):  # named, never skipped silently
-        one = len(codes) == 1
         typer.echo(
-            f"{len(codes)} {'Maßnahme läuft' if one else 'Maßnahmen laufen'} noch im Zyklus "
-            f"{earlier} weiter und {'erscheint' if one else 'erscheinen'} im Zyklus {year} als "
-            f"übernommen: {', '.join(codes)}."
+            say_n(
+                "open_cycle.running", len(codes), earlier=earlier, year=year, codes=", ".join(codes)
+            )
         )
-    for w in warnings:  # the cycle is open; these only keep escalations from reaching anyone
-        typer.echo("Hinweis: " + translate(f"readiness.{w.finding}", "de", name=w.name), err=True)
+    for hint in hints:  # the cycle is open; these only keep escalations from reaching anyone
+        typer.echo(say("open_cycle.hint", text=hint), err=True)
 
 
-@user_app.command("add")
+EmailArg = Annotated[str, typer.Argument(help=say("help.arg.email"))]
+
+
+@user_app.command("add", help=say("help.user_add"))
 def user_add(
-    email: str,
-    role: Annotated[str, typer.Option("--role", help="coordinator, steering oder admin")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    email: EmailArg,
+    role: Annotated[str, typer.Option("--role", help=say("help.opt.role"))],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help=say("help.opt.password_stdin"))
+    ] = False,
     org: OrgOption = "",
 ) -> None:
     """Create an account, or update one of the same organisation; the password comes from a
@@ -205,7 +256,7 @@ def user_add(
     try:
         chosen = Role(role)
     except ValueError:
-        _fail(f"Unbekannte Rolle '{role}'. Erlaubt: coordinator, steering, admin.")
+        _fail(say("user.unknown_role", role=role))
         return
     try:
         email = normalise_email(email)  # before the password prompt: no typing in vain
@@ -214,7 +265,9 @@ def user_add(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = typer.prompt("Passwort", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt(
+            say("user.password_prompt"), hide_input=True, confirmation_prompt=True
+        )
     rt = runtime.current()
     try:
         with unit_of_work(rt.sessions) as session:
@@ -228,14 +281,14 @@ def user_add(
                 now=rt.clock.now(),
             )
     except PasswordTooShort as exc:
-        _fail(str(exc))
+        _fail(cli_errors.sentence(exc))
     except AccountRefused as exc:
         _fail(_account_refusal(exc))
-    typer.echo(f"Konto {email} ({chosen.value}) gespeichert.")
+    typer.echo(say("user.saved", email=email, role=chosen.value))
 
 
-@user_app.command("deactivate")
-def user_deactivate(email: str, org: OrgOption = "") -> None:
+@user_app.command("deactivate", help=say("help.user_deactivate"))
+def user_deactivate(email: EmailArg, org: OrgOption = "") -> None:
     """Switch an account off: its sessions, API tokens and reset links end at once."""
     from workflow.accounts import AccountRefused, normalise_email, user_by_email
     from workflow.orgs import resolve_organisation
@@ -262,10 +315,7 @@ def user_deactivate(email: str, org: OrgOption = "") -> None:
     except AccountRefused as exc:
         _fail(_account_refusal(exc))
         return
-    if was_active:
-        typer.echo(f"Konto {address} deaktiviert; seine Sitzungen und API-Tokens sind beendet.")
-    else:
-        typer.echo(f"Konto {address} ist schon deaktiviert.")
+    typer.echo(say("user.deactivated" if was_active else "user.already_inactive", email=address))
 
 
 def _account_refusal(exc: Exception) -> str:
@@ -273,43 +323,47 @@ def _account_refusal(exc: Exception) -> str:
     params: dict[str, str] = getattr(exc, "params", {})
     # What a user typed is shown, but never as a second line or a terminal escape.
     email = "".join(c if c.isprintable() else "?" for c in params.get("email", ""))
-    if code == "invalid_email":
-        return f"'{email}' ist keine gültige E-Mail-Adresse."
-    if code == "other_organisation":
-        return (
-            f"Das Konto {email} gehört zu einer anderen Organisation; "
-            "es wird hier weder geändert noch deaktiviert."
-        )
-    if code == "unknown_account":
-        return f"Kein Konto mit der Adresse {email}."
-    return f"Das Konto {email} lässt sich so nicht ändern."
+    if code in ("invalid_email", "other_organisation", "unknown_account"):
+        return say(f"user.{code}", email=email)
+    return say("user.refused", email=email)
 
 
-@app.command("sweep")
+def _labelled(counted: dict[str, int], prefix: str) -> str:
+    """The text "Erinnerung 2, Sammelübersicht 1" by a catalogue label per code (the code if none)."""
+    shown = [(say(f"{prefix}.{k}") if has(f"{prefix}.{k}") else k, n) for k, n in counted.items()]
+    return ", ".join(f"{label} {n}" for label, n in sorted(shown))
+
+
+@app.command("sweep", help=say("help.sweep"))
 def sweep_cmd() -> None:
     """Run one sweep, queue the digests that are due, and send everything sendable now."""
     from workflow.tasks import tick
 
     report = tick(runtime.current())
-    kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.send.by_kind.items())) or "keine"
     typer.echo(
-        f"Sweep: {report.sweep.examined} fällig geprüft, {report.sweep.reminders} Erinnerungen, "
-        f"{report.sweep.escalations} Eskalationen, {report.sweep.moved} Phasenwechsel, "
-        f"{report.digests} Digests. Versand: {report.send.emails_sent} E-Mails ({kinds}), "
-        f"{report.send.retried} später erneut, {report.send.dead} unzustellbar."
+        say(
+            "sweep.summary",
+            examined=say_n("sweep.examined", report.sweep.examined),
+            reminders=say_n("sweep.reminders", report.sweep.reminders),
+            escalations=say_n("sweep.escalations", report.sweep.escalations),
+            moved=say_n("sweep.moved", report.sweep.moved),
+            digests=say_n("sweep.digests", report.digests),
+            emails=say_n("sweep.emails", report.send.emails_sent),
+            kinds=_labelled(report.send.by_kind, "mail_kind") or say("common.none"),
+            retried=report.send.retried,
+            dead=report.send.dead,
+        )
     )
 
 
-@app.command("simulate")
+@app.command("simulate", help=say("help.simulate"))
 def simulate_cmd(
-    start: Annotated[str, typer.Option(help="first simulated day, YYYY-MM-DD")],
-    days: Annotated[int, typer.Option(min=1, max=3660)] = 365,
-    seed: int = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
-    catalogue: Annotated[Path | None, typer.Option(help="catalogue to simulate")] = None,
-    database_url: Annotated[
-        str, typer.Option(help="database to fill; default: a new SQLite file under var/simulation/")
-    ] = "",
+    start: Annotated[str, typer.Option(help=say("help.opt.start"))],
+    days: Annotated[int, typer.Option(min=1, max=3660, help=say("help.opt.days"))] = 365,
+    seed: Annotated[int, typer.Option(help=say("help.opt.seed"))] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help=say("help.opt.json"))] = False,
+    catalogue: Annotated[Path | None, typer.Option(help=say("help.opt.sim_catalogue"))] = None,
+    database_url: Annotated[str, typer.Option(help=say("help.opt.database_url"))] = "",
 ) -> None:
     """Run the real engine through DAYS simulated days and print what happened."""
     import json
@@ -321,7 +375,7 @@ def simulate_cmd(
     try:
         first = date.fromisoformat(start)
     except ValueError:
-        _fail(f"--start '{start}' ist kein Datum (JJJJ-MM-TT).")
+        _fail(say("common.not_a_date", option="--start", text=start))
         return
     var = runtime.current().settings.var_dir
     if not database_url:
@@ -344,61 +398,67 @@ def simulate_cmd(
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
-    typer.echo(
-        f"Simulation {summary['start']} bis {summary['end']} ({days} Tage, Seed {seed}), "
-        f"{summary['measures']} Maßnahmen"
+    _print_simulation(summary, days=days, seed=seed, database_url=database_url)
+
+
+def _print_simulation(summary: dict[str, Any], *, days: int, seed: int, database_url: str) -> None:
+    from api.i18n import translate
+
+    lang = cli_lang.current()
+    states = summary["states_at_end"]
+    title = say(
+        "simulate.title",
+        start=summary["start"],
+        end=summary["end"],
+        days=say_n("simulate.days", days),
+        seed=seed,
+        measures=say_n("count.measures", summary["measures"]),
     )
-    typer.echo(f"  Zustandswechsel: {summary['transitions']}")
-    typer.echo(
-        f"  E-Mails: {summary['emails_total']} "
-        + ", ".join(f"{k} {n}" for k, n in summary["emails"].items())
-    )
-    typer.echo(
-        f"  Eskalationen: Amtsleitung {summary['escalations']['department_head']}, "
-        f"Gremien {summary['escalations']['steering_group']}"
-    )
-    digests, meetings = summary["digests"], summary["meetings"]
-    typer.echo(
-        f"  Übersichten an die Gremien: {digests['sent']} versandt, "
-        f"{digests['skipped']} mangels Neuigkeiten nicht versandt"
-    )
-    typer.echo(f"  Sitzungen: {meetings['held']} abgehalten, {meetings['planned']} geplant")
-    kinds = {"resolution": "Beschluss", "recommendation": "Empfehlung", "assignment": "Auftrag"}
-    kinds |= {"change_proposal": "Änderungsvorschlag"}
-    statuses = {"open": "offen", "in_progress": "in Bearbeitung", "done": "erledigt"}
+    escalated, digests, meetings = summary["escalations"], summary["digests"], summary["meetings"]
     decided = summary["decisions"]
-    typer.echo(
-        "  Entscheidungen nach Art: "
-        + (", ".join(f"{kinds.get(k, k)} {n}" for k, n in decided["by_kind"].items()) or "keine")
-        + "; nach Stand: "
-        + (", ".join(f"{statuses.get(k, k)} {n}" for k, n in decided["by_status"].items()) or "–")
-    )
-    typer.echo(f"  Am Ende überfällig: {summary['overdue_at_end']}")
-    typer.echo(
-        "  Stand am Ende: " + ", ".join(f"{k} {n}" for k, n in summary["states_at_end"].items())
-    )
-    typer.echo(f"  Datenbank: {database_url}")
+    lines = [
+        title,
+        say("simulate.transitions", count=summary["transitions"]),
+        say(
+            "simulate.emails",
+            total=summary["emails_total"],
+            kinds=_labelled(summary["emails"], "mail_kind") or say("common.none"),
+        ),
+        say(
+            "simulate.escalations",
+            head=escalated["department_head"],
+            steering=escalated["steering_group"],
+        ),
+        say("simulate.digests", sent=digests["sent"], skipped=digests["skipped"]),
+        say("simulate.meetings", held=meetings["held"], planned=meetings["planned"]),
+        say(
+            "simulate.decisions",
+            kinds=_labelled(decided["by_kind"], "decision_kind") or say("common.none"),
+            statuses=_labelled(decided["by_status"], "decision_status") or "–",
+        ),
+        say("simulate.overdue", count=summary["overdue_at_end"]),
+        say(
+            "simulate.states",
+            states=", ".join(f"{translate(f'state.{k}', lang)} {n}" for k, n in states.items()),
+        ),
+        say("simulate.database", url=database_url),
+    ]
+    typer.echo("\n".join(lines))
 
 
-@app.command("report")
+@app.command("report", help=say("help.report"))
 def report_cmd(
-    kind: Annotated[
-        str, typer.Argument(help="status-quo, annual, meeting, council oder status-sheet")
-    ],
-    output: Annotated[Path, typer.Option("--output", "--out", help="Zieldatei")],
-    cycle: Annotated[
-        int | None, typer.Option("--cycle", help="Jahr des Zyklus (nicht bei status-sheet)")
-    ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="html oder pdf; status-sheet: sonst nach der Endung")
-    ] = "",
+    kind: Annotated[str, typer.Argument(help=say("help.arg.report_kind"))],
+    output: Annotated[Path, typer.Option("--output", "--out", help=say("help.opt.output"))],
+    cycle: Annotated[int | None, typer.Option("--cycle", help=say("help.opt.report_cycle"))] = None,
+    fmt: Annotated[str, typer.Option("--format", help=say("help.opt.format"))] = "",
     meeting_date: Annotated[
-        str, typer.Option("--meeting-date", help="Sitzungstag JJJJ-MM-TT (nur meeting)")
+        str, typer.Option("--meeting-date", help=say("help.opt.meeting_date"))
     ] = "",
     report_date: Annotated[
-        str, typer.Option("--report-date", help="Stichtag JJJJ-MM-TT; sonst letztes Ereignis")
+        str, typer.Option("--report-date", help=say("help.opt.report_date"))
     ] = "",
-    field: Annotated[str, typer.Option("--field", help="Handlungsfeld (nur status-sheet)")] = "",
+    field: Annotated[str, typer.Option("--field", help=say("help.opt.field"))] = "",
     org: OrgOption = "",
 ) -> None:
     """Write a report (Status-Quo-Bericht, Jahresbericht, Sitzungsunterlage) as HTML or PDF."""
@@ -414,21 +474,21 @@ def report_cmd(
         return
     fmt = fmt or "html"
     if cycle is None:
-        _fail("--cycle fehlt: das Jahr des Zyklus (JJJJ).")
+        _fail(say("report.cycle_missing"))
         return
     if kind == "council":  # the Mitteilungsvorlage: docx, odt or pdf (workflow/reports/council*)
         _report_council(cycle=cycle, fmt=fmt, output=output, org=org)
         return
     if kind not in KINDS:
-        _fail(f"Unbekannter Bericht '{kind}'. Möglich: {', '.join(KINDS)}.")
+        _fail(say("report.unknown_kind", kind=kind, allowed=", ".join(KINDS)))
     if fmt not in FORMATS:
-        _fail(f"Unbekanntes Format '{fmt}'. Möglich: {', '.join(FORMATS)}.")
+        _fail(say("report.unknown_format", fmt=fmt, allowed=", ".join(FORMATS)))
     days: dict[str, date | None] = {}
     for name, text in (("--meeting-date", meeting_date), ("--report-date", report_date)):
         try:
             days[name] = date.fromisoformat(text) if text else None
         except ValueError:
-            _fail(f"{name} '{text}' ist kein Datum (JJJJ-MM-TT).")
+            _fail(say("common.not_a_date", option=name, text=text))
     rt = runtime.current()
     try:
         with rt.sessions() as session, session.begin():
@@ -443,10 +503,11 @@ def report_cmd(
                 meeting_date=days["--meeting-date"],
             )
     except ReportUnavailable as exc:
-        _fail(str(exc))
+        _fail(cli_errors.sentence(exc))
         return
     output.write_bytes(rendered.content)
-    typer.echo(f"{rendered.filename}: {len(rendered.content)} Bytes nach {output} geschrieben.")
+    size = say_n("count.bytes", len(rendered.content))
+    typer.echo(say("report.written", filename=rendered.filename, size=size, path=output))
 
 
 def _report_council(*, cycle: int, fmt: str, output: Path, org: str) -> None:
@@ -458,20 +519,18 @@ def _report_council(*, cycle: int, fmt: str, output: Path, org: str) -> None:
     try:
         with rt.sessions() as session, session.begin():
             organisation = resolve_organisation(session, org or rt.settings.organisation)
-            rendered = build_council(
-                session, organisation_id=organisation.id, year=cycle, fmt=fmt
-            )
+            rendered = build_council(session, organisation_id=organisation.id, year=cycle, fmt=fmt)
     except ReportUnavailable as exc:
-        _fail(str(exc))
+        _fail(cli_errors.sentence(exc))
         return
     output.write_bytes(rendered.content)
-    typer.echo(f"Ratsvorlage {cycle} ({fmt.upper()}) nach {output} geschrieben.")
+    typer.echo(say("report.council_written", year=cycle, fmt=fmt.upper(), path=output))
 
 
-@app.command("export-answers")
+@app.command("export-answers", help=say("help.export_answers"))
 def export_answers_cmd(
-    path: Path,
-    cycle: Annotated[int, typer.Option("--cycle", help="Jahr des Zyklus")],
+    path: PathArg,
+    cycle: Annotated[int, typer.Option("--cycle", help=say("help.opt.cycle"))],
     org: OrgOption = "",
 ) -> None:
     """Export a cycle's answers, one row per measure: XLSX if PATH ends in .xlsx, else CSV."""
@@ -485,13 +544,14 @@ def export_answers_cmd(
             organisation = resolve_organisation(session, org or rt.settings.organisation)
             table = answers_table(session, organisation_id=organisation.id, year=cycle)
     except ReportUnavailable as exc:
-        _fail(str(exc))
+        _fail(cli_errors.sentence(exc))
         return
     path.write_bytes(to_xlsx(table) if path.suffix.lower() == ".xlsx" else to_csv(table))
-    typer.echo(f"{len(table.rows)} Maßnahmen des Zyklus {cycle} nach {path} geschrieben.")
+    measures = say_n("count.measures", len(table.rows))
+    typer.echo(say("report.answers_written", measures=measures, year=cycle, path=path))
 
 
-@app.command("diagram")
+@app.command("diagram", help=say("help.diagram"))
 def diagram() -> None:
     """Print the state machine as a Mermaid diagram."""
     from workflow.machine import to_mermaid
@@ -499,17 +559,13 @@ def diagram() -> None:
     typer.echo(to_mermaid(), nl=False)
 
 
-@app.command("serve")
+@app.command("serve", help=say("help.serve"))
 def serve(
-    host: str = "127.0.0.1",
-    port: int = 8000,
+    host: Annotated[str, typer.Option(help=say("help.opt.host"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=say("help.opt.port"))] = 8000,
     forwarded_allow_ips: Annotated[
         str | None,
-        typer.Option(
-            "--forwarded-allow-ips",
-            help="Proxys, deren X-Forwarded-For gilt (IPs/Netze mit Komma, '' für keine); "
-            "Vorgabe: ZIELFLOW_FORWARDED_ALLOW_IPS",
-        ),
+        typer.Option("--forwarded-allow-ips", help=say("help.opt.forwarded")),
     ] = None,
 ) -> None:
     """Serve the API, the dashboard and the forms."""
@@ -530,12 +586,10 @@ def serve(
     )
 
 
-@app.command("worker")
+@app.command("worker", help=say("help.worker"))
 def worker(
-    beat: Annotated[
-        bool, typer.Option("--beat", help="also run the scheduler (one process only)")
-    ] = False,
-    concurrency: int = 2,
+    beat: Annotated[bool, typer.Option("--beat", help=say("help.opt.beat"))] = False,
+    concurrency: Annotated[int, typer.Option(help=say("help.opt.concurrency"))] = 2,
 ) -> None:
     """Run a Celery worker."""
     from workflow.celery_app import app as celery
@@ -550,7 +604,7 @@ def worker(
     celery.worker_main(argv)
 
 
-@app.command("beat")
+@app.command("beat", help=say("help.beat"))
 def beat() -> None:
     """Run the Celery beat scheduler (run exactly one; a second one does no harm, only noise)."""
     from workflow.celery_app import app as celery
@@ -564,11 +618,11 @@ def _beat_schedule_file() -> str:
     return str(var / "celerybeat-schedule")
 
 
-@app.command("demo")
+@app.command("demo", help=say("help.demo"))
 def demo(
-    port: int = 8000,
-    smtp_port: Annotated[int, typer.Option(help="port of the local SMTP sink")] = 0,
-    catalogue: Annotated[Path | None, typer.Option(help="catalogue to import")] = None,
+    port: Annotated[int, typer.Option(help=say("help.opt.port"))] = 8000,
+    smtp_port: Annotated[int, typer.Option(help=say("help.opt.smtp_port"))] = 0,
+    catalogue: Annotated[Path | None, typer.Option(help=say("help.opt.demo_catalogue"))] = None,
 ) -> None:
     """Everything in one process group: database, example data, API, worker with beat, mail sink."""
     from workflow.demo import run_demo
@@ -576,7 +630,22 @@ def demo(
     run_demo(port=port, smtp_port=smtp_port, catalogue=catalogue, today=datetime.now())
 
 
+def lang_first(argv: list[str]) -> list[str]:
+    """``--lang X`` moved to the front, wherever it was typed: it is an option of ``zielflow``
+    itself, and cli_lang.from_argv already read it from anywhere on the line."""
+    rest = list(argv)
+    for i, arg in enumerate(rest):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(rest):
+            return [*rest[i : i + 2], *rest[:i], *rest[i + 2 :]]
+        if arg.startswith("--lang="):
+            return [arg, *rest[:i], *rest[i + 1 :]]
+    return rest
+
+
 def main() -> None:
+    sys.argv[1:] = lang_first(sys.argv[1:])
     # Known errors (settings, database, organisation, files) end as one German line, status 1:
     # workflow/cli_errors.py words them, so no command catches them itself.
     cli_errors.run(app)

@@ -1,7 +1,9 @@
-"""How a failed ``zielflow`` command ends: one German line on standard error, never a traceback.
+"""How a failed ``zielflow`` command ends: one line on standard error, never a traceback.
 
-Owns the table from known error types (each carrying a code and parameters) to sentences,
-the diagnosis of database errors (unreachable, not set up, behind) and the ``--debug``
+Owns the table from known error types (each carrying a code and parameters) to sentences in
+the command's language (``cli_lang.current()``, German by default; the sentences are the
+``cli.*`` keys of workflow/locales/errors.*.json), the lines of a refused import file, the
+diagnosis of database errors (unreachable, not set up, behind) and the ``--debug``
 switch that shows the traceback as well. Exit status 1 is a user error (a setting, the
 database, a file, an organisation); 70 (EX_SOFTWARE) is an error no table knows, a bug.
 It holds no command of its own and never changes data.
@@ -15,15 +17,16 @@ import traceback
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any, NoReturn, get_args
+from typing import Any, NoReturn, Protocol, get_args
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from workflow import cli_lang, messages
+
 USER_ERROR = 1
 INTERNAL_ERROR = 70
-UPGRADE = "Bitte zuerst 'zielflow db upgrade' ausführen."
 # An unknown error's own message is shown only this far: SQL and its data can be long.
 DETAIL_CHARS = 200
 
@@ -55,16 +58,41 @@ def fail(exc: Exception) -> NoReturn:
     if sentence is None:
         status = INTERNAL_ERROR
         detail = _one_line(str(exc))[:DETAIL_CHARS]
-        sentence = (
-            f"Unerwarteter Fehler ({type(exc).__name__}{': ' + detail if detail else ''}). "
-            "Mit 'zielflow --debug …' erneut aufrufen, um die Einzelheiten zu sehen."
+        sentence = _say(
+            "cli.unexpected", kind=type(exc).__name__, detail=f": {detail}" if detail else ""
         )
     print(sentence, file=sys.stderr)
     sys.exit(status)
 
 
+class RefusedFile(Protocol):
+    """A refused import (CatalogueInvalid, IndicatorsInvalid): a summary code, every row."""
+
+    code: str
+    params: dict[str, Any]
+
+    @property
+    def errors(self) -> list[Any]: ...
+
+
+def refused_file(path: Path, exc: RefusedFile) -> list[str]:
+    """The lines of a refused import file: the summary, then each row error by line and column."""
+    lang = cli_lang.current()
+    head = f"{path}: {messages.message(exc.code, lang, **exc.params)}"
+    return [head, *(f"  {_one_line(error.text(lang))}" for error in exc.errors)]
+
+
+def sentence(exc: Any) -> str:
+    """A domain refusal (``.code``, ``.params``) as one line in the CLI's language."""
+    return _one_line(_say(exc.code, **getattr(exc, "params", {})))
+
+
+def _say(code: str, **params: Any) -> str:
+    return messages.message(code, cli_lang.current(), **params)
+
+
 def describe(exc: BaseException) -> str | None:
-    """The German sentence for a known error; None for an error no table knows."""
+    """The sentence for a known error, in the CLI's language; None for an error no table knows."""
     for kind, word in _table():
         if isinstance(exc, kind):
             sentence = word(exc)
@@ -82,55 +110,41 @@ def _one_line(text: str) -> str:
 
 def _organisation(exc: Any) -> str | None:
     params: dict[str, Any] = getattr(exc, "params", {})
-    known = ", ".join(params.get("known", [])) or "keine"
-    match getattr(exc, "code", ""):
-        case "organisation_none":
-            return (
-                "Es gibt noch keine Organisation: zuerst einen Katalog importieren "
-                "('zielflow import-catalogue DATEI')."
-            )
-        case "organisation_unknown":
-            return f"Die Organisation '{params.get('slug')}' gibt es nicht (vorhanden: {known})."
-        case "organisation_ambiguous":
-            return f"Es gibt mehrere Organisationen: bitte mit --org eine wählen ({known})."
-    return None
+    code = getattr(exc, "code", "")
+    if code not in ("organisation_none", "organisation_unknown", "organisation_ambiguous"):
+        return None
+    none = messages.message("none", cli_lang.current())
+    known = ", ".join(params.get("known", [])) or none
+    return _say(f"cli.{code}", slug=params.get("slug", ""), known=known)
 
 
 def _cycle_year(exc: Any) -> str:
     allowed = list(exc.allowed)
-    return (
-        f"Das Jahr {exc.year} liegt außerhalb der Jahre {allowed[0]} bis {allowed[-1]}. "
-        "Ein anderes Jahr nur mit --confirm eröffnen."
-    )
+    return _say("cli.cycle_year", year=exc.year, first=allowed[0], last=allowed[-1])
 
 
 # --- settings -------------------------------------------------------------------------------
 
 _SECRET = re.compile(r"password|secret|key|token|url", re.IGNORECASE)
+# pydantic's error type → the kind of value wanted (a ``cli.setting.*`` key)
 _WANTED = {
-    "int_parsing": "eine ganze Zahl",
-    "int_type": "eine ganze Zahl",
-    "int_from_float": "eine ganze Zahl",
-    "float_parsing": "eine Zahl",
-    "float_type": "eine Zahl",
-    "bool_parsing": "true oder false",
-    "bool_type": "true oder false",
+    "int_parsing": "cli.setting.integer",
+    "int_type": "cli.setting.integer",
+    "int_from_float": "cli.setting.integer",
+    "float_parsing": "cli.setting.number",
+    "float_type": "cli.setting.number",
+    "bool_parsing": "cli.setting.boolean",
+    "bool_type": "cli.setting.boolean",
 }
-_REFUSED = {
-    "send_lease_too_short": (
-        "ZIELFLOW_SEND_LEASE_SECONDS ({lease}) muss länger sein als {factor} × "
-        "ZIELFLOW_SMTP_TIMEOUT_SECONDS ({timeout})."
-    ),
-    "secret_key_default": (
-        "ZIELFLOW_SECRET_KEY muss in der Produktion auf einen eigenen, zufälligen Wert gesetzt sein."
-    ),
-}
+# The codes of workflow/config.py's SettingsRefused that have a sentence here.
+_REFUSED = ("send_lease_too_short", "secret_key_default")
 
 
 def _settings(exc: ValidationError) -> str | None:
     if exc.title != "Settings":
         return None  # a model of a command's own input is not a setting
-    return "Ungültige Einstellung: " + "; ".join(_setting_problem(e) for e in exc.errors())
+    problems = "; ".join(_setting_problem(e) for e in exc.errors())
+    return _say("cli.settings_invalid", problems=problems)
 
 
 def _setting_problem(error: Any) -> str:
@@ -139,7 +153,7 @@ def _setting_problem(error: Any) -> str:
     if not loc:  # the validator over all settings at once
         code = getattr(cause, "code", None)
         if code in _REFUSED:
-            return _REFUSED[code].format(**cause.params)
+            return _say(f"cli.setting.{code}", **cause.params)
         return str(cause or error.get("msg", ""))
     field = str(loc[0])
     name = "ZIELFLOW_" + field.upper()
@@ -158,38 +172,36 @@ def _setting_reason(field: str, error: Any) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind in _WANTED:
-        return f"erwartet wird {_WANTED[kind]}"
+        return _say("cli.setting.wanted", wanted=_say(_WANTED[kind]))
     if kind in {"literal_error", "enum"}:
         info = Settings.model_fields.get(field)
         allowed = [str(v) for v in get_args(info.annotation)] if info else []
-        return "erlaubt sind " + ", ".join(allowed) if allowed else "der Wert ist nicht erlaubt"
+        if allowed:
+            return _say("cli.setting.allowed", allowed=", ".join(allowed))
+        return _say("cli.setting.not_allowed")
     bounds = {
-        "greater_than_equal": ("mindestens", "ge"),
-        "greater_than": ("größer als", "gt"),
-        "less_than_equal": ("höchstens", "le"),
-        "less_than": ("kleiner als", "lt"),
+        "greater_than_equal": "ge",
+        "greater_than": "gt",
+        "less_than_equal": "le",
+        "less_than": "lt",
     }
     if kind in bounds:
-        words, key = bounds[kind]
-        return f"erlaubt ist {words} {ctx.get(key)}"
-    return "der Wert ist ungültig"
+        return _say(f"cli.setting.{kind}", limit=ctx.get(bounds[kind]))
+    return _say("cli.setting.invalid")
 
 
 def _settings_source(exc: SettingsError) -> str:
     # pydantic-settings: 'error parsing value for field "x" from source "EnvSettingsSource"'
     found = re.search(r'field "(\w+)"', str(exc))
-    name = f"ZIELFLOW_{found.group(1).upper()}" if found else "eine ZIELFLOW_-Einstellung"
-    return f"Ungültige Einstellung: {name} ist nicht lesbar."
+    name = f"ZIELFLOW_{found.group(1).upper()}" if found else _say("cli.setting.some")
+    return _say("cli.setting.unreadable", name=name)
 
 
 def _database_url(exc: ArgumentError) -> str | None:
     # Only the URL's own errors; any other ArgumentError is a programming mistake.
     if not isinstance(exc, NoSuchModuleError) and "URL" not in str(exc):
         return None
-    return (
-        "Ungültige Einstellung: ZIELFLOW_DATABASE_URL ist keine Datenbankadresse, die zielflow "
-        "kennt (z. B. postgresql+psycopg://… oder sqlite:///…)."
-    )
+    return _say("cli.database_url")
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -198,18 +210,16 @@ def _database_url(exc: ArgumentError) -> str | None:
 def _database(exc: DBAPIError) -> str | None:
     url = _configured_database()
     sqlite_file = _sqlite_file(url)
+    upgrade = _say("cli.upgrade")
     if exc.statement is None:  # refused while connecting
         if sqlite_file is not None and not sqlite_file.exists():
-            return f"Die Datenbank ist noch nicht eingerichtet. {UPGRADE}"
-        return (
-            "Die Datenbank ist nicht erreichbar. Bitte ZIELFLOW_DATABASE_URL und den "
-            "Datenbankserver prüfen."
-        )
+            return _say("cli.database_not_set_up", upgrade=upgrade)
+        return _say("cli.database_unreachable")
     match _schema_state(url):
         case "empty":
-            return f"Die Datenbank ist noch nicht eingerichtet. {UPGRADE}"
+            return _say("cli.database_not_set_up", upgrade=upgrade)
         case "behind":
-            return f"Die Datenbank ist nicht auf dem Stand dieser Version. {UPGRADE}"
+            return _say("cli.database_behind", upgrade=upgrade)
     return None  # set up and current: a genuine error, not the operator's
 
 
@@ -256,14 +266,14 @@ def _file(exc: OSError) -> str | None:
     path = Path(str(exc.filename))
     if isinstance(exc, FileNotFoundError):
         if not path.parent.is_dir():
-            return f"Den Ordner {path.parent} gibt es nicht."
-        return f"Die Datei {path} gibt es nicht."
+            return _say("cli.folder_missing", path=path.parent)
+        return _say("cli.file_missing", path=path)
     if isinstance(exc, PermissionError):
-        return f"Keine Berechtigung für {path}."
+        return _say("cli.no_permission", path=path)
     if isinstance(exc, IsADirectoryError):
-        return f"{path} ist ein Ordner, keine Datei."
+        return _say("cli.is_a_folder", path=path)
     if isinstance(exc, NotADirectoryError):
-        return f"Im Pfad {path} ist ein Teil kein Ordner."
+        return _say("cli.not_a_folder", path=path)
     return None
 
 

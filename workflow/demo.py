@@ -11,9 +11,10 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from workflow import runtime
+from workflow import cli_lang, runtime
 from workflow.accounts import Role, add_or_update_user
 from workflow.catalogue.service import import_catalogue
+from workflow.cli_text import say
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.service import open_cycle
 from workflow.db import unit_of_work
@@ -95,6 +96,7 @@ def run_demo(*, port: int, smtp_port: int, catalogue: Path | None, today: dateti
         "ZIELFLOW_SMTP_HOST": "127.0.0.1",
         "ZIELFLOW_SMTP_PORT": str(smtp_port),
         "ZIELFLOW_BASE_URL": f"http://127.0.0.1:{port}",
+        "ZIELFLOW_LANG": cli_lang.current(),  # the children speak as the demo was asked to
     }
     cli = [sys.executable, "-m", "workflow.cli"]
     children = [
@@ -108,14 +110,7 @@ def run_demo(*, port: int, smtp_port: int, catalogue: Path | None, today: dateti
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    print(
-        "\nzielflow-Demo läuft.\n"
-        f"  Dashboard:   http://127.0.0.1:{port}/\n"
-        f"  Anmeldung:   {login} / {password}\n"
-        f"  Mail-Senke:  smtp://127.0.0.1:{smtp_port}, Nachrichten unter {settings.mail_sink_dir}/\n"
-        "  Beenden mit Strg-C.\n",
-        flush=True,
-    )
+    print(_banner(port=port, smtp_port=smtp_port, login=login, password=password), flush=True)
     failed = False
     while not stop.wait(0.5):
         if any(child.poll() is not None for child in children):
@@ -131,6 +126,20 @@ def run_demo(*, port: int, smtp_port: int, catalogue: Path | None, today: dateti
             child.kill()
             child.wait()
     controller.stop()
-    print("zielflow-Demo beendet.", flush=True)
+    print(say("demo.stopped"), flush=True)
     if failed:
         sys.exit(1)
+
+
+def _banner(*, port: int, smtp_port: int, login: str, password: str) -> str:
+    sink = runtime.current().settings.mail_sink_dir
+    lines = [
+        "",
+        say("demo.running"),
+        say("demo.address", url=f"http://127.0.0.1:{port}/"),
+        say("demo.login", login=login, password=password),
+        say("demo.mail", port=smtp_port, path=sink),
+        say("demo.stop_hint"),
+        "",
+    ]
+    return "\n".join(lines)

@@ -43,26 +43,26 @@ LABELS_DE: dict[State, str] = {
     State.INITIAL_INTERVIEW: "Erstgespräch",
     State.TARGET_AGREEMENT: "Zielvereinbarung",
     State.IMPLEMENTATION: "Umsetzung",
-    State.REVIEW: "Review",
+    State.REVIEW: "Rückmeldung zur Zielerreichung",
     State.ASSESSMENT: "Bewertung",
     State.REPLANNING: "Neuplanung",
     State.CARRIED_FORWARD: "Fortgeschrieben",
     State.DEFERRED: "Zurückgestellt",
-    State.DROPPED: "Verworfen",
+    State.DROPPED: "Gestrichen",
     State.COMPLETED: "Abgeschlossen",
 }
 
 EVENT_LABELS_DE: dict[Event, str] = {
     Event.RECORD_INTERVIEW: "Erstgespräch erfassen",
     Event.SUBMIT_AGREEMENT: "Zielvereinbarung abgeben",
-    Event.START_REVIEW: "Review anfordern",
-    Event.SUBMIT_REVIEW: "Review abgeben",
-    Event.ACCEPT_REVIEW: "Review annehmen",
+    Event.START_REVIEW: "Rückmeldung zur Zielerreichung anfordern",
+    Event.SUBMIT_REVIEW: "Rückmeldung zur Zielerreichung abgeben",
+    Event.ACCEPT_REVIEW: "Rückmeldung annehmen",
     Event.SEND_BACK: "Zur Überarbeitung zurückgeben",
     Event.CARRY_FORWARD: "In den nächsten Zyklus übernehmen",
     Event.EXTEND_DEADLINE: "Frist verlängern",
     Event.DEFER: "Zurückstellen",
-    Event.DROP: "Verwerfen",
+    Event.DROP: "Streichen",
     Event.COMPLETE: "Abschließen",
 }
 
@@ -118,35 +118,36 @@ STATES: dict[State, StateSpec] = {
 }
 
 Guard = Callable[[Mapping[str, Any]], str | None]
-"""Takes the event's payload; returns the reason a move is refused, or None."""
+"""Takes the event's payload; returns the code of the reason a move is refused, or None.
+
+Codes only: the edges word them (workflow/messages.py), so the machine stays free of any
+language.
+"""
 
 
 def _needs_reason(payload: Mapping[str, Any]) -> str | None:
     reason = payload.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        return "Bitte einen Grund angeben (Feld 'reason')."
+        return "guard.reason_required"
     return None
 
 
 def _needs_new_due_date(payload: Mapping[str, Any]) -> str | None:
     if not payload.get("due_on"):
-        return "Bitte das neue Fälligkeitsdatum angeben (Feld 'due_on', JJJJ-MM-TT)."
+        return "guard.due_on_required"
     return _needs_reason(payload)
 
 
 def _needs_comment(payload: Mapping[str, Any]) -> str | None:
     comment = payload.get("comment")
     if not isinstance(comment, str) or not comment.strip():
-        return "Bitte einen Kommentar für die Überarbeitung angeben (Feld 'comment')."
+        return "guard.comment_required"
     return None
 
 
 def _interview_decision(payload: Mapping[str, Any]) -> str | None:
     if payload.get("decision") not in {"keep", "adapt"}:
-        return (
-            "Ergebnis des Erstgesprächs fehlt: 'decision' muss 'keep' oder 'adapt' sein "
-            "(für 'drop' das Ereignis 'drop' verwenden)."
-        )
+        return "guard.interview_decision"
     return None
 
 
@@ -197,14 +198,27 @@ _TABLE: dict[tuple[State, Event], Transition] = {(t.source, t.event): t for t in
 
 
 class MoveRefused(Exception):
-    """An event that the current state does not allow, or whose guard says no."""
+    """An event that the current state does not allow, or whose guard says no.
 
-    def __init__(self, state: State, event: str, allowed: list[Event], reason: str) -> None:
+    ``code`` names the reason ("move_not_allowed", "guard.reason_required", …) and ``params``
+    what its sentence needs (the event, the state, the allowed events as values); the edges
+    word it in the reader's language (workflow/messages.py). ``str()`` is the code, for logs.
+    """
+
+    def __init__(
+        self, state: State, event: str, allowed: list[Event], code: str, **params: Any
+    ) -> None:
         self.state = state
         self.event = event
         self.allowed = allowed
-        self.reason = reason
-        super().__init__(reason)
+        self.code = code
+        self.params: dict[str, Any] = {
+            "event": event,
+            "state": state.value,
+            "allowed_events": [e.value for e in allowed],
+            **params,
+        }
+        super().__init__(code)
 
 
 def allowed_events(state: State) -> list[Event]:
@@ -218,17 +232,11 @@ def plan_move(state: State, event: str, payload: Mapping[str, Any] | None = None
     try:
         transition = _TABLE[(state, Event(event))]
     except (ValueError, KeyError):
-        names = ", ".join(e.value for e in allowed) or "keine"
-        raise MoveRefused(
-            state,
-            event,
-            allowed,
-            f"'{event}' ist im Zustand {LABELS_DE[state]} nicht erlaubt. Erlaubt: {names}.",
-        ) from None
+        raise MoveRefused(state, event, allowed, "move_not_allowed") from None
     for guard in transition.guards:
-        reason = guard(payload)
-        if reason is not None:
-            raise MoveRefused(state, event, allowed, reason)
+        code = guard(payload)
+        if code is not None:
+            raise MoveRefused(state, event, allowed, code)
     return transition.target
 
 

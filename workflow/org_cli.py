@@ -1,7 +1,7 @@
 """``zielflow org set`` and ``zielflow org show``: an organisation's settings from the shell.
 
 Thin commands over workflow/organisation_settings.py, one transaction each; a refused value
-is one German line on standard error and exit status 1.
+is one line (in the language of ``--lang``) on standard error and exit status 1.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from typing import Annotated
 
 import typer
 
-from workflow import runtime
+from workflow import cli_lang, runtime
+from workflow.cli_text import say
 from workflow.db import unit_of_work
 
-org_app = typer.Typer(no_args_is_help=True, help="Einstellungen der Organisation")
+org_app = typer.Typer(no_args_is_help=True, help=say("help.group.org"))
 
-OrgOption = Annotated[str, typer.Option("--org", help="Kürzel der Organisation")]
+OrgOption = Annotated[str, typer.Option("--org", help=say("help.opt.org"))]
 
 
 def _fail(message: str) -> None:
@@ -34,13 +35,31 @@ def describe(values: dict[str, str], slug: str, lang: str = "de") -> list[str]:
         "state": f"{translate('org.state.' + values['state'], lang)} ({values['state']})",
         "office_address": ", ".join(values["office_address"].splitlines()) or none,
         "contact_email": values["contact_email"] or none,
+        "unit_term": f"{translate('org.unit_term.' + values['unit_term'], lang)} "
+        f"({values['unit_term']})",
+        "council_term": _council_shown(values, lang),
     }
     lines = [f"{translate('org.title', lang)} {slug}"]
     lines += [f"  {setting_label(k, lang)}: {shown.get(k, v)}" for k, v in values.items()]
     return lines
 
 
-@org_app.command("show")
+def _council_shown(values: dict[str, str], lang: str) -> str:
+    from api.i18n import translate
+    from workflow.terms import council_by_kind
+
+    chosen = values["council_term"]
+    if chosen:
+        return f"{translate('org.council_term.' + chosen, lang)} ({chosen})"
+    # "" lets the kind decide; name the council that follows from it.
+    by_kind = council_by_kind(values["kind"])
+    return (
+        f"{translate('org.council_term.by_kind', lang)} "
+        f"({translate('org.council_term.' + by_kind, lang)})"
+    )
+
+
+@org_app.command("show", help=say("help.org_show"))
 def org_show(org: OrgOption = "") -> None:
     """Show the organisation's settings."""
     from workflow.organisation_settings import current
@@ -54,28 +73,31 @@ def org_show(org: OrgOption = "") -> None:
     except OrganisationAmbiguous as exc:
         _fail(str(exc))
         return
-    typer.echo("\n".join(describe(values, slug)))
+    typer.echo("\n".join(describe(values, slug, cli_lang.current())))
 
 
-@org_app.command("set")
+@org_app.command("set", help=say("help.org_set"))
 def org_set(
-    name: Annotated[
-        str | None, typer.Option("--name", help="Name, z. B. 'Stadt Musterstadt'")
-    ] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="city, district oder town")] = None,
+    name: Annotated[str | None, typer.Option("--name", help=say("help.opt.org_name"))] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help=say("help.opt.org_kind"))] = None,
     office_name: Annotated[
-        str | None, typer.Option("--office-name", help="Name der Stelle (Absendername)")
+        str | None, typer.Option("--office-name", help=say("help.opt.office_name"))
     ] = None,
     office_address: Annotated[
-        str | None, typer.Option("--office-address", help="Postanschrift der Stelle")
+        str | None, typer.Option("--office-address", help=say("help.opt.office_address"))
     ] = None,
     contact_email: Annotated[
-        str | None,
-        typer.Option("--contact-email", help="Adresse für Antworten; leer: keine"),
+        str | None, typer.Option("--contact-email", help=say("help.opt.contact_email"))
     ] = None,
-    state: Annotated[str | None, typer.Option("--state", help="Land, z. B. NW")] = None,
+    state: Annotated[str | None, typer.Option("--state", help=say("help.opt.state"))] = None,
     timezone: Annotated[
-        str | None, typer.Option("--timezone", help="Zeitzone, z. B. Europe/Berlin")
+        str | None, typer.Option("--timezone", help=say("help.opt.timezone"))
+    ] = None,
+    unit_term: Annotated[
+        str | None, typer.Option("--unit-term", help=say("help.opt.unit_term"))
+    ] = None,
+    council_term: Annotated[
+        str | None, typer.Option("--council-term", help=say("help.opt.council_term"))
     ] = None,
     org: OrgOption = "",
 ) -> None:
@@ -92,9 +114,11 @@ def org_set(
         "contact_email": contact_email,
         "state": state,
         "timezone": timezone,
+        "unit_term": unit_term,
+        "council_term": council_term,
     }
     if all(v is None for v in changes.values()):
-        _fail("Nichts zu ändern: bitte mindestens eine Option angeben, z. B. --office-name.")
+        _fail(say("org.nothing_to_change"))
     rt = runtime.current()
     try:
         with unit_of_work(rt.sessions) as session:
@@ -111,6 +135,6 @@ def org_set(
         _fail(str(exc))
         return
     except SettingsInvalid as exc:
-        _fail(" ".join(setting_problem(p, "de") for p in exc.problems))
+        _fail(" ".join(setting_problem(p, cli_lang.current()) for p in exc.problems))
         return
-    typer.echo("\n".join(describe(values, slug)))
+    typer.echo("\n".join(describe(values, slug, cli_lang.current())))

@@ -1,4 +1,4 @@
-"""An organisation's own settings: name, kind, office, contact address, Land and time zone.
+"""An organisation's own settings: name, kind, office, contact address, Land, time zone, terms.
 
 Owns the checks of every value and the one function that changes them. Raises errors with
 a code and parameters, never a sentence: the page, the API and the CLI pick the words.
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from workflow.catalogue.models import Organisation
 from workflow.config import Bundesland
+from workflow.terms import COUNCIL_TERMS, UNIT_TERMS
 
 # In the order the page, the API and ``zielflow org show`` present them.
 FIELDS = (
@@ -28,6 +29,8 @@ FIELDS = (
     "contact_email",
     "state",
     "timezone",
+    "unit_term",
+    "council_term",
 )
 KINDS = ("city", "district", "town")
 LAENDER: tuple[str, ...] = get_args(Bundesland)
@@ -38,6 +41,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Line breaks belong in a postal address; every other control character belongs nowhere.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_IN_ADDRESS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+# The words the organisation uses (workflow/terms.py); "" as council term means "by kind".
+_TERMS = ("unit_term", "council_term")
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,16 @@ def _one(name: str, raw: str) -> tuple[str, Problem | None]:
         )
     if name == "timezone" and value not in time_zones():
         return value, Problem(name, "unknown_timezone", {"value": value})
-    return value.upper() if name == "state" else value.lower() if name == "kind" else value, None
+    if name == "unit_term" and value.lower() not in UNIT_TERMS:
+        return value, Problem(
+            name, "unknown_unit_term", {"value": value, "allowed": ", ".join(UNIT_TERMS)}
+        )
+    if name == "council_term" and value.lower() not in COUNCIL_TERMS:
+        listed = ", ".join(term for term in COUNCIL_TERMS if term)
+        return value, Problem(name, "unknown_council_term", {"value": value, "allowed": listed})
+    if name == "state":
+        return value.upper(), None
+    return (value.lower() if name == "kind" or name in _TERMS else value), None
 
 
 def _normalise_address(raw: str) -> str:

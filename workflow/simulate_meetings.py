@@ -162,7 +162,7 @@ def _on_measure(
         text = "Die Maßnahme wird gestrichen, wie vom Fachbereich vorgeschlagen."
         _decide(rt, clock, meeting_id, text=text, action=ResolutionAction.DROP_MEASURE.value, **on)
     elif state == State.ASSESSMENT.value:
-        text = "Die Maßnahme wird fortgeführt; der Review wird angenommen."
+        text = "Die Maßnahme wird fortgeführt; die Rückmeldung zur Zielerreichung wird angenommen."
         _decide(rt, clock, meeting_id, text=text, action=ResolutionAction.ACCEPT_REVIEW.value, **on)
     else:
         decision_id = _decide(rt, clock, meeting_id, text="Die Maßnahme wird fortgeführt.", **on)

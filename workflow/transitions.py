@@ -23,6 +23,7 @@ from workflow.cycles import stay
 from workflow.cycles.calendar import calendar_and_policy
 from workflow.cycles.models import AuditEvent, MeasureCycle
 from workflow.machine import Event, MoveRefused, State, allowed_events, plan_move
+from workflow.messages import message
 
 __all__ = ["MoveRefused", "NotFound", "VersionConflict", "apply_event"]
 
@@ -33,20 +34,34 @@ _MEASURE_STATUS_AFTER = {
 
 
 class NotFound(Exception):
-    pass
+    """No measure-in-cycle with that id; ``code`` and ``params`` for the edge's sentence."""
+
+    code = "not_found.measure_cycle"
+
+    def __init__(self, measure_cycle_id: int) -> None:
+        self.params: dict[str, Any] = {"id": measure_cycle_id}
+        super().__init__(message(self.code, "de", **self.params))
 
 
 class VersionConflict(Exception):
-    """Someone else moved the item since the caller read it."""
+    """Someone else moved the item since the caller read it.
+
+    The edges word ``code`` and ``params`` in the reader's language; ``str()`` is German,
+    for logs.
+    """
+
+    code = "version_conflict"
 
     def __init__(self, expected: int, current: int, allowed: list[Event]) -> None:
         self.expected = expected
         self.current = current
         self.allowed = allowed
-        super().__init__(
-            f"Der Eintrag wurde inzwischen geändert (Version {current}, erwartet {expected}). "
-            "Bitte neu laden."
-        )
+        self.params: dict[str, Any] = {
+            "expected": expected,
+            "current": current,
+            "allowed_events": [e.value for e in allowed],
+        }
+        super().__init__(message(self.code, "de", **self.params))
 
 
 def load_for_update(session: Session, measure_cycle_id: int) -> MeasureCycle:
@@ -56,7 +71,7 @@ def load_for_update(session: Session, measure_cycle_id: int) -> MeasureCycle:
         .with_for_update(of=MeasureCycle)
     ).first()
     if mc is None:
-        raise NotFound(f"Maßnahme im Zyklus {measure_cycle_id} nicht gefunden")
+        raise NotFound(measure_cycle_id)
     return mc
 
 
@@ -88,10 +103,7 @@ def apply_event(
         due_override = _parse_due(payload["due_on"], previous)
         if due_override <= cal.local_date(now):
             raise MoveRefused(
-                previous,
-                event,
-                allowed_events(previous),
-                "Das neue Fälligkeitsdatum muss in der Zukunft liegen.",
+                previous, event, allowed_events(previous), "move.due_not_in_future"
             )
     stay.enter(mc, target, now=now, policy=policy, cal=cal, due_override=due_override)
     if target in _MEASURE_STATUS_AFTER:
@@ -128,5 +140,6 @@ def _parse_due(value: object, state: State) -> date:
             state,
             Event.EXTEND_DEADLINE.value,
             allowed_events(state),
-            f"'{value}' ist kein Datum (JJJJ-MM-TT).",
+            "move.due_invalid",
+            value=str(value)[:40],
         ) from None

@@ -45,6 +45,7 @@ from workflow.bodies.models import (
 )
 from workflow.catalogue.models import Field
 from workflow.meetings.queries import body_meetings
+from workflow.salutation import SALUTATIONS
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,6 +70,7 @@ def _choices() -> dict[str, Any]:
         "represents": [r.value for r in Represents],
         "roles": [r.value for r in MemberRole],
         "languages": list(LANGUAGES),
+        "salutations": list(SALUTATIONS),
     }
 
 
@@ -283,6 +285,7 @@ async def add_member(
             email=typed["email"],
             today=today,
             language=typed["language"] or "de",
+            salutation=typed["salutation"],
             represents=typed["represents"] or None,
             represents_name=typed["represents_name"],
             role=typed["role"] or MemberRole.MEMBER.value,

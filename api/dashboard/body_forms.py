@@ -18,6 +18,7 @@ BODY_FIELDS = ("name", "kind", "scope", "digest_cadence", "meetings_per_year")
 MEMBER_FIELDS = (
     "name",
     "email",
+    "salutation",
     "language",
     "represents",
     "represents_name",

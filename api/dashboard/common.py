@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from fastapi import Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import object_session
 
+from api import formats
 from api.dashboard.mail_access import viewer_enabled
 from api.deps import can_act
 from api.i18n import language_of, translate
 from api.templating import render
 from workflow import runtime
 from workflow.accounts import User
+from workflow.catalogue.models import Organisation
 from workflow.machine import State
 
 PHASES: tuple[State, ...] = tuple(State)
@@ -23,16 +25,16 @@ FORM_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def fmt_datetime(moment: datetime | None) -> str:
-    """A stored UTC moment as users read it: local time of ZIELFLOW_TIMEZONE."""
-    if moment is None:
-        return "–"
-    local = moment.astimezone(ZoneInfo(runtime.current().settings.timezone))
-    return local.strftime("%d.%m.%Y %H:%M")
-
-
 def fmt_date(day: date | None) -> str:
+    """A day as a German form field takes it back (the council paper's consultation dates)."""
     return day.strftime("%d.%m.%Y") if day else "–"
+
+
+def timezone_of(user: User | None) -> str:
+    """The reader's organisation's time zone; the setting's before anyone has signed in."""
+    session = object_session(user) if user is not None else None
+    org = session.get(Organisation, user.organisation_id) if session and user else None
+    return org.timezone if org is not None else runtime.current().settings.timezone
 
 
 def page(
@@ -44,6 +46,7 @@ def page(
 ) -> HTMLResponse:
     flash = request.session.pop("flash", None) if "session" in request.scope else None
     lang = language_of(request)
+    timezone = timezone_of(user)
 
     def label(prefix: str, value: object) -> str:
         """The translation of ``prefix.value``, or the raw value for one nobody named yet."""
@@ -59,8 +62,10 @@ def page(
             "can_act": bool(user and can_act(user)),
             "mail_viewer": viewer_enabled(runtime.current().settings),
             "flash": flash,
-            "fmt_datetime": fmt_datetime,
-            "fmt_date": fmt_date,
+            # What a person reads: in the page's language, times in the organisation's zone.
+            "fmt_datetime": lambda moment: formats.moment(moment, lang, timezone),
+            "fmt_date": lambda day: formats.day(day, lang),
+            "fmt_number": lambda value, places=0: formats.number(value, places, lang),
             "path": request.url.path,
             "label": label,
             **context,

@@ -24,9 +24,11 @@ from api.setting_errors import head_problem
 from workflow.accounts import User
 from workflow.catalogue.heads import HeadInvalid, head_of, heads_by_department, set_head
 from workflow.catalogue.models import Department
+from workflow.salutation import SALUTATIONS
 
 router = APIRouter(include_in_schema=False)
 MAX_TYPED = 1000
+FIELDS = ("name", "email", "salutation")
 
 
 def heads_context(request: Request, session: Session, organisation_id: int) -> dict[str, Any]:
@@ -67,6 +69,7 @@ def _form(
         department=department,
         typed=typed,
         problems=problems or {},
+        salutations=SALUTATIONS,
     )
 
 
@@ -76,7 +79,11 @@ def head_form(
 ) -> HTMLResponse:
     department = _department(session, user, department_id)
     head = head_of(session, department.id)
-    typed = {"name": head.name, "email": head.email} if head else {"name": "", "email": ""}
+    typed = (
+        {"name": head.name, "email": head.email, "salutation": head.salutation}
+        if head
+        else dict.fromkeys(FIELDS, "")
+    )
     return _form(request, user, department, typed)
 
 
@@ -90,7 +97,7 @@ async def save_head(
 ) -> Response:
     department = _department(session, user, department_id)
     form = await request.form()
-    typed = {k: str(form.get(k, ""))[:MAX_TYPED] for k in ("name", "email")}
+    typed = {k: str(form.get(k, ""))[:MAX_TYPED] for k in FIELDS}
     try:
         head = set_head(
             session=session,
@@ -98,6 +105,7 @@ async def save_head(
             department_id=department.id,
             name=typed["name"],
             email=typed["email"],
+            salutation=typed["salutation"],
         )
     except HeadInvalid as exc:
         lang = language_of(request)

@@ -106,6 +106,10 @@ def _row(
         "indicator": indicator,
         "summary": summary,
         "unit_label": unit_label(indicator.unit, lang),
+        # Rounded by the unit as every value is; never the stored float (29.66 -> "29,7 %").
+        "target": None
+        if indicator.target_value is None
+        else format_number(indicator.target_value, indicator.unit, lang),
         "last": format_number(summary.last_value, indicator.unit, lang)
         if summary.last_value is not None
         else "–",

@@ -22,12 +22,13 @@ from icalendar import Calendar, Event, vCalAddress, vText
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api import formats
 from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
 from api.deps import Coordinator, SessionDep, actor_of, organisation_of, today_of
 from api.errors import ApiError
 from api.i18n import language_of, translate
-from workflow import runtime
+from workflow import messages, runtime
 from workflow.accounts import User
 from workflow.catalogue.models import Contact, Department, Measure
 from workflow.cycles import coordination, queries
@@ -203,7 +204,7 @@ async def record(
     except (MoveRefused, coordination.PayloadInvalid) as exc:
         savepoint.rollback()
         message = (
-            exc.reason
+            messages.message(exc.code, language_of(request), **exc.params)
             if isinstance(exc, MoveRefused)
             else refusal_message(exc, language_of(request))
         )
@@ -241,7 +242,7 @@ def edit_url(item_id: int, then: Sequence[int] = ()) -> str:
 def refusal_message(exc: coordination.PayloadInvalid, lang: str) -> str:
     """A refused Erstgespräch field in the page's language; other payload errors as they are."""
     if not isinstance(exc, coordination.FieldInvalid):
-        return str(exc)
+        return messages.message(exc.code, lang, **exc.params)
     params = dict(exc.params)
     if exc.code == "status_invalid":
         labels = [translate(f"impl.{s}", lang) for s in params["allowed"]]
@@ -311,8 +312,8 @@ def invitation(
             translate(
                 "interview.start_invalid",
                 lang,
-                first=FIRST_START.strftime("%d.%m.%Y"),
-                last=LAST_START.strftime("%d.%m.%Y"),
+                first=formats.day(FIRST_START, lang),
+                last=formats.day(LAST_START, lang),
             )
             if "T" in start
             else translate("interview.start_required", lang)

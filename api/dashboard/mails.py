@@ -10,8 +10,10 @@ import email
 import email.policy
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -36,7 +38,7 @@ class CaughtMail:
     name: str
     to: str
     subject: str
-    date: str
+    sent: datetime | None  # None: no Date header, or one nobody can read
 
 
 def _sink() -> Path | None:
@@ -62,6 +64,15 @@ def _parse(path: Path) -> EmailMessage:
     return message
 
 
+def _sent(message: EmailMessage) -> datetime | None:
+    """The Date header as a moment, for the page to write in the reader's local time."""
+    try:
+        moment = parsedate_to_datetime(str(message["Date"] or ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def _message_id(message: EmailMessage) -> str:
     return str(message["Message-ID"] or "").strip()
 
@@ -79,7 +90,7 @@ def mails(request: Request, user: Coordinator, session: SessionDep) -> HTMLRespo
                 path.name,
                 str(message["To"] or ""),
                 str(message["Subject"] or ""),
-                str(message["Date"] or ""),
+                _sent(message),
             )
             for path, message in batch
             if _message_id(message) in allowed
@@ -105,6 +116,7 @@ def mail(request: Request, name: str, user: Coordinator, session: SessionDep) ->
         "dashboard/mail.html",
         user,
         mail_name=name,
-        headers=[(h, str(message[h] or "")) for h in ("From", "To", "Subject", "Date")],
+        headers=[(h, str(message[h] or "")) for h in ("From", "To", "Subject")],
+        sent=_sent(message),
         text=text,
     )

@@ -28,6 +28,7 @@ from workflow.cycles import coordination, queries
 from workflow.cycles.models import MeasureCycle
 from workflow.forms import delegation_review
 from workflow.machine import Event, MoveRefused, State, allowed_events
+from workflow.messages import message
 from workflow.transitions import NotFound, VersionConflict
 
 router = APIRouter(include_in_schema=False)
@@ -99,7 +100,7 @@ def _render(
         ),
         answers=answers,
         shown=answer_view(session, organisation_id=org_id, answers=answers, lang=lang),
-        fmt_iso_date=iso_day,
+        fmt_iso_date=lambda text: iso_day(text, lang),
         actions=actions_now(row.state),
         decisions=coordination.INTERVIEW_DECISIONS,
         statuses=coordination.IMPLEMENTATION_STATUSES,
@@ -199,7 +200,7 @@ async def act(request: Request, item_id: RowId, user: Coordinator, session: Sess
             session,
             user,
             item_id,
-            error=exc.reason,
+            error=message(exc.code, language_of(request), **exc.params),
             typed=typed,
             action=action,
             status_code=409,
@@ -215,8 +216,8 @@ async def act(request: Request, item_id: RowId, user: Coordinator, session: Sess
             action=action,
             status_code=422,
         )
-    except NotFound:
-        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.") from None
+    except NotFound as exc:
+        raise ApiError.refusal(404, "not_found", exc) from None
     if action == Event.RECORD_INTERVIEW.value and payload.get("decision") == "adapt":
         # "anpassen": the coordinator edits the measure next, as on /erstgespraech.
         flash(request, "interview.adapt_now")

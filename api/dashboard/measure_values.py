@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api import formats
 from api.i18n import translate
 from workflow.cycles.queries import TimelineEntry
 from workflow.forms.validation import parse_date
@@ -23,10 +24,11 @@ from workflow.reports.answer_values import (
 )
 
 
-def iso_day(text: object) -> str:
-    """A stored ISO date (an audit payload's ``due_on``) as 31.12.2027; anything else as it is."""
+def iso_day(text: object, lang: str = "de") -> str:
+    """A stored ISO date (an audit payload's ``due_on``) as 31.12.2027 (English 31/12/2027);
+    anything else as it is."""
     day = parse_date(str(text))
-    return f"{day:%d.%m.%Y}" if day else str(text)
+    return formats.day(day, lang) if day else str(text)
 
 
 def _known(key: str, lang: str) -> str | None:

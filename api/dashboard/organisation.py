@@ -28,6 +28,7 @@ from workflow.organisation_settings import (
     time_zones,
     update_settings,
 )
+from workflow.terms import COUNCIL_TERMS, UNIT_TERMS, council_by_kind
 
 router = APIRouter(include_in_schema=False)
 # A form field holds at most this much; the service names anything longer than a column.
@@ -60,6 +61,10 @@ def _page(
         fields=FIELDS,
         kinds=KINDS,
         laender=LAENDER,
+        unit_terms=UNIT_TERMS,
+        council_terms=COUNCIL_TERMS,
+        # What "by kind" means for this organisation, shown beside that choice.
+        council_by_kind=council_by_kind(org.kind),
         # Only the zones people here choose from; a stored other zone is kept as an option.
         zones=sorted(z for z in time_zones() if z.startswith("Europe/")),
     )
@@ -74,9 +79,12 @@ def organisation_page(request: Request, user: Reader, session: SessionDep) -> HT
 async def save(request: Request, user: Coordinator, session: SessionDep) -> Response:
     org = organisation_of(session, user)
     form = await request.form()
-    typed = {name: str(form.get(name, ""))[:MAX_TYPED] for name in FIELDS}
+    # A field the form did not send stays as it is (a page from before a new setting).
+    sent = {name: form.get(name) for name in FIELDS}
+    changes = {name: None if v is None else str(v)[:MAX_TYPED] for name, v in sent.items()}
+    typed = {name: v if v is not None else current(org)[name] for name, v in changes.items()}
     try:
-        update_settings(session=session, organisation_id=org.id, changes=typed)
+        update_settings(session=session, organisation_id=org.id, changes=changes)
     except SettingsInvalid as exc:
         lang = language_of(request)
         problems: dict[str, Any] = {p.setting: setting_problem(p, lang) for p in exc.problems}

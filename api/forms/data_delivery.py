@@ -104,13 +104,13 @@ def request_views(
                 unit_label=unit_label(indicator.unit, lang),
                 unit_hint=UNIT_HINTS.get(Unit(indicator.unit), ""),
                 period_label=period_label(request.period, lang),
-                due_on=request.due_on.strftime("%d.%m.%Y"),
+                due_on=format_date(request.due_on, lang),
                 district=indicator.district,
                 districts=list(indicator.districts or []),
                 source_label=indicator.source_label,
                 is_open=item.is_open,
                 delivered_on=(
-                    cal.local_date(request.delivered_at).strftime("%d.%m.%Y")
+                    format_date(cal.local_date(request.delivered_at), lang)
                     if request.delivered_at
                     else ""
                 ),
@@ -120,7 +120,7 @@ def request_views(
                 unusual=unusual,
                 history=[
                     {
-                        "date": v.survey_date.strftime("%d.%m.%Y"),
+                        "date": format_date(v.survey_date, lang),
                         "value": v.report[:80]
                         if v.value is None
                         else format_number(v.value, indicator.unit, lang),

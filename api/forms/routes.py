@@ -180,7 +180,7 @@ def _page(
     notice: str = "",
 ) -> Response:
     _ = view.translator(lang)
-    views = view.item_views(session, scope, items, posted=posted, errors=errors)
+    views = view.item_views(session, scope, items, posted=posted, errors=errors, lang=lang)
     summary = view.error_summary(views, _)
     summary += [
         {"href": f"#{e.field}", "text": _(e.key, **e.values)} for e in delegate_errors or []
@@ -195,7 +195,7 @@ def _page(
             "groups": view.grouped(items, views),
             "open_count": sum(1 for v in views if v.is_open and not v.flagged),
             "summary": summary,
-            "due": view.due_text(scope, items),
+            "due": view.due_text(scope, items, lang),
             "action": _url(raw, query=f"lang={lang}"),
             "draft_action": _url(raw, "draft"),
             "delegate_action": _url(raw, "delegate", query=f"lang={lang}"),
@@ -340,7 +340,7 @@ def thanks(raw: str, request: Request) -> Response:
         scope = scope_of(session, visit.token)
         lang = view.language(request.query_params.get("lang"), scope.contact)
         items = items_in_scope(session, scope)
-        views = view.item_views(session, scope, items)
+        views = view.item_views(session, scope, items, lang=lang)
         return render(
             request,
             "forms/thanks.html",

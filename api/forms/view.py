@@ -24,6 +24,7 @@ from workflow.forms.validation import (
     RawAnswers,
     milestone_rows,
 )
+from workflow.indicators.mail import format_date
 
 CHOICES: dict[str, list[str]] = {
     "decision": [d.value for d in Decision],
@@ -110,6 +111,7 @@ def item_views(
     *,
     posted: Mapping[int, RawAnswers] | None = None,
     errors: Mapping[int, Sequence[FieldError]] | None = None,
+    lang: str = "de",
 ) -> list[ItemView]:
     cal = calendar_of(scope.organisation)
     agreed = _agreed(session, items) if scope.phase is Phase.REVIEW else {}
@@ -130,7 +132,7 @@ def item_views(
                 is_open=item.is_open,
                 submitted=item.submitted,
                 submitted_on=(
-                    cal.local_date(answer.submitted_at).strftime("%d.%m.%Y")
+                    format_date(cal.local_date(answer.submitted_at), lang)
                     if answer is not None and answer.submitted_at is not None
                     else ""
                 ),
@@ -181,6 +183,6 @@ def error_summary(views: Sequence[ItemView], _: Callable[..., str]) -> list[dict
     return out
 
 
-def due_text(scope: FormScope, items: Sequence[FormItem]) -> str:
+def due_text(scope: FormScope, items: Sequence[FormItem], lang: str = "de") -> str:
     open_due = sorted(i.mc.due_on for i in items if i.is_open and i.mc.due_on)
-    return open_due[0].strftime("%d.%m.%Y") if open_due else ""
+    return format_date(open_due[0], lang) if open_due else ""

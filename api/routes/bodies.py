@@ -196,6 +196,7 @@ def add_member(
             email=payload.email,
             today=today_of(organisation_of(session, user)),
             language=payload.language,
+            salutation=payload.salutation,
             represents=payload.represents.value if payload.represents else None,
             represents_name=payload.represents_name,
             role=payload.role.value,
@@ -226,6 +227,7 @@ def change_member(
             member=member,
             name=payload.name,
             language=payload.language,
+            salutation=payload.salutation,
             represents=(
                 (payload.represents.value if payload.represents else None)
                 if "represents" in given

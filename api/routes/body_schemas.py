@@ -7,7 +7,7 @@ the OpenAPI document lists every allowed value; the German label travels alongsi
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -18,6 +18,10 @@ Name = Annotated[NoNul, StringConstraints(min_length=1, max_length=200)]
 Label = Annotated[NoNul, StringConstraints(max_length=200)]
 Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
 Language = Annotated[str, Field(pattern="^(de|en)$", description="de oder en")]
+# How emails greet the member (workflow/salutation.py); "" for none.
+Salutation = Annotated[
+    Literal["", "frau", "herr"], Field(description="frau, herr oder leer (keine Angabe)")
+]
 
 
 class RuleIn(BaseModel):
@@ -84,6 +88,7 @@ class MemberIn(BaseModel):
     name: Name
     email: Email
     language: Language = "de"
+    salutation: Salutation = ""
     represents: Represents | None = None
     represents_name: Label = ""
     role: MemberRole = MemberRole.MEMBER
@@ -100,6 +105,7 @@ class MemberPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     language: Language | None = None
+    salutation: Salutation | None = None
     represents: Represents | None = None
     represents_name: Label | None = None
     role: MemberRole | None = None
@@ -121,6 +127,7 @@ class MemberOut(BaseModel):
     name: str
     email: str
     language: str
+    salutation: str
     represents: Represents | None
     represents_name: str
     role: MemberRole

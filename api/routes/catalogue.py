@@ -40,6 +40,9 @@ Name300 = Annotated[OneLine, Field(min_length=1, max_length=300)]
 Name500 = Annotated[OneLine, Field(min_length=1, max_length=500)]
 LongText = Annotated[NoNul, Field(max_length=20_000)]
 Rank = Annotated[int, Field(ge=1, le=4)]
+# How emails greet the person (workflow/salutation.py); "" for none or a function address.
+Salutation = Literal["", "frau", "herr"]
+_SALUTATION = "frau, herr oder leer (keine Angabe, z. B. bei einer Funktionsadresse)"
 
 
 class _In(BaseModel):
@@ -105,6 +108,7 @@ class ContactIn(_In):
     name: Name200
     email: Email
     language: Literal["de", "en"] = "de"
+    salutation: Salutation = Field(default="", description=_SALUTATION)
     is_head: bool = False
 
 
@@ -113,6 +117,7 @@ class ContactPatch(_In):
     name: Name200 | None = None
     email: Email | None = None
     language: Literal["de", "en"] | None = None
+    salutation: Salutation | None = Field(default=None, description=_SALUTATION)
     is_head: bool | None = None
 
 
@@ -122,6 +127,7 @@ class ContactOut(BaseModel):
     name: str
     email: str
     language: str
+    salutation: str
     is_head: bool
     archived: bool
 
@@ -247,6 +253,7 @@ def _register(
             "department_id",
             "field_id",
             "rank",
+            "salutation",
         ):
             if key in values and values[key] is None:
                 raise ApiError(

@@ -13,8 +13,9 @@ from workflow.cycles.queries import latest_cycle
 def cycle_or_404(session: Session, user: User, year: int | None) -> Cycle:
     cycle = latest_cycle(session, user.organisation_id, year)
     if cycle is None:
+        reason = "not_found.cycle" if year else "not_found.no_cycle"
         message = f"Es gibt keinen Zyklus {year}." if year else "Es ist noch kein Zyklus eröffnet."
-        raise ApiError(404, "cycle_not_found", message)
+        raise ApiError(404, "cycle_not_found", message, reason=reason, params={"year": year})
     return cycle
 
 

@@ -103,20 +103,13 @@ def _owned(session: SessionDep, user: Coordinator, item_id: int) -> None:
 
 
 def _refused(exc: MoveRefused) -> ApiError:
-    return ApiError(
-        409,
-        "move_refused",
-        exc.reason,
-        {"state": exc.state.value, "allowed_events": [e.value for e in exc.allowed]},
-    )
+    # details: reason (the domain's code), state, event, allowed_events (values) and the rest
+    return ApiError.refusal(409, "move_refused", exc)
 
 
 def _conflict(exc: VersionConflict) -> ApiError:
-    return ApiError(
-        409,
-        "version_conflict",
-        str(exc),
-        {"current_version": exc.current, "allowed_events": [e.value for e in exc.allowed]},
+    return ApiError.refusal(
+        409, "version_conflict", exc, current_version=exc.current, expected_version=exc.expected
     )
 
 
@@ -143,10 +136,15 @@ def transition(
         raise _refused(exc) from None
     except VersionConflict as exc:
         raise _conflict(exc) from None
-    except NotFound:
-        raise not_found("Maßnahme im Zyklus", item_id) from None
+    except NotFound as exc:
+        raise ApiError.refusal(404, "not_found", exc) from None
+    except coordination.FieldInvalid as exc:
+        details = {"field": exc.field, "reason": exc.code, **exc.params}
+        raise ApiError(
+            422, "payload_invalid", str(exc), details, reason=f"payload.{exc.code}", params=exc.params
+        ) from None
     except coordination.PayloadInvalid as exc:
-        raise ApiError(422, "payload_invalid", str(exc)) from None
+        raise ApiError.refusal(422, "payload_invalid", exc) from None
     return _item(session, user, item_id)
 
 

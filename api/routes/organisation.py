@@ -29,6 +29,11 @@ class OrganisationOut(BaseModel):
     contact_email: str = Field(description="Antwortadresse (Reply-To); leer: keine")
     state: str = Field(description="Land (Feiertage), z. B. NW")
     timezone: str = Field(description="Zeitzone, z. B. Europe/Berlin")
+    unit_term: str = Field(description="Bezeichnung der Organisationseinheiten: fachbereich oder amt")
+    council_term: str = Field(
+        description="Bezeichnung der Vertretungskörperschaft: rat, gemeinderat, stadtrat oder "
+        "kreistag; leer: nach Art der Gebietskörperschaft (Kreistag beim Kreis, sonst Rat)"
+    )
 
 
 class OrganisationPatch(BaseModel):
@@ -42,6 +47,8 @@ class OrganisationPatch(BaseModel):
     contact_email: Value = None
     state: Value = None
     timezone: Value = None
+    unit_term: Value = None
+    council_term: Value = None
 
 
 @router.get("", response_model=OrganisationOut, summary="Einstellungen der eigenen Organisation")

@@ -14,7 +14,7 @@ from workflow.cycles import queries
 router = APIRouter(prefix="/api/v1", tags=["pipeline"], responses=ERRORS)
 
 
-@router.get("/pipeline", response_model=PipelineOut, summary="Zahlen der Pipeline")
+@router.get("/pipeline", response_model=PipelineOut, summary="Zahlen zum Verfahrensstand")
 def pipeline(
     user: Reader,
     session: SessionDep,

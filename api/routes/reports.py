@@ -65,7 +65,7 @@ def get_report(
             meeting_date=meeting_date,
         )
     except ReportUnavailable as exc:
-        raise ApiError(404, "report_unavailable", str(exc)) from None
+        raise ApiError.refusal(404, "report_unavailable", exc) from None
     return _download(rendered.content, rendered.media_type, rendered.filename, format == "html")
 
 

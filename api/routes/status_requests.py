@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from api import formats
 from api.csrf import require_csrf
 from api.deps import Reader, SessionDep, organisation_of
 from api.errors import ApiError
@@ -64,7 +65,7 @@ def refusal_text(exc: StatusRequestRefused, lang: str, timezone: str) -> str:
     params: dict[str, object] = dict(exc.params)
     if "at" in params:
         local = datetime.fromisoformat(str(params.pop("at"))).astimezone(ZoneInfo(timezone))
-        params["day"] = local.strftime("%d.%m.%Y") if lang == "de" else local.date().isoformat()
+        params["day"] = formats.day(local.date(), lang)
         params["time"] = local.strftime("%H:%M")
     return translate(f"status_request.error.{exc.code}", lang, **params)
 

@@ -53,7 +53,7 @@ def me(user: Reader) -> UserOut:
 @router.get(
     "/tokens",
     response_model=list[TokenOut],
-    summary="Die eigenen API-Tokens mit Recht und Ablaufdatum (anlegen nur auf /konto)",
+    summary="Die eigenen Zugangsschlüssel mit Recht und Ablaufdatum (anlegen nur auf /konto)",
 )
 def my_tokens(user: Reader, session: SessionDep) -> list[TokenOut]:
     rows = session.scalars(
@@ -102,7 +102,7 @@ def create_user(body: UserIn, user: Admin, session: SessionDep) -> UserAccepted:
 @router.post(
     "/users/{user_id}/deactivate",
     response_model=UserOut,
-    summary="Konto deaktivieren: Sitzungen, API-Tokens und Links zum Zurücksetzen enden",
+    summary="Konto deaktivieren: Sitzungen, Zugangsschlüssel und Links zum Zurücksetzen enden",
 )
 def deactivate(user_id: UserId, user: Admin, session: SessionDep) -> UserOut:
     try:

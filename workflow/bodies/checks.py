@@ -11,6 +11,7 @@ from typing import Final
 
 from workflow.bodies.errors import BodyError
 from workflow.bodies.models import BodyKind, BodyScope, DigestCadence, MemberRole, Represents
+from workflow.salutation_entry import salutation_code
 
 LANGUAGES = ("de", "en")
 EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
@@ -32,6 +33,14 @@ def choice(value: str, allowed: Choices, code: str) -> str:
     if value not in {m.value for m in allowed}:
         raise BodyError(code, value=value, allowed=", ".join(m.value for m in allowed))
     return value
+
+
+def salutation_of(value: str) -> str:
+    """The stored code of a salutation as entered ("Frau" → "frau", "" → none)."""
+    code = salutation_code(value)
+    if code is None:
+        raise BodyError("unknown_salutation", value=value.strip()[:40])
+    return code
 
 
 def text(value: str, code: str, limit: int = 200, *, required: bool = True) -> str:

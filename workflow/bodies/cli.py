@@ -2,7 +2,8 @@
 
 Thin commands over workflow/bodies/service.py, one transaction each. BODY is a body's name
 or id everywhere. Codes may be typed as the code or as their German or English label
-("Steuerungsgruppe", "steering_group"). A refusal is one German line and exit status 1.
+("Steuerungsgruppe", "steering_group"). Output follows ``--lang`` (German by default); a
+refusal is one line and exit status 1.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from workflow import runtime
+from workflow import cli_lang, runtime
+from workflow.cli_text import say
 from workflow.db import unit_of_work
 
 if TYPE_CHECKING:  # the models load on first use, so --help stays quick
@@ -24,17 +26,18 @@ if TYPE_CHECKING:  # the models load on first use, so --help stays quick
     from workflow.bodies.errors import BodyError
     from workflow.catalogue.models import Organisation
 
-body_app = typer.Typer(no_args_is_help=True, help="Gremien")
-member_app = typer.Typer(no_args_is_help=True, help="Mitglieder der Gremien")
+body_app = typer.Typer(no_args_is_help=True, help=say("help.group.body"))
+member_app = typer.Typer(no_args_is_help=True, help=say("help.group.member"))
 
-OrgOption = Annotated[str, typer.Option("--org", help="Kürzel der Organisation")]
-BodyArg = Annotated[str, typer.Argument(help="Name oder Nummer des Gremiums")]
+OrgOption = Annotated[str, typer.Option("--org", help=say("help.opt.org"))]
+BodyArg = Annotated[str, typer.Argument(help=say("help.arg.body"))]
+EmailArg = Annotated[str, typer.Argument(help=say("help.arg.email"))]
 
 
 def _say(exc: BodyError) -> str:
     from api.body_text import error_text
 
-    return error_text(exc, "de")
+    return error_text(exc, cli_lang.current())
 
 
 @contextmanager
@@ -80,20 +83,18 @@ def _day(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        typer.echo(f"{option} '{text}' ist kein Datum (JJJJ-MM-TT).", err=True)
+        typer.echo(say("common.not_a_date", option=option, text=text), err=True)
         raise typer.Exit(1) from None
 
 
-@body_app.command("add")
+@body_app.command("add", help=say("help.body_add"))
 def body_add(
-    name: str,
-    kind: Annotated[str, typer.Option("--kind", help="z. B. Steuerungsgruppe, Begleitgremium")],
+    name: Annotated[str, typer.Argument(help=say("help.arg.body_name"))],
+    kind: Annotated[str, typer.Option("--kind", help=say("help.opt.body_kind"))],
     meetings: Annotated[
-        int | None, typer.Option("--meetings", help="Sitzungen im Jahr (Ziel)")
+        int | None, typer.Option("--meetings", help=say("help.opt.meetings"))
     ] = None,
-    digest: Annotated[
-        str, typer.Option("--digest", help="weekly, monthly, before_meeting oder on_change")
-    ] = "",
+    digest: Annotated[str, typer.Option("--digest", help=say("help.opt.digest"))] = "",
     org: OrgOption = "",
 ) -> None:
     """Create a body."""
@@ -110,44 +111,43 @@ def body_add(
             digest_cadence=code_of(DigestCadence, digest, "unknown_cadence") if digest else None,
             meetings_per_year=meetings,
         )
-        line = f"Gremium „{body.name}“ ({label('body.kind', body.kind, 'de')}) angelegt, Nummer {body.id}."
+        kind_shown = label("body.kind", body.kind, cli_lang.current())
+        line = say("body.added", name=body.name, kind=kind_shown, number=body.id)
     typer.echo(line)
 
 
-@body_app.command("list")
+@body_app.command("list", help=say("help.body_list"))
 def body_list(org: OrgOption = "") -> None:
     """List the bodies with their current members and where their composition falls short."""
     from api.body_text import label, plural, shortfall_text
     from workflow.bodies import queries
 
+    lang = cli_lang.current()
     lines = []
     with _work(org) as (session, organisation, today):
         for body in queries.bodies_of(session, organisation_id=organisation.id):
             s = queries.summary(session, body=body, day=today)
-            kind = label("body.kind", body.kind, "de")
-            members = plural("body.members", len(s.current), "de")
+            kind = label("body.kind", body.kind, lang)
+            members = plural("body.members", len(s.current), lang)
             lines.append(f"{body.id}  {body.name} ({kind}), {members}")
-            lines += [f"    fehlt: {shortfall_text(f, 'de')}" for f in s.shortfalls]
-    typer.echo("\n".join(lines) if lines else "Es ist noch kein Gremium eingetragen.")
+            lines += [say("body.missing", text=shortfall_text(f, lang)) for f in s.shortfalls]
+    typer.echo("\n".join(lines) if lines else say("body.none"))
 
 
-@member_app.command("add")
+@member_app.command("add", help=say("help.member_add"))
 def member_add(
     body: BodyArg,
-    email: str,
-    name: Annotated[str, typer.Option("--name", help="Name des Mitglieds")],
-    represents: Annotated[
-        str, typer.Option("--represents", help="z. B. Verwaltung, Ratsfraktion, Gast")
-    ] = "",
+    email: EmailArg,
+    name: Annotated[str, typer.Option("--name", help=say("help.opt.member_name"))],
+    represents: Annotated[str, typer.Option("--represents", help=say("help.opt.represents"))] = "",
     represents_name: Annotated[
-        str, typer.Option("--represents-name", help="Name der Fraktion, Kommune, Organisation")
+        str, typer.Option("--represents-name", help=say("help.opt.represents_name"))
     ] = "",
-    role: Annotated[str, typer.Option("--role", help="chair, member oder deputy")] = "member",
-    language: Annotated[str, typer.Option("--language", help="de oder en")] = "de",
-    deputy_of: Annotated[
-        str, typer.Option("--deputy-of", help="E-Mail-Adresse des vertretenen Mitglieds")
-    ] = "",
-    joined: Annotated[str, typer.Option("--from", help="Mitglied ab JJJJ-MM-TT; sonst heute")] = "",
+    role: Annotated[str, typer.Option("--role", help=say("help.opt.member_role"))] = "member",
+    language: Annotated[str, typer.Option("--language", help=say("help.opt.language"))] = "de",
+    salutation: Annotated[str, typer.Option("--salutation", help=say("help.opt.salutation"))] = "",
+    deputy_of: Annotated[str, typer.Option("--deputy-of", help=say("help.opt.deputy_of"))] = "",
+    joined: Annotated[str, typer.Option("--from", help=say("help.opt.joined"))] = "",
     org: OrgOption = "",
 ) -> None:
     """Add a member to BODY; a deputy names the member they stand in for with --deputy-of."""
@@ -166,6 +166,7 @@ def member_add(
             email=email,
             today=today,
             language=language,
+            salutation=salutation,
             represents=(
                 code_of(Represents, represents, "unknown_represents") if represents else None
             ),
@@ -174,20 +175,21 @@ def member_add(
             deputy_of=deputy_of or None,
             joined_on=joined_on or UNSET,
         )
-        line = (
-            f"{member.name} <{member.email}> ist Mitglied im Gremium „{the_body.name}“ "
-            f"ab {fmt_day(member.joined_on, 'de')}."
+        line = say(
+            "member.added",
+            name=member.name,
+            email=member.email,
+            body=the_body.name,
+            day=fmt_day(member.joined_on, cli_lang.current()),
         )
     typer.echo(line)
 
 
-@member_app.command("end")
+@member_app.command("end", help=say("help.member_end"))
 def member_end(
     body: BodyArg,
-    email: str,
-    on: Annotated[
-        str, typer.Option("--on", help="ab diesem Tag kein Mitglied mehr; sonst heute")
-    ] = "",
+    email: EmailArg,
+    on: Annotated[str, typer.Option("--on", help=say("help.opt.on"))] = "",
     org: OrgOption = "",
 ) -> None:
     """End a membership; it stays in the body's history."""
@@ -202,37 +204,46 @@ def member_end(
         if member is None:
             raise BodyError("member_not_found", ref=email.strip().lower(), body=the_body.name)
         members.end_membership(session=session, member=member, on=day or today)
-        line = (
-            f"Die Mitgliedschaft von {member.email} im Gremium „{the_body.name}“ endet zum "
-            f"{fmt_day(member.left_on, 'de')}."
+        line = say(
+            "member.ended",
+            email=member.email,
+            body=the_body.name,
+            day=fmt_day(member.left_on, cli_lang.current()),
         )
     typer.echo(line)
 
 
-@member_app.command("list")
+@member_app.command("list", help=say("help.member_list"))
 def member_list(
     body: BodyArg,
-    history: Annotated[bool, typer.Option("--history", help="auch beendete")] = False,
+    history: Annotated[bool, typer.Option("--history", help=say("help.opt.history"))] = False,
     org: OrgOption = "",
 ) -> None:
     """List the current members of BODY (with --history also the former ones)."""
     from api.body_text import fmt_day, label
     from workflow.bodies import queries
 
+    lang = cli_lang.current()
     lines = []
     with _work(org) as (session, organisation, today):
         the_body = queries.find_body(session, organisation_id=organisation.id, ref=body)
         s = queries.summary(session, body=the_body, day=today)
         for m in [*s.current, *s.upcoming, *(s.former if history else [])]:
-            who = label("member.represents", m.represents, "de")
+            who = label("member.represents", m.represents, lang)
             if m.represents_name:
                 who += f": {m.represents_name}"
-            since = fmt_day(m.joined_on, "de") if m.joined_on else "nicht bekannt"
-            until = f", ausgeschieden zum {fmt_day(m.left_on, 'de')}" if m.left_on else ""
+            since = fmt_day(m.joined_on, lang) if m.joined_on else say("member.since_unknown")
+            until = say("member.left", day=fmt_day(m.left_on, lang)) if m.left_on else ""
+            role = label("member.role", m.role, lang)
             lines.append(
-                f"{m.name} <{m.email}>, {label('member.role', m.role, 'de')}, {who}, "
-                f"ab {since}{until}"
+                say(
+                    "member.line",
+                    name=m.name,
+                    email=m.email,
+                    role=role,
+                    who=who,
+                    since=since,
+                    until=until,
+                )
             )
-    typer.echo(
-        "\n".join(lines) if lines else f"Das Gremium „{the_body.name}“ hat keine Mitglieder."
-    )
+    typer.echo("\n".join(lines) if lines else say("member.none", body=the_body.name))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.accounts import User
-from workflow.bodies.checks import EMAIL, LANGUAGES, UNSET, Unset, choice, text
+from workflow.bodies.checks import EMAIL, LANGUAGES, UNSET, Unset, choice, salutation_of, text
 from workflow.bodies.errors import BodyError
 from workflow.bodies.models import Body, BodyMember, MemberRole, Represents
 from workflow.bodies.queries import open_membership
@@ -68,6 +68,7 @@ def add_member(
     email: str,
     today: date,
     language: str = "de",
+    salutation: str = "",
     represents: str | None = None,
     represents_name: str = "",
     role: str = MemberRole.MEMBER.value,
@@ -76,7 +77,7 @@ def add_member(
     joined_on: date | Unset | None = UNSET,
 ) -> BodyMember:
     """A new membership from ``joined_on`` (not given: today; None: not known); ``deputy_of``
-    is the principal's email or member id.
+    is the principal's email or member id; ``salutation`` as entered ("Frau", "herr", "").
 
     An account of the organisation with the same address is linked unless ``user_id`` names one.
     """
@@ -96,6 +97,7 @@ def add_member(
         name=name,
         email=email,
         language=language,
+        salutation=salutation_of(salutation),
         represents=represents,
         represents_name=text(represents_name, "represents_name_invalid", required=False),
         role=role,
@@ -116,6 +118,7 @@ def update_member(
     member: BodyMember,
     name: str | None = None,
     language: str | None = None,
+    salutation: str | None = None,
     represents: str | Unset | None = UNSET,
     represents_name: str | None = None,
     role: str | None = None,
@@ -131,6 +134,8 @@ def update_member(
         if language not in LANGUAGES:
             raise BodyError("unknown_language", value=language, allowed=", ".join(LANGUAGES))
         member.language = language
+    if salutation is not None:
+        member.salutation = salutation_of(salutation)
     if represents is not UNSET:
         if represents is not None:
             choice(represents, Represents, "unknown_represents")

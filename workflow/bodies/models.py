@@ -121,6 +121,8 @@ class BodyMember(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     language: Mapped[str] = mapped_column(String(2), default="de", server_default="de")
+    # "frau", "herr" or "" (not stated); emails greet accordingly (workflow/salutation.py).
+    salutation: Mapped[str] = mapped_column(String(8), default="", server_default="")
     # NULL: not stated (rows from before bodies existed); such members count for no rule.
     represents: Mapped[str | None] = mapped_column(String(32))
     # The council group's or the town's name, or the organisation a member comes from.

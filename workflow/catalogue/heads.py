@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.catalogue.models import Contact, Department
+from workflow.salutation_entry import salutation_code
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -22,7 +23,7 @@ LIMITS = {"name": 200, "email": 320}
 
 @dataclass(frozen=True)
 class HeadProblem:
-    setting: str  # "name" or "email"
+    setting: str  # "name", "email" or "salutation"
     code: str
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -82,16 +83,34 @@ def check_head(name: str, email: str) -> tuple[str, str]:
 
 
 def set_head(
-    *, session: Session, organisation_id: int, department_id: int, name: str, email: str
+    *,
+    session: Session,
+    organisation_id: int,
+    department_id: int,
+    name: str,
+    email: str,
+    salutation: str = "",
 ) -> Contact | None:
     """The page's edit: check, then make this person the head (or, both empty, nobody).
 
-    A person who is already a contact of another department is refused rather than moved,
-    since their measures stay with that department."""
+    ``salutation`` as entered ("frau", "Herr", "" for none). A person who is already a contact
+    of another department is refused rather than moved, since their measures stay with that
+    department."""
     department = session.get(Department, department_id)
     if department is None or department.organisation_id != organisation_id:
         raise LookupError(department_id)
-    name, email = check_head(name, email)
+    code = salutation_code(salutation)
+    unclear = (
+        [HeadProblem("salutation", "unknown_salutation", {"value": salutation.strip()[:40]})]
+        if code is None
+        else []
+    )
+    try:
+        name, email = check_head(name, email)
+    except HeadInvalid as exc:
+        raise HeadInvalid(exc.problems + unclear) from None
+    if unclear:
+        raise HeadInvalid(unclear)
     if not email:
         for old in _heads(session, department_id):
             old.is_head = False
@@ -120,6 +139,7 @@ def set_head(
         name=name,
         email=email,
         existing=existing,
+        salutation=code,
     )
     return contact
 
@@ -132,9 +152,11 @@ def apply_head(
     name: str,
     email: str,
     existing: Contact | None,
+    salutation: str | None = None,
 ) -> tuple[Contact, HeadChange]:
     """Make the checked (name, email) the department's only head; ``existing`` is the contact
-    with that email, if any. Used by the page and by the catalogue import."""
+    with that email, if any, and a ``salutation`` of None keeps theirs. Used by the page and
+    by the catalogue import."""
     created = existing is None
     if existing is None:
         contact = Contact(
@@ -142,13 +164,16 @@ def apply_head(
             department_id=department_id,
             name=name,
             email=email,
+            salutation=salutation or "",
             is_head=True,
         )
         session.add(contact)
         changed = True
     else:
         contact = existing
-        values = {"name": name, "department_id": department_id, "is_head": True}
+        values: dict[str, Any] = {"name": name, "department_id": department_id, "is_head": True}
+        if salutation is not None:
+            values["salutation"] = salutation
         changed = any(getattr(contact, k) != v for k, v in values.items())
         for k, v in values.items():
             setattr(contact, k, v)

@@ -49,6 +49,13 @@ class Organisation(Base):
     # The organisation's own mail domains, comma-separated; a form handed on to an address
     # elsewhere waits for a coordinator. None: the domains of its contacts (forms/mail_domains.py).
     mail_domains: Mapped[str | None] = mapped_column(Text)
+    # The words this organisation uses (workflow/terms.py): "fachbereich" or "amt" for its
+    # departments, and its council ("" means by kind: Rat for a city or town, Kreistag for
+    # a district).
+    unit_term: Mapped[str] = mapped_column(
+        String(16), default="fachbereich", server_default="fachbereich"
+    )
+    council_term: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
 
 class Concept(Base):
@@ -111,6 +118,9 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     language: Mapped[str] = mapped_column(String(2), default="de")
+    # "frau", "herr" or "" (not stated, or a function address such as "Amtsleitung
+    # Sozialamt"); emails greet accordingly (workflow/salutation.py).
+    salutation: Mapped[str] = mapped_column(String(8), default="", server_default="")
     # The department head is the contact escalations go to before the steering group.
     is_head: Mapped[bool] = mapped_column(default=False)
 

@@ -38,7 +38,7 @@ def check_optional(rows: list[RawRow]) -> tuple[Extras, list[RowError]]:
     for raw in rows:
         v = raw.values
         too_long = [
-            RowError(raw.line, col, f"höchstens {limit} Zeichen, nicht {len(v[col])}")
+            RowError(raw.line, col, "row.too_long", {"limit": limit, "length": len(v[col])})
             for col, limit in LIMITS.items()
             if len(v[col]) > limit
         ]
@@ -58,8 +58,12 @@ def check_optional(rows: list[RawRow]) -> tuple[Extras, list[RowError]]:
                     RowError(
                         raw.line,
                         "konzept",
-                        f"Handlungsfeld '{field_code}' gehört in Zeile "
-                        f"{concept_line[field_code]} zum Konzept '{first}'",
+                        "row.concept_differs",
+                        {
+                            "field": field_code,
+                            "first_line": concept_line[field_code],
+                            "concept": first,
+                        },
                     )
                 )
     return extras, errors
@@ -70,14 +74,15 @@ def _head(raw: RawRow, errors: list[RowError]) -> Head | None:
     if not name and not email:
         return None
     if not email:
-        errors.append(RowError(raw.line, "leitung_email", "E-Mail-Adresse fehlt zur Leitung"))
+        errors.append(RowError(raw.line, "leitung_email", "row.head_email_missing"))
         return None
     if not EMAIL.match(email):
         errors.append(
             RowError(
                 raw.line,
                 "leitung_email",
-                f"'{raw.values['leitung_email']}' ist keine E-Mail-Adresse",
+                "row.email_invalid",
+                {"value": raw.values["leitung_email"]},
             )
         )
         return None
@@ -100,8 +105,13 @@ def _check_head(
             RowError(
                 line,
                 "leitung_email",
-                f"'{department}' hat in Zeile {first.line} die Leitung "
-                f"'{first.name}' <{first.email}>",
+                "row.head_differs",
+                {
+                    "department": department,
+                    "first_line": first.line,
+                    "name": first.name,
+                    "email": first.email,
+                },
             )
         ]
     seen_line, seen_department = head_of_email.setdefault(head.email, (line, department))
@@ -110,7 +120,8 @@ def _check_head(
             RowError(
                 line,
                 "leitung_email",
-                f"'{head.email}' leitet in Zeile {seen_line} schon '{seen_department}'",
+                "row.head_elsewhere",
+                {"email": head.email, "first_line": seen_line, "department": seen_department},
             )
         ]
     contact = contacts.get(head.email)
@@ -119,7 +130,13 @@ def _check_head(
             RowError(
                 line,
                 "leitung_email",
-                f"'{head.email}' ist in Zeile {contact[0]} Kontakt '{contact[1]}' ({contact[2]})",
+                "row.head_is_contact",
+                {
+                    "email": head.email,
+                    "first_line": contact[0],
+                    "name": contact[1],
+                    "department": contact[2],
+                },
             )
         ]
     return []

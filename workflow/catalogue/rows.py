@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
+from workflow import messages
 from workflow.csv_safe import unescape_cell
 
 COLUMNS = (
@@ -25,18 +27,25 @@ COLUMNS = (
     "kontakt_email",
 )
 REQUIRED = tuple(c for c in COLUMNS if c not in {"beschreibung", "kontakt_name", "kontakt_email"})
-# Columns a file may add (checked by optional.py): the department's head and the field's
-# Integrationskonzept. Files with only the eleven columns above stay valid.
-OPTIONAL_COLUMNS = ("leitung_name", "leitung_email", "konzept")
+# Columns a file may add (checked by optional.py and salutations.py): the department's head,
+# the field's Integrationskonzept, and how the contact and the head are addressed. Files with
+# only the eleven columns above stay valid.
+OPTIONAL_COLUMNS = ("leitung_name", "leitung_email", "konzept", "kontakt_anrede", "leitung_anrede")
 EXPORT_COLUMNS = COLUMNS + OPTIONAL_COLUMNS
 
 
 class FileUnreadable(Exception):
-    """The file cannot be read from ``line`` on: wrong encoding, no header, broken quoting."""
+    """The file cannot be read from ``line`` on: wrong encoding, no header, broken quoting.
 
-    def __init__(self, message: str, line: int = 1) -> None:
-        super().__init__(message)
+    ``code`` ("file.not_utf8", …) and ``params`` are worded by workflow/messages.py; ``str()``
+    is German, for logs.
+    """
+
+    def __init__(self, code: str, line: int = 1, **params: Any) -> None:
+        self.code = code
         self.line = line
+        self.params: dict[str, Any] = params
+        super().__init__(messages.message(code, messages.DEFAULT, line=line, **params))
 
 
 @dataclass(frozen=True)
@@ -55,9 +64,7 @@ def _check_header(header: list[str]) -> list[str]:
     names = [h.strip().lower().lstrip("\ufeff") for h in header]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
-        raise FileUnreadable(
-            "Zeile 1: Spalten fehlen: " + ", ".join(missing) + ". Erwartet: " + ", ".join(COLUMNS)
-        )
+        raise FileUnreadable("file.missing_columns", missing=missing, expected=list(COLUMNS))
     return names
 
 
@@ -65,17 +72,14 @@ def _csv_rows(data: bytes) -> Iterator[RawRow]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FileUnreadable(
-            f"Die Datei ist nicht UTF-8-kodiert (Byte {exc.start}). "
-            "Bitte in Excel als 'CSV UTF-8' speichern."
-        ) from None
+        raise FileUnreadable("file.not_utf8", byte=exc.start) from None
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
-        raise FileUnreadable("Die Datei ist leer.") from None
+        raise FileUnreadable("file.empty") from None
     names = _check_header(header)
     line = 1
     try:
@@ -85,11 +89,7 @@ def _csv_rows(data: bytes) -> Iterator[RawRow]:
             # A file zielflow exported marks formula-looking text; read back what was meant.
             yield RawRow(line, _zip(names, [unescape_cell(c) for c in cells]))
     except csv.Error as exc:
-        raise FileUnreadable(
-            f"Zeile {line + 1}: die Zeile ist nicht lesbar ({exc}); oft fehlt ein schließendes "
-            "Anführungszeichen.",
-            line=line + 1,
-        ) from None
+        raise FileUnreadable("file.line_unreadable", line=line + 1, detail=str(exc)) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[RawRow]:
@@ -98,13 +98,10 @@ def _xlsx_rows(path: Path) -> Iterator[RawRow]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds (zip, XML, key errors) for a broken file
-        raise FileUnreadable(
-            "Die Datei ist keine lesbare XLSX-Arbeitsmappe. "
-            "Bitte in Excel als 'Excel-Arbeitsmappe (*.xlsx)' speichern."
-        ) from None
+        raise FileUnreadable("file.not_xlsx") from None
     try:
         if not book.worksheets:
-            raise FileUnreadable("Die Arbeitsmappe enthält kein Tabellenblatt.")
+            raise FileUnreadable("file.no_sheet")
         sheet = book.worksheets[0]
         # Some programs write a wrong sheet size; without it every stored row is read.
         sheet.reset_dimensions()
@@ -112,7 +109,7 @@ def _xlsx_rows(path: Path) -> Iterator[RawRow]:
         try:
             header = [_cell_text(c) for c in next(rows)]
         except StopIteration:
-            raise FileUnreadable("Die Datei ist leer.") from None
+            raise FileUnreadable("file.empty") from None
         names = _check_header(header)
         # Read-only sheets yield empty rows too, so the count is the spreadsheet's line number.
         for line, cells in enumerate(rows, start=2):

@@ -22,17 +22,25 @@ from workflow.catalogue.models import (
 )
 from workflow.catalogue.optional import Extras, check_optional
 from workflow.catalogue.rows import EXPORT_COLUMNS, FileUnreadable, read_rows
+from workflow.catalogue.salutations import check_salutations
 from workflow.catalogue.validate import CatalogueRow, RowError, validate
 from workflow.csv_safe import write_csv
 from workflow.db import Base
+from workflow.messages import message
+from workflow.salutation_entry import file_word
 
 T = TypeVar("T", bound=Base)
 
 
 class CatalogueInvalid(Exception):
+    """Every problem of a refused file (``errors``); ``code`` and ``params`` word the summary."""
+
+    code = "catalogue.invalid"
+
     def __init__(self, errors: list[RowError]) -> None:
         self.errors = errors
-        super().__init__(f"{len(errors)} Fehler im Katalog; nichts wurde importiert.")
+        self.params: dict[str, Any] = {"count": len(errors)}
+        super().__init__(message(self.code, "de", **self.params))
 
 
 @dataclass
@@ -71,15 +79,16 @@ def import_catalogue(*, session: Session, organisation_id: int, path: Path) -> I
     try:
         raw = read_rows(path)
     except FileUnreadable as exc:
-        raise CatalogueInvalid([RowError(exc.line, "-", str(exc))]) from None
+        raise CatalogueInvalid([RowError(exc.line, "-", exc.code, exc.params)]) from None
     rows, errors = validate(raw)
     extras, more = check_optional(raw)
-    if errors or more:
-        raise CatalogueInvalid(sorted(errors + more, key=lambda e: (e.line, e.column)))
+    salutations, unclear = check_salutations(raw)
+    if errors or more or unclear:
+        raise CatalogueInvalid(sorted(errors + more + unclear, key=lambda e: (e.line, e.column)))
     report = ImportReport(rows=len(rows))
     concepts = _concepts(session, organisation_id, extras, report)
-    _upsert(session, organisation_id, rows, concepts, report)
-    _heads(session, organisation_id, extras, report)
+    _upsert(session, organisation_id, rows, concepts, salutations, report)
+    _heads(session, organisation_id, extras, salutations, report)
     return report
 
 
@@ -88,9 +97,11 @@ def _upsert(
     org_id: int,
     rows: list[CatalogueRow],
     concepts: dict[str, int],
+    salutations: dict[str, str],
     report: ImportReport,
 ) -> None:
-    """``concepts``: the concept id of each field code the file names a concept for."""
+    """``concepts``: the concept id of each field code the file names a concept for;
+    ``salutations``: the salutation of each address the file names one for."""
     fields = _existing(session, Field, org_id, "code")
     goals = _existing(session, Goal, org_id, "code")
     departments = _existing(session, Department, org_id, "name")
@@ -130,13 +141,14 @@ def _upsert(
         d = put("departments", departments, r.department, Department, {"name": r.department})
         contact_id = None
         if r.contact_email:
-            c = put(
-                "contacts",
-                contacts,
-                r.contact_email,
-                Contact,
-                {"email": r.contact_email, "name": r.contact_name, "department_id": d.id},
-            )
+            contact_values: dict[str, Any] = {
+                "email": r.contact_email,
+                "name": r.contact_name,
+                "department_id": d.id,
+            }
+            if r.contact_email in salutations:
+                contact_values["salutation"] = salutations[r.contact_email]
+            c = put("contacts", contacts, r.contact_email, Contact, contact_values)
             contact_id = c.id
         put(
             "measures",
@@ -169,7 +181,13 @@ def _concepts(
     return {code: concepts[name].id for code, name in extras.concepts.items()}
 
 
-def _heads(session: Session, org_id: int, extras: Extras, report: ImportReport) -> None:
+def _heads(
+    session: Session,
+    org_id: int,
+    extras: Extras,
+    salutations: dict[str, str],
+    report: ImportReport,
+) -> None:
     """The heads the file names; a department it names no head for keeps its head."""
     departments = _existing(session, Department, org_id, "name")
     contacts = {c.email.lower(): c for c in _existing(session, Contact, org_id, "email").values()}
@@ -181,6 +199,7 @@ def _heads(session: Session, org_id: int, extras: Extras, report: ImportReport) 
             name=head.name,
             email=head.email,
             existing=contacts.get(head.email),
+            salutation=salutations.get(head.email),
         )
         contacts[head.email] = contact
         if change.created:
@@ -222,6 +241,8 @@ def catalogue_rows(session: Session, organisation_id: int) -> list[dict[str, str
                 "leitung_name": head.name if head else "",
                 "leitung_email": head.email if head else "",
                 "konzept": concepts.get(concept_id, "") if concept_id else "",
+                "kontakt_anrede": file_word(contact.salutation) if contact else "",
+                "leitung_anrede": file_word(head.salutation) if head else "",
             }
         )
     return out

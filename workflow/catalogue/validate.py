@@ -1,10 +1,16 @@
-"""Checks catalogue rows, alone and against each other, and reports every problem by line. Pure."""
+"""Checks catalogue rows, alone and against each other, and reports every problem by line. Pure.
+
+A problem is a code and parameters (``RowError``); workflow/messages.py words it in the
+reader's language.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from workflow import messages
 from workflow.catalogue.rows import REQUIRED, RawRow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -28,26 +34,35 @@ LIMITS = {
     "kontakt_email": 320,
 }
 
-_LABELS = {
-    "handlungsfeld_code": "Handlungsfeld-Code",
-    "handlungsfeld": "Handlungsfeld",
-    "ziel_code": "Ziel-Code",
-    "ziel": "Ziel",
-    "ziel_rang": "Ziel-Rang",
-    "massnahme_code": "Maßnahmen-Code",
-    "massnahme": "Maßnahme",
-    "fachbereich": "Fachbereich",
-}
 
 
 @dataclass(frozen=True)
 class RowError:
+    """A problem of one cell: ``code`` (e.g. "row.rank_invalid") and its ``params``.
+
+    ``text(lang)`` is the whole line a person reads ("Zeile 3, Spalte ziel_rang: …");
+    ``str()`` and ``message`` are German, for logs and callers without a reader.
+    """
+
     line: int
     column: str
-    message: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def message(self) -> str:
+        return self.problem("de")
+
+    def problem(self, lang: str) -> str:
+        return messages.message(self.code, lang, column=self.column, **self.params)
+
+    def text(self, lang: str) -> str:
+        return messages.message(
+            "row.at", lang, line=self.line, column=self.column, problem=self.problem(lang)
+        )
 
     def __str__(self) -> str:
-        return f"Zeile {self.line}, Spalte {self.column}: {self.message}"
+        return self.text("de")
 
 
 @dataclass(frozen=True)
@@ -80,7 +95,7 @@ def validate(rows: list[RawRow]) -> tuple[list[CatalogueRow], list[RowError]]:
 
 def _one(raw: RawRow) -> tuple[CatalogueRow | None, list[RowError]]:
     v = raw.values
-    errors = [RowError(raw.line, col, f"{_LABELS[col]} fehlt") for col in REQUIRED if not v[col]]
+    errors = [RowError(raw.line, col, "row.required") for col in REQUIRED if not v[col]]
     rank = 0
     if v["ziel_rang"]:
         try:
@@ -89,36 +104,25 @@ def _one(raw: RawRow) -> tuple[CatalogueRow | None, list[RowError]]:
                 raise ValueError
         except (ValueError, OverflowError):  # "abc", and "inf" / "1e400" alike
             errors.append(
-                RowError(
-                    raw.line,
-                    "ziel_rang",
-                    f"Rang muss eine ganze Zahl von 1 bis 4 sein, nicht '{v['ziel_rang']}'",
-                )
+                RowError(raw.line, "ziel_rang", "row.rank_invalid", {"value": v["ziel_rang"]})
             )
     email = v["kontakt_email"].lower()
     if email and not _EMAIL.match(email):
         errors.append(
-            RowError(raw.line, "kontakt_email", f"'{v['kontakt_email']}' ist keine E-Mail-Adresse")
+            RowError(raw.line, "kontakt_email", "row.email_invalid", {"value": v["kontakt_email"]})
         )
     if v["kontakt_name"] and not email:
-        errors.append(RowError(raw.line, "kontakt_email", "E-Mail-Adresse fehlt zum Kontakt"))
+        errors.append(RowError(raw.line, "kontakt_email", "row.contact_email_missing"))
     for col, limit in LIMITS.items():
         if len(v[col]) > limit:
             errors.append(
-                RowError(raw.line, col, f"höchstens {limit} Zeichen, nicht {len(v[col])}")
+                RowError(raw.line, col, "row.too_long", {"limit": limit, "length": len(v[col])})
             )
     for col, value in v.items():
         if _CONTROL.search(value):
-            errors.append(RowError(raw.line, col, "enthält ein unzulässiges Steuerzeichen"))
+            errors.append(RowError(raw.line, col, "row.control_character"))
         elif col not in MULTI_LINE and _LINE_BREAK.search(value):
-            errors.append(
-                RowError(
-                    raw.line,
-                    col,
-                    "enthält einen Zeilenumbruch, Tabulator oder ein anderes Steuerzeichen;"
-                    " erlaubt ist nur eine Zeile Text",
-                )
-            )
+            errors.append(RowError(raw.line, col, "row.line_break"))
     if errors:
         return None, errors
     return CatalogueRow(
@@ -150,7 +154,8 @@ def _consistency(rows: list[CatalogueRow]) -> list[RowError]:
                 RowError(
                     r.line,
                     "massnahme_code",
-                    f"'{r.measure_code}' steht schon in Zeile {first_measure[r.measure_code]}",
+                    "row.duplicate_code",
+                    {"code": r.measure_code, "first_line": first_measure[r.measure_code]},
                 )
             )
         else:
@@ -161,7 +166,8 @@ def _consistency(rows: list[CatalogueRow]) -> list[RowError]:
                 RowError(
                     r.line,
                     "handlungsfeld",
-                    f"'{r.field_code}' heißt in Zeile {f.line} '{f.field_name}'",
+                    "row.field_differs",
+                    {"code": r.field_code, "first_line": f.line, "name": f.field_name},
                 )
             )
         g = first_goal.setdefault(r.goal_code, r)
@@ -170,8 +176,14 @@ def _consistency(rows: list[CatalogueRow]) -> list[RowError]:
                 RowError(
                     r.line,
                     "ziel_code",
-                    f"Ziel '{r.goal_code}' ist in Zeile {g.line} anders angegeben "
-                    f"('{g.goal_name}', Rang {g.goal_rank}, Feld {g.field_code})",
+                    "row.goal_differs",
+                    {
+                        "code": r.goal_code,
+                        "first_line": g.line,
+                        "name": g.goal_name,
+                        "rank": g.goal_rank,
+                        "field": g.field_code,
+                    },
                 )
             )
         if r.contact_email:
@@ -181,8 +193,13 @@ def _consistency(rows: list[CatalogueRow]) -> list[RowError]:
                     RowError(
                         r.line,
                         "kontakt_email",
-                        f"'{r.contact_email}' gehört in Zeile {c.line} zu "
-                        f"'{c.contact_name}' ({c.department})",
+                        "row.contact_differs",
+                        {
+                            "email": r.contact_email,
+                            "first_line": c.line,
+                            "name": c.contact_name,
+                            "department": c.department,
+                        },
                     )
                 )
     return errors

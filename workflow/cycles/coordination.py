@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from notifications.effects import item_context
 from notifications.outbox import Draft, enqueue
+from workflow import messages
 from workflow.clock import Clock
 from workflow.cycles.calendar import calendar_and_policy
 from workflow.cycles.models import AuditEvent, MeasureCycle, Review
@@ -32,7 +33,13 @@ _LINK_PHASE = {State.TARGET_AGREEMENT: Phase.TARGET_AGREEMENT, State.REVIEW: Pha
 
 
 class PayloadInvalid(ValueError):
-    """The payload of an action has the wrong shape; the message says which field, in German."""
+    """The payload of an action has the wrong shape: ``code`` (workflow/messages.py) and
+    ``params`` say which field, for the edge's sentence; ``str()`` is German, for logs."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params: dict[str, Any] = params
+        super().__init__(messages.message(code, messages.DEFAULT, **params))
 
 
 class FieldInvalid(PayloadInvalid):
@@ -43,6 +50,7 @@ class FieldInvalid(PayloadInvalid):
         super().__init__(message)
         self.code = code
         self.params = params
+        self.field = "implementation_status" if code == "status_invalid" else "held_on"
 
 
 # The API's sentences for the Erstgespräch's refusals (``service.InterviewRefused``).
@@ -51,6 +59,9 @@ _INTERVIEW_SENTENCES = {
     "(oder leer): {allowed}.",
     "held_on_outside": "Das Datum des Gesprächs muss zwischen dem {earliest} und dem {latest} "
     "liegen.",
+    "held_on_missing": "Feld 'held_on' fehlt: das Datum des Erstgesprächs (JJJJ-MM-TT) ist "
+    "anzugeben.",
+    "held_on_invalid": "Feld 'held_on': '{value}' ist kein Datum (JJJJ-MM-TT).",
 }
 
 
@@ -59,9 +70,9 @@ def _text(payload: Mapping[str, Any], key: str, limit: int = 5000) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise PayloadInvalid(f"Feld '{key}' muss Text sein.")
+        raise PayloadInvalid("payload.not_text", field=key)
     if "\x00" in value or len(value) > limit:
-        raise PayloadInvalid(f"Feld '{key}' ist ungültig oder zu lang (höchstens {limit} Zeichen).")
+        raise PayloadInvalid("payload.too_long", field=key, limit=limit)
     return value.strip()
 
 
@@ -72,7 +83,21 @@ def _date(payload: Mapping[str, Any], key: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise PayloadInvalid(f"Feld '{key}' ist kein Datum (JJJJ-MM-TT).") from None
+        raise PayloadInvalid("payload.not_a_date", field=key) from None
+
+
+def _held_on(payload: Mapping[str, Any]) -> date:
+    """The Erstgespräch's date: required, as the page requires it, so no path records one
+    without knowing when it was held."""
+    value = payload.get("held_on")
+    if value in (None, ""):
+        raise FieldInvalid("held_on_missing", _INTERVIEW_SENTENCES["held_on_missing"])
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        shown = str(value)[:40]
+        message = _INTERVIEW_SENTENCES["held_on_invalid"].format(value=shown)
+        raise FieldInvalid("held_on_invalid", message, value=shown) from None
 
 
 def perform(
@@ -93,8 +118,9 @@ def perform(
     if event == Event.RECORD_INTERVIEW.value:
         decision = payload.get("decision")
         if decision not in INTERVIEW_DECISIONS:
-            raise PayloadInvalid("Feld 'decision' muss keep, adapt oder drop sein.")
+            raise PayloadInvalid("payload.decision_invalid")
         status = _text(payload, "implementation_status", 32)
+        held_on = _held_on(payload)
         try:
             return record_interview(
                 session=session,
@@ -103,7 +129,7 @@ def perform(
                 expected_version=expected_version,
                 actor=actor,
                 decision=str(decision),
-                held_on=_date(payload, "held_on"),
+                held_on=held_on,
                 participants=_text(payload, "participants"),
                 notes=_text(payload, "notes"),
                 implementation_status=status,
@@ -117,9 +143,7 @@ def perform(
     if event == Event.EXTEND_DEADLINE.value:
         new_due = _date(payload, "due_on")
         if new_due is not None and new_due - clock.now().date() > MAX_EXTENSION:
-            raise PayloadInvalid(
-                "Das neue Fälligkeitsdatum liegt mehr als drei Jahre in der Zukunft."
-            )
+            raise PayloadInvalid("payload.due_too_far")
     mc = apply_event(
         session=session,
         clock=clock,
@@ -161,12 +185,8 @@ def reissue_link(
     phase = _LINK_PHASE.get(state)
     contact = mc.measure.contact
     if phase is None or contact is None:
-        reason = (
-            "Ein neuer Link ist nur in Zielvereinbarung und Review möglich."
-            if phase is None
-            else "Die Maßnahme hat keine Ansprechperson."
-        )
-        raise MoveRefused(state, "reissue_link", allowed_events(state), reason)
+        code = "move.link_phase" if phase is None else "move.no_contact"
+        raise MoveRefused(state, "reissue_link", allowed_events(state), code)
     now = clock.now()
     audit = AuditEvent(
         organisation_id=mc.organisation_id,

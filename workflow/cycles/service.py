@@ -216,7 +216,7 @@ def record_interview(
         "held_on": held_on.isoformat() if held_on else None,
     }
     if decision == "drop":
-        payload["reason"] = notes or "Im Erstgespräch verworfen"
+        payload["reason"] = notes or "Im Erstgespräch gestrichen"
         mc = apply_event(
             session=session,
             clock=clock,

@@ -46,8 +46,8 @@ KIND_DE = {
 }
 STATUS_DE = {"open": "offen", "in_progress": "in Bearbeitung", "done": "erledigt"}
 ACTION_DE = {
-    "drop_measure": "Maßnahme verwerfen",
-    "accept_review": "Bericht zur Zielerreichung annehmen",
+    "drop_measure": "Maßnahme streichen",
+    "accept_review": "Rückmeldung zur Zielerreichung annehmen",
     "change_rank": "Rang des Ziels ändern",
 }
 ADDRESSEE_DE = {"council": "Rat oder Kreistag", "administration": "Verwaltung"}

@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow import messages
 from workflow.catalogue.models import Contact, Department, Goal, Measure
 from workflow.catalogue.validate import RowError
 from workflow.forms.validation import parse_date, parse_number
@@ -67,9 +69,14 @@ _MONTHS = re.compile(r"[/,;+\s]+")
 
 
 class IndicatorsInvalid(Exception):
+    """Every problem of a refused file (``errors``); ``code`` and ``params`` word the summary."""
+
+    code = "indicators.invalid"
+
     def __init__(self, errors: list[RowError]) -> None:
         self.errors = errors
-        super().__init__(f"{len(errors)} Fehler in der Kennzahlen-Datei; nichts wurde importiert.")
+        self.params: dict[str, Any] = {"count": len(errors)}
+        super().__init__(messages.message(self.code, messages.DEFAULT, **self.params))
 
 
 @dataclass(frozen=True)
@@ -116,20 +123,21 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             return list(_xlsx(path))
         return list(_csv(path.read_bytes()))
     except _Unreadable as exc:
-        raise IndicatorsInvalid([RowError(1, "-", str(exc))]) from None
+        raise IndicatorsInvalid([RowError(1, "-", exc.code, exc.params)]) from None
 
 
 class _Unreadable(Exception):
-    pass
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params: dict[str, Any] = params
+        super().__init__(code)
 
 
 def _header(cells: list[str]) -> list[str]:
     names = [c.strip().lower().lstrip("\ufeff") for c in cells]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
-        raise _Unreadable(
-            "Zeile 1: Spalten fehlen: " + ", ".join(missing) + ". Erwartet: " + ", ".join(COLUMNS)
-        )
+        raise _Unreadable("file.missing_columns", missing=missing, expected=list(COLUMNS))
     return names
 
 
@@ -137,17 +145,14 @@ def _csv(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _Unreadable(
-            f"Die Datei ist nicht UTF-8-kodiert (Byte {exc.start}). "
-            "Bitte in Excel als 'CSV UTF-8' speichern."
-        ) from None
+        raise _Unreadable("file.not_utf8", byte=exc.start) from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         names = _header(next(reader))
     except StopIteration:
-        raise _Unreadable("Die Datei ist leer.") from None
+        raise _Unreadable("file.empty") from None
     for line, cells in enumerate(reader, start=2):
         if any(c.strip() for c in cells):
             yield line, _zip(names, cells)
@@ -158,13 +163,13 @@ def _xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
     try:
         sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise _Unreadable(f"Die XLSX-Datei ist nicht lesbar: {exc}") from None
+    except Exception:  # openpyxl raises many kinds for a broken file
+        raise _Unreadable("file.not_xlsx") from None
     rows = sheet.iter_rows(values_only=True)
     try:
         names = _header([str(c or "") for c in next(rows)])
     except StopIteration:
-        raise _Unreadable("Die Datei ist leer.") from None
+        raise _Unreadable("file.empty") from None
     for line, cells in enumerate(rows, start=2):
         texts = ["" if c is None else str(c) for c in cells]
         if any(t.strip() for t in texts):
@@ -184,29 +189,27 @@ def check_row(
 ) -> tuple[IndicatorRow | None, list[RowError]]:
     errors: list[RowError] = []
 
-    def error(column: str, message: str) -> None:
-        errors.append(RowError(line, column, message))
+    def error(column: str, code: str, **params: Any) -> None:
+        errors.append(RowError(line, column, code, params))
 
     code, statement = v["kennzahl_code"], v["aussage"]
     if not code:
-        error("kennzahl_code", "Kennzahl-Code fehlt")
+        error("kennzahl_code", "row.required")
     elif len(code) > 32:
-        error("kennzahl_code", "höchstens 32 Zeichen")
+        error("kennzahl_code", "row.too_long", limit=32, length=len(code))
     if not statement:
-        error("aussage", "Aussage fehlt")
+        error("aussage", "row.required")
     unit = UNITS.get(v["einheit"].lower())
     if unit is None:
-        error("einheit", f"'{v['einheit']}' ist keine Einheit; erlaubt: " + ", ".join(UNITS))
+        error("einheit", "row.unit_invalid", value=v["einheit"], allowed=list(UNITS))
     direction = DIRECTIONS.get(v["richtung"].lower())
     if direction is None:
-        error(
-            "richtung", f"'{v['richtung']}' ist keine Richtung; erlaubt: " + ", ".join(DIRECTIONS)
-        )
+        error("richtung", "row.direction_invalid", value=v["richtung"], allowed=list(DIRECTIONS))
     target = None
     if v["zielwert"]:
         number = parse_number(v["zielwert"])
         if number is None:
-            error("zielwert", f"'{v['zielwert']}' ist keine Zahl")
+            error("zielwert", "row.not_a_number", value=v["zielwert"])
         else:
             target = float(number)
     months: list[int] = []
@@ -214,13 +217,13 @@ def check_row(
         if part.isdigit():
             months.append(int(part))
         else:
-            error("erhebung_monate", f"'{part}' ist kein Monat (1 bis 12)")
+            error("erhebung_monate", "row.not_a_month", value=part)
     day = 15
     if v["erhebung_tag"]:
         if v["erhebung_tag"].isdigit():
             day = int(v["erhebung_tag"])
         else:
-            error("erhebung_tag", f"'{v['erhebung_tag']}' ist kein Tag (1 bis 28)")
+            error("erhebung_tag", "row.not_a_day", value=v["erhebung_tag"])
     districts = [d.strip() for d in v["bezirke"].split("|") if d.strip()]
     columns = {
         "unit": "einheit",
@@ -239,19 +242,18 @@ def check_row(
             due_day=day,
             districts=districts,
         ):
-            error(columns[name], message)
+            # validation.py's problems are German sentences shared with the pages
+            error(columns[name], "row.definition", problem=message)
     for column in _CONTACT_COLUMNS:
         if _NOT_ONE_LINE.search(v[column]):
-            error(column, "enthält einen Zeilenumbruch oder ein anderes Steuerzeichen")
+            error(column, "row.not_one_line")
     email = v["quelle_email"].lower()
     if email and not _EMAIL.match(email):
-        error("quelle_email", f"'{v['quelle_email']}' ist keine E-Mail-Adresse")
+        error("quelle_email", "row.email_invalid", value=v["quelle_email"])
     if (v["quelle_name"] or v["quelle_fachbereich"]) and not email:
-        error("quelle_email", "E-Mail-Adresse der Quelle fehlt")
+        error("quelle_email", "row.source_email_missing")
     if months and not email:
-        error(
-            "quelle_email", "Für die Erhebungsmonate wird eine Quelle mit E-Mail-Adresse gebraucht"
-        )
+        error("quelle_email", "row.months_need_source")
     series = _series(v["werte"], unit, districts, today, error) if unit is not None else []
     if errors:
         return None, errors
@@ -282,7 +284,7 @@ def check_row(
 
 
 def _series(
-    text: str, unit: Unit, districts: list[str], today: date, error: Callable[[str, str], None]
+    text: str, unit: Unit, districts: list[str], today: date, error: Callable[..., None]
 ) -> list[ValueRow]:
     """``[Bezirk@]JJJJ-MM-TT=Wert`` entries separated by ``;``."""
     out: list[ValueRow] = []
@@ -294,47 +296,51 @@ def _series(
         district, _, day_text = where.strip().rpartition("@")
         survey = parse_date(day_text)
         if not sep or survey is None:
-            error("werte", f"'{part}' hat nicht die Form JJJJ-MM-TT=Wert")
+            error("werte", "row.value_form", part=part)
             continue
         if survey > today:
-            error("werte", f"'{part}': das Erhebungsdatum liegt in der Zukunft")
+            error("werte", "row.value_in_future", part=part)
             continue
         if district and district not in districts:
-            error("werte", f"'{part}': den Bezirk '{district}' nennt die Spalte bezirke nicht")
+            error("werte", "row.value_district_unknown", part=part, district=district)
             continue
         if (district, survey) in seen:
-            error("werte", f"'{part}': für dieses Datum gibt es schon einen Wert")
+            error("werte", "row.value_duplicate", part=part)
             continue
         seen.add((district, survey))
         entry = _entry(district, shown.strip(), unit)
         if isinstance(entry, str):
-            error("werte", f"'{part}': {entry}")
+            error("werte", "row.value_invalid", part=part, problem=entry)
             continue
         out.append(ValueRow(district, survey, entry))
     return sorted(out, key=lambda r: (r.survey_date, r.district))
 
 
-_MESSAGES = {
-    "data.error.number_invalid": "keine Zahl",
-    "data.error.percent_range": "ein Prozentwert liegt zwischen 0 und 100",
-    "data.error.count_integer": "eine ganze Zahl ab 0 erwartet",
-    "data.error.not_negative": "der Wert darf nicht negativ sein",
-    "data.error.currency_cents": "höchstens zwei Nachkommastellen",
-    "data.error.survey_empty": "keine Antworten gezählt",
+# validation.py's message keys → the codes of workflow/messages.py
+_PROBLEMS = {
+    "data.error.number_invalid": "value.number_invalid",
+    "data.error.percent_range": "value.percent_range",
+    "data.error.count_integer": "value.count_integer",
+    "data.error.not_negative": "value.not_negative",
+    "data.error.currency_cents": "value.currency_cents",
+    "data.error.survey_empty": "value.survey_empty",
 }
 
 
 def _entry(district: str, shown: str, unit: Unit) -> Entry | str:
+    """The entry, or the code of what is wrong with it."""
     if unit == Unit.TEXT:
-        return Entry(district, report=shown) if shown else "der Bericht fehlt"
+        return Entry(district, report=shown) if shown else "value.report_missing"
     if unit == Unit.SCALE:
         parts = shown.split("/")
         if len(parts) != 5:
-            return "eine Befragung braucht fünf Anzahlen, z. B. 3/8/12/5/2"
+            return "value.scale_counts"
         counts, errors = check_counts(parts)
-        return _MESSAGES.get(errors[0][1], "ungültig") if errors else Entry(district, counts=counts)
+        if errors:
+            return _PROBLEMS.get(errors[0][1], "value.invalid")
+        return Entry(district, counts=counts)
     number, key = check_number(unit, shown)
-    return _MESSAGES.get(key, "ungültig") if key else Entry(district, value=number)
+    return _PROBLEMS.get(key, "value.invalid") if key else Entry(district, value=number)
 
 
 # -- importing ----------------------------------------------------------------------------
@@ -354,7 +360,12 @@ def import_indicators(
         code = values["kennzahl_code"]
         if code and code in first_line:
             errors.append(
-                RowError(line, "kennzahl_code", f"'{code}' steht schon in Zeile {first_line[code]}")
+                RowError(
+                    line,
+                    "kennzahl_code",
+                    "row.duplicate_code",
+                    {"code": code, "first_line": first_line[code]},
+                )
             )
         first_line.setdefault(code, line)
         if row is not None:
@@ -365,12 +376,12 @@ def import_indicators(
         for code in row.goal_codes:
             if code not in goals:
                 errors.append(
-                    RowError(row.line, "ziele", f"Ziel '{code}' gibt es im Katalog nicht")
+                    RowError(row.line, "ziele", "row.unknown_goal", {"code": code})
                 )
         for code in row.measure_codes:
             if code not in measures:
                 errors.append(
-                    RowError(row.line, "massnahmen", f"Maßnahme '{code}' gibt es im Katalog nicht")
+                    RowError(row.line, "massnahmen", "row.unknown_measure", {"code": code})
                 )
     if errors:
         raise IndicatorsInvalid(sorted(errors, key=lambda e: (e.line, e.column)))

@@ -21,6 +21,7 @@ from workflow.forms.models import Delegation, DelegationStatus
 from workflow.forms.tokens import Phase, form_url, issue_token
 from workflow.indicators.models import DataRequest, IndicatorValue, Unit
 from workflow.indicators.requests import policy_for
+from workflow.terms import terms_for
 
 DATA_KINDS = {
     "data_request",
@@ -258,6 +259,8 @@ def _handover(session: Session, row: OutboxMessage) -> dict[str, Any]:
 def delivered_pairs(session: Session, request: DataRequest, lang: str) -> list[list[str]]:
     """The values delivered for ``request`` as (label, value) pairs, for the confirmation."""
     words = WORDS["en" if lang == "en" else "de"]
+    # The whole area in the organisation's word (Gesamtstadt, Kreisgebiet …).
+    area = terms_for(session.get(Organisation, request.organisation_id), lang).area
     unit = request.indicator.unit
     rows = sorted(
         session.scalars(select(IndicatorValue).where(IndicatorValue.data_request_id == request.id)),
@@ -275,7 +278,7 @@ def delivered_pairs(session: Session, request: DataRequest, lang: str) -> list[l
             mean = format_number(row.value, unit, lang)
             pairs.append([words["counts"], f"{counts} ({words['mean']} {mean}){flag}"])
         else:
-            label = row.district or words["city"]
+            label = row.district or area
             pairs.append([label, format_number(row.value, unit, lang) + flag])
     if rows[0].comment:
         pairs.append([words["comment"], rows[0].comment])

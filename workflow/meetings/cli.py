@@ -1,7 +1,8 @@
 """``zielflow meeting …``: plan a body's meetings and their agenda from the shell.
 
 Thin commands over workflow/meetings/, one transaction each; BODY is a body's name or id.
-Output is German with real plurals; a refusal is one German line and exit status 1.
+Output follows ``--lang`` (German by default) with real plurals; a refusal is one line and
+exit status 1.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from workflow import runtime
+from workflow import cli_lang, runtime
+from workflow.cli_text import say
 from workflow.db import unit_of_work
 
 if TYPE_CHECKING:  # the models load on first use, so --help stays quick
@@ -23,11 +25,10 @@ if TYPE_CHECKING:  # the models load on first use, so --help stays quick
     from workflow.catalogue.models import Organisation
     from workflow.meetings.agenda import ProposedItem
 
-meeting_app = typer.Typer(no_args_is_help=True, help="Sitzungen der Gremien")
+meeting_app = typer.Typer(no_args_is_help=True, help=say("help.group.meeting"))
 
-OrgOption = Annotated[str, typer.Option("--org", help="Kürzel der Organisation")]
-BodyArg = Annotated[str, typer.Argument(help="Name oder Nummer des Gremiums")]
-LANG = "de"
+OrgOption = Annotated[str, typer.Option("--org", help=say("help.opt.org"))]
+BodyArg = Annotated[str, typer.Argument(help=say("help.arg.body"))]
 
 
 @contextmanager
@@ -42,7 +43,7 @@ def _work(org: str) -> Iterator[tuple[Session, Organisation]]:
         with unit_of_work(rt.sessions) as session:
             yield session, resolve_organisation(session, org or rt.settings.organisation)
     except BodyError as exc:
-        typer.echo(error_text(exc, LANG), err=True)
+        typer.echo(error_text(exc, cli_lang.current()), err=True)
         raise typer.Exit(1) from None
 
 
@@ -50,7 +51,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        typer.echo(f"--date '{text}' ist kein Datum (JJJJ-MM-TT).", err=True)
+        typer.echo(say("common.not_a_date", option="--date", text=text), err=True)
         raise typer.Exit(1) from None
 
 
@@ -58,21 +59,22 @@ def _meeting_line(meeting: Meeting, items: int) -> str:
     from api.body_text import plural
     from api.meeting_text import when
 
-    parts = [f"{meeting.id}", when(meeting, LANG)]
+    lang = cli_lang.current()
+    parts = [f"{meeting.id}", when(meeting, lang)]
     if meeting.place:
         parts.append(meeting.place)
     if meeting.title:
         parts.append(meeting.title)
-    return "  ".join(parts) + f" – {plural('meeting.items', items, LANG)}"
+    return "  ".join(parts) + f" – {plural('meeting.items', items, lang)}"
 
 
-@meeting_app.command("add")
+@meeting_app.command("add", help=say("help.meeting_add"))
 def meeting_add(
     body: BodyArg,
-    held_on: Annotated[str, typer.Option("--date", help="Tag der Sitzung, JJJJ-MM-TT")],
-    starts_at: Annotated[str, typer.Option("--time", help="Beginn, SS:MM")] = "",
-    place: Annotated[str, typer.Option("--place", help="Ort")] = "",
-    title: Annotated[str, typer.Option("--title", help="Titel")] = "",
+    held_on: Annotated[str, typer.Option("--date", help=say("help.opt.meeting_day"))],
+    starts_at: Annotated[str, typer.Option("--time", help=say("help.opt.time"))] = "",
+    place: Annotated[str, typer.Option("--place", help=say("help.opt.place"))] = "",
+    title: Annotated[str, typer.Option("--title", help=say("help.opt.title"))] = "",
     org: OrgOption = "",
 ) -> None:
     """Plan a meeting of BODY."""
@@ -93,16 +95,18 @@ def meeting_add(
             title=title,
             now=runtime.current().clock.now(),
         )
-        where = f", Ort: {meeting.place}" if meeting.place else ""
-        line = (
-            f"Sitzung des Gremiums „{the_body.name}“ am {when(meeting, LANG)}{where} "
-            f"angelegt, Nummer {meeting.id}. Tagesordnung vorschlagen: "
-            f"zielflow meeting agenda {meeting.id} --propose"
+        where = say("meeting.where", place=meeting.place) if meeting.place else ""
+        line = say(
+            "meeting.added",
+            body=the_body.name,
+            when=when(meeting, cli_lang.current()),
+            where=where,
+            number=meeting.id,
         )
     typer.echo(line)
 
 
-@meeting_app.command("list")
+@meeting_app.command("list", help=say("help.meeting_list"))
 def meeting_list(body: BodyArg, org: OrgOption = "") -> None:
     """List the meetings of BODY, earliest first."""
     from workflow.bodies import queries
@@ -114,32 +118,27 @@ def meeting_list(body: BodyArg, org: OrgOption = "") -> None:
             _meeting_line(m, len(agenda_of(session, m.id)))
             for m in meetings_of_body(session, body_id=the_body.id)
         ]
-    empty = f"Für das Gremium „{the_body.name}“ ist noch keine Sitzung eingetragen."
-    typer.echo("\n".join(lines) if lines else empty)
+    typer.echo("\n".join(lines) if lines else say("meeting.none", body=the_body.name))
 
 
 def _proposal_lines(items: list[ProposedItem]) -> list[str]:
     from api.meeting_text import kind_label, reason_text
 
+    lang = cli_lang.current()
     lines = []
     for n, item in enumerate(items, start=1):
-        lines.append(f"{n}. {kind_label(item.kind, LANG)}: {item.title}")
-        reason = reason_text(item.reason, item.details, LANG)
+        lines.append(f"{n}. {kind_label(item.kind, lang)}: {item.title}")
+        reason = reason_text(item.reason, item.details, lang)
         if reason:
             lines.append(f"   {reason}")
     return lines
 
 
-@meeting_app.command("agenda")
+@meeting_app.command("agenda", help=say("help.meeting_agenda"))
 def meeting_agenda(
-    meeting_id: Annotated[int, typer.Argument(help="Nummer der Sitzung", min=1, max=2**31 - 1)],
-    propose: Annotated[
-        bool, typer.Option("--propose", help="die aus den Daten vorgeschlagene Tagesordnung")
-    ] = False,
-    accept: Annotated[
-        bool,
-        typer.Option("--accept", help="den Vorschlag als Tagesordnung speichern (mit --propose)"),
-    ] = False,
+    meeting_id: Annotated[int, typer.Argument(help=say("help.arg.meeting"), min=1, max=2**31 - 1)],
+    propose: Annotated[bool, typer.Option("--propose", help=say("help.opt.propose"))] = False,
+    accept: Annotated[bool, typer.Option("--accept", help=say("help.opt.accept"))] = False,
     org: OrgOption = "",
 ) -> None:
     """Show the agenda of a meeting; --propose shows the proposal, --accept stores it."""
@@ -149,27 +148,32 @@ def meeting_agenda(
     from workflow.meetings.agenda import AgendaEntry
     from workflow.meetings.models import AgendaKind
 
-    now = runtime.current().clock.now()
+    now, lang = runtime.current().clock.now(), cli_lang.current()
     with _work(org) as (session, organisation):
         meeting = queries.get_meeting(
             session, organisation_id=organisation.id, meeting_id=meeting_id
         )
-        day = fmt_day(meeting.held_on, LANG)
+        day = fmt_day(meeting.held_on, lang)
         if not (propose or accept):
             items = queries.agenda_of(session, meeting.id)
-            lines = [f"TOP {i.position}  {kind_label(i.kind, LANG)}: {i.title}" for i in items]
+            lines = [
+                say(
+                    "meeting.item",
+                    position=i.position,
+                    kind=kind_label(i.kind, lang),
+                    title=i.title,
+                )
+                for i in items
+            ]
             if not lines:
-                lines = [
-                    f"Die Tagesordnung der Sitzung am {day} ist noch nicht festgelegt. "
-                    f"Vorschlag: zielflow meeting agenda {meeting.id} --propose"
-                ]
+                lines = [say("meeting.agenda_open", day=day, number=meeting.id)]
         else:
             proposal = agenda.propose_agenda(session=session, meeting_id=meeting.id, now=now)
-            count = plural("meeting.items", len(proposal), LANG)
-            lines = [f"Vorgeschlagen für die Sitzung am {day}: {count}"]
+            count = plural("meeting.items", len(proposal), lang)
+            lines = [say("meeting.proposed", day=day, count=count)]
             lines += _proposal_lines(proposal)
             if not proposal:
-                lines = [f"Für die Sitzung am {day} ergibt sich aus den Daten kein Vorschlag."]
+                lines = [say("meeting.no_proposal", day=day)]
             if accept:
                 # The coordinator's own items stay, after the proposal.
                 own = [
@@ -181,7 +185,6 @@ def meeting_agenda(
                     session=session, meeting_id=meeting.id, items=[*proposal, *own], now=now
                 )
                 lines.append(
-                    f"Die Tagesordnung ist gespeichert: "
-                    f"{plural('meeting.items', len(stored), LANG)}."
+                    say("meeting.stored", count=plural("meeting.items", len(stored), lang))
                 )
     typer.echo("\n".join(lines))

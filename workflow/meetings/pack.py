@@ -17,7 +17,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from sqlalchemy.orm import Session
 
 from workflow.bodies.errors import BodyError
-from workflow.bodies.models import Meeting
+from workflow.bodies.models import Body, Meeting
+from workflow.catalogue.models import Organisation
 from workflow.meetings.pack_data import Pack, pack_of
 from workflow.reports import german
 from workflow.reports.html import TEMPLATES
@@ -34,7 +35,9 @@ def meeting_pack_html(session: Session, meeting_id: int, language: str) -> str:
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise BodyError("meeting_not_found", ref=str(meeting_id))
-    return render_pack(pack_of(session, meeting), language)
+    body = session.get(Body, meeting.body_id)
+    org = session.get(Organisation, body.organisation_id) if body is not None else None
+    return render_pack(pack_of(session, meeting), language, org)
 
 
 def meeting_pack_pdf(session: Session, meeting_id: int, language: str) -> bytes:
@@ -47,10 +50,11 @@ def pack_filename(meeting: Meeting, fmt: str) -> str:
     return f"sitzungsunterlage-{meeting.id}-{meeting.held_on.isoformat()}.{fmt}"
 
 
-def render_pack(pack: Pack, language: str) -> str:
+def render_pack(pack: Pack, language: str, org: Organisation | None = None) -> str:
+    """``org`` gives the words (Fachbereich or Amt …); without it, the default words."""
     lang = language if language in LANGUAGES else "de"
     # Imported here: the catalogue lives with the pages; this module only reads it.
-    from api.i18n import translate
+    from api.i18n import terms_in_effect, translate
 
     def t(key: str, **values: object) -> str:
         return translate(key, lang, **values)
@@ -62,7 +66,8 @@ def render_pack(pack: Pack, language: str) -> str:
         return str(value) if text == key else text
 
     template = _environment(lang).get_template("meeting_pack.html")
-    return template.render(p=pack, lang=lang, t=t, label=label, tz=ZoneInfo(pack.timezone))
+    with terms_in_effect(org):
+        return template.render(p=pack, lang=lang, t=t, label=label, tz=ZoneInfo(pack.timezone))
 
 
 @lru_cache(maxsize=len(LANGUAGES))

@@ -108,7 +108,7 @@ def answers_table(session: Session, *, organisation_id: int, year: int) -> Answe
         select(Cycle).where(Cycle.organisation_id == organisation_id, Cycle.year == year)
     ).first()
     if org is None or cycle is None:
-        raise ReportUnavailable(f"Es gibt keinen Zyklus {year}.")
+        raise ReportUnavailable("report.no_cycle", year=year)
     tz = ZoneInfo(org.timezone)
     # Values typed before the forms checked ranges (such as 1E+309) read as this.
     invalid = _de("answer", "value_invalid")

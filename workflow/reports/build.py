@@ -1,6 +1,6 @@
 """One entry point for the CLI and the API: which report, which cycle, which format -> bytes.
 
-Reads only; the caller owns the session. Raises ``ReportUnavailable`` with a German message
+Reads only; the caller owns the session. Raises ``ReportUnavailable`` (a code and parameters)
 when the data cannot make the report (no such cycle, no meeting entered).
 """
 
@@ -39,9 +39,9 @@ def build_report(
     meeting_date: date | None = None,
 ) -> Rendered:
     if kind not in KINDS:
-        raise ReportUnavailable(f"Unbekannter Bericht '{kind}'. Möglich: {', '.join(KINDS)}.")
+        raise ReportUnavailable("report.unknown_kind", kind=kind, allowed=list(KINDS))
     if fmt not in FORMATS:
-        raise ReportUnavailable(f"Unbekanntes Format '{fmt}'. Möglich: html, pdf.")
+        raise ReportUnavailable("report.unknown_format", format=fmt, allowed=list(FORMATS))
     if kind == "meeting":
         scope = data.meeting_scope(
             session,

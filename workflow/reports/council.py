@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.bodies.models import Body, Meeting
-from workflow.catalogue.models import Field, OrganisationKind
+from workflow.catalogue.models import Field
 from workflow.machine import State
 from workflow.reports import data, pending, rates
 from workflow.reports.council_models import CouncilFieldText, CouncilPaper
 from workflow.reports.german import number
+from workflow.terms import terms_for
 
 DEFAULT_SUBJECT = "Integrationsplan: Kurzbericht zum Stand der Umsetzung {year}"
 DEFAULT_ATTACHMENT = "Jahresbericht {year} (PDF)"
@@ -57,7 +58,7 @@ class FieldSection:
 class CouncilPaperData:
     organisation: str
     office: str
-    council: str  # "Rat" or "Kreistag": who takes note
+    council: str  # the organisation's council (workflow/terms.py): who takes note
     year: int
     report_date: date
     subject: str
@@ -155,9 +156,7 @@ def council_paper(session: Session, scope: data.Scope) -> CouncilPaperData:
     return CouncilPaperData(
         organisation=scope.organisation.name,
         office=scope.organisation.office_name,
-        council=(
-            "Kreistag" if scope.organisation.kind == OrganisationKind.DISTRICT.value else "Rat"
-        ),
+        council=terms_for(scope.organisation, "de").council,
         year=year,
         report_date=scope.report_date,
         subject=(stored.subject if stored and stored.subject else DEFAULT_SUBJECT.format(year=year)),

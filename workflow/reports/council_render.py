@@ -53,7 +53,7 @@ def build_council(
     report_date: date | None = None,
 ) -> Rendered:
     if fmt not in FORMATS:
-        raise ReportUnavailable(f"Unbekanntes Format '{fmt}'. Möglich: {', '.join(FORMATS)}.")
+        raise ReportUnavailable("report.unknown_format", format=fmt, allowed=list(FORMATS))
     scope = data.scope_for(
         session, organisation_id=organisation_id, year=year, report_date=report_date
     )

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow import messages
 from workflow.bodies.models import Body, BodyKind, Meeting
 from workflow.catalogue.models import (
     Contact,
@@ -35,10 +37,18 @@ from workflow.reports.german import code_key
 from workflow.reports.pending import DecisionItem, LateItem, OpenDecisions
 from workflow.reports.rates import Change, Rates
 from workflow.reports.stands import stand_counts
+from workflow.terms import Terms, terms_for
 
 
 class ReportUnavailable(Exception):
-    """The report cannot be built from this data (no such cycle, no meeting); German message."""
+    """The report cannot be built from this data (no such cycle, no meeting, unknown kind or
+    format): ``code`` and ``params`` for the edge's sentence (workflow/messages.py); ``str()``
+    is German, for logs."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params: dict[str, Any] = params
+        super().__init__(messages.message(code, messages.DEFAULT, **params))
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,8 @@ class Header:
     cycle_ends_on: date
     measures: int
     by_state: tuple[tuple[str, int], ...]  # (German phase label, count), in the cycle's order
+    # The organisation's words: Fachbereich or Amt, Gesamtstadt or Kreisgebiet, Rat or Kreistag.
+    terms: Terms = field(default_factory=lambda: terms_for(None, "de"))
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,7 @@ def scope_for(
         select(Cycle).where(Cycle.organisation_id == organisation_id, Cycle.year == year)
     ).first()
     if org is None or cycle is None:
-        raise ReportUnavailable(f"Es gibt keinen Zyklus {year}.")
+        raise ReportUnavailable("report.no_cycle", year=year)
     return Scope(org, cycle, report_date or last_event_date(session, org, cycle))
 
 
@@ -105,6 +117,7 @@ def header(session: Session, scope: Scope) -> Header:
         cycle_ends_on=scope.cycle.ends_on,
         measures=sum(counts.values()),
         by_state=tuple((LABELS_DE[s], int(counts[s.value])) for s in State if counts.get(s.value)),
+        terms=terms_for(scope.organisation, "de"),
     )
 
 
@@ -333,9 +346,7 @@ def meeting_scope(
         return Scope(base.organisation, base.cycle, upcoming[0])
     if days:
         return Scope(base.organisation, base.cycle, days[-1])
-    raise ReportUnavailable(
-        "Es ist keine Sitzung der Steuerungsgruppe eingetragen; bitte ein Sitzungsdatum angeben."
-    )
+    raise ReportUnavailable("report.no_meeting")
 
 
 # The meeting pack is the Steuerungsgruppe's; other bodies' meetings are not its business.

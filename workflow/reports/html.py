@@ -30,7 +30,7 @@ TITLES = {
 DECISION_DE = {
     "keep": "beibehalten",
     "adapt": "anpassen",
-    "drop": "verwerfen",
+    "drop": "streichen",
     "open": "noch kein Erstgespräch",
 }
 STATUS_DE = {
@@ -170,7 +170,7 @@ def annual_html(report: Annual) -> str:
         ("ueberblick", "Überblick"),
         ("handlungsfelder", "Vereinbarung und Zielerreichung nach Handlungsfeldern"),
         ("zielrang", "Vereinbarung und Zielerreichung nach Zielrang"),
-        ("fachbereiche", "Vereinbarung und Zielerreichung nach Fachbereichen"),
+        ("fachbereiche", f"Vereinbarung und Zielerreichung je {report.header.terms.unit}"),
         ("vorjahr", f"Veränderungen gegenüber {report.header.year - 1}"),
         ("verzug", "Verzug: was überfällig ist und warum"),
         ("kennzahlen", "Kennzahlen und Wirkungsindikatoren"),
@@ -186,7 +186,7 @@ def annual_html(report: Annual) -> str:
                 f"{s.code}: {s.statement}",
                 [
                     charts.Line(
-                        "Gesamtstadt",
+                        report.header.terms.area,
                         tuple(
                             charts.Point(p.survey_date, p.value, p.flagged)
                             for p in s.points
@@ -208,7 +208,7 @@ def annual_html(report: Annual) -> str:
         toc=toc,
         field_chart=_rates_chart("Quoten je Handlungsfeld", rates.by_field),
         rank_chart=_rates_chart("Quoten je Zielrang", rates.by_rank),
-        department_chart=_rates_chart("Quoten je Fachbereich", rates.by_department),
+        department_chart=_rates_chart(f"Quoten je {report.header.terms.unit}", rates.by_department),
         indicator_charts=indicator_charts,
     )
 
@@ -217,7 +217,7 @@ def meeting_html(report: MeetingPack) -> str:
     toc = Toc()
     for ident, title in (
         ("ueberblick", "Überblick"),
-        ("eskaliert", "Eskalierte Vorgänge"),
+        ("eskaliert", "Weitergeleitete Maßnahmen"),
         ("fehlend", "Fehlende Rückmeldungen"),
         ("entscheidungen", "Erbetene Entscheidungen"),
         ("methode", "Hinweise zur Unterlage"),

@@ -41,8 +41,8 @@ PROPOSAL_DE = {"continue": "fortführen", "adapt": "anpassen", "drop": "beenden"
 _MISSING = {
     State.INITIAL_INTERVIEW.value: "Erstgespräch noch nicht geführt (Koordinierungsstelle)",
     State.TARGET_AGREEMENT.value: "Zielvereinbarung fehlt",
-    State.REVIEW.value: "Review fehlt",
-    State.ASSESSMENT.value: "Bewertung des Reviews durch die Koordinierungsstelle steht aus",
+    State.REVIEW.value: "Rückmeldung zur Zielerreichung fehlt",
+    State.ASSESSMENT.value: "Bewertung der Rückmeldung durch die Koordinierungsstelle steht aus",
     State.REPLANNING.value: "Der nächste Zyklus ist noch nicht eröffnet (Koordinierungsstelle)",
 }
 
@@ -252,7 +252,7 @@ def open_decisions(session: Session, org: Organisation, cycle: Cycle) -> OpenDec
             f"Zielerreichung: {ACHIEVEMENT_DE.get(review.achievement, review.achievement)}; "
             f"Vorschlag: {PROPOSAL_DE.get(review.proposal, review.proposal)}"
             if review
-            else "Review liegt vor"
+            else "Rückmeldung zur Zielerreichung liegt vor"
         )
         assessments.append(_decision(mc, dept, local(mc.entered_state_at), detail, cycle))
     return OpenDecisions(tuple(drops), tuple(assessments), tuple(_escalated(session, cycle, local)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from functools import lru_cache
 
@@ -24,6 +25,7 @@ from workflow.reports import german
 from workflow.reports.html import TEMPLATES
 from workflow.status_checks.by_field import FieldBlock, status_by_field
 from workflow.status_checks.latest import STANDS
+from workflow.terms import words_by_language
 
 LANGUAGES = ("de", "en")
 NO_STATEMENT = ""  # the count of measures without any status yet
@@ -37,6 +39,8 @@ class Sheet:
     slug: str
     day: date
     field: FieldBlock
+    # The organisation's words per language (workflow/terms.py); empty: the default words.
+    words: dict[str, dict[str, str]] = dataclass_field(default_factory=dict)
 
     def counts(self) -> list[tuple[str, int]]:
         """(stand, n) in reading order, then "" for the measures without a statement."""
@@ -66,6 +70,7 @@ def status_sheet(session: Session, *, organisation_id: int, field_id: int, today
         slug=org.slug,
         day=today,
         field=block,
+        words=words_by_language(org),
     )
 
 
@@ -76,12 +81,13 @@ def sheet_filename(sheet: Sheet, fmt: str) -> str:
 def sheet_html(sheet: Sheet, language: str) -> str:
     lang = language if language in LANGUAGES else "de"
     # Imported here: the catalogue lives with the pages; this module only reads it.
-    from api.i18n import translate
+    from api.i18n import translate, words_in_effect
 
     def t(key: str, **values: object) -> str:
         return translate(key, lang, **values)
 
-    return _environment(lang).get_template("status_sheet.html").render(s=sheet, lang=lang, t=t)
+    with words_in_effect(sheet.words):
+        return _environment(lang).get_template("status_sheet.html").render(s=sheet, lang=lang, t=t)
 
 
 def sheet_pdf(sheet: Sheet, language: str) -> bytes:

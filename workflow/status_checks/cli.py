@@ -1,8 +1,9 @@
 """``zielflow status-check``: start a status check (Sachstandsabfrage) from the shell, or close one.
 
-A thin command over workflow/status_checks/service.py, one transaction. Output is German;
-a refusal of the core is one German line on standard error and exit status 1 (errors of
-settings, database and organisation end the same way through workflow/cli_errors.py).
+A thin command over workflow/status_checks/service.py, one transaction. Output follows
+``--lang`` (German by default); a refusal of the core is one line on standard error and exit
+status 1 (errors of settings, database and organisation end the same way through
+workflow/cli_errors.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from workflow import runtime
+from workflow import cli_lang, runtime
+from workflow.cli_text import say, say_n
 from workflow.db import unit_of_work
 
 if TYPE_CHECKING:  # the models load on first use, so --help stays quick
@@ -22,7 +24,6 @@ if TYPE_CHECKING:  # the models load on first use, so --help stays quick
 
     from workflow.catalogue.models import Organisation
 
-LANG = "de"
 ACTOR_PREFIX = "cli"
 
 
@@ -43,7 +44,7 @@ def _work(org: str) -> Iterator[tuple[Session, Organisation]]:
         with unit_of_work(rt.sessions) as session:
             yield session, resolve_organisation(session, org or rt.settings.organisation)
     except StatusCheckRefused as exc:
-        typer.echo(error_text(exc, LANG), err=True)
+        typer.echo(error_text(exc, cli_lang.current()), err=True)
         raise typer.Exit(1) from None
 
 
@@ -51,12 +52,8 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        _fail(f"--due '{text}' ist kein Datum (JJJJ-MM-TT).")
+        _fail(say("common.not_a_date", option="--due", text=text))
         raise  # unreachable: _fail ends the command
-
-
-def _plural(n: int, one: str, other: str) -> str:
-    return f"{n} {one if n == 1 else other}"
 
 
 def _actor() -> str:
@@ -69,33 +66,27 @@ def _actor() -> str:
 
 
 def status_check_cmd(
-    cycle: Annotated[
-        int | None, typer.Option("--cycle", help="Jahr des Zyklus, z. B. 2026")
-    ] = None,
-    due: Annotated[str, typer.Option("--due", help="Antwort erbeten bis, JJJJ-MM-TT")] = "",
-    field: Annotated[str, typer.Option("--field", help="Code des Handlungsfelds")] = "",
-    goal: Annotated[str, typer.Option("--goal", help="Code des Ziels")] = "",
-    department: Annotated[str, typer.Option("--department", help="Name des Fachbereichs")] = "",
+    cycle: Annotated[int | None, typer.Option("--cycle", help=say("help.opt.sc_cycle"))] = None,
+    due: Annotated[str, typer.Option("--due", help=say("help.opt.due"))] = "",
+    field: Annotated[str, typer.Option("--field", help=say("help.opt.sc_field"))] = "",
+    goal: Annotated[str, typer.Option("--goal", help=say("help.opt.goal"))] = "",
+    department: Annotated[str, typer.Option("--department", help=say("help.opt.department"))] = "",
     measure: Annotated[
-        list[str] | None,
-        typer.Option("--measure", help="Code einer Maßnahme; mehrfach möglich"),
+        list[str] | None, typer.Option("--measure", help=say("help.opt.measure"))
     ] = None,
-    title: Annotated[str, typer.Option("--title", help="Bezeichnung der Abfrage")] = "",
-    close: Annotated[
-        int | None,
-        typer.Option("--close", help="die Sachstandsabfrage mit dieser Nummer abschließen"),
-    ] = None,
-    org: Annotated[str, typer.Option("--org", help="Kürzel der Organisation")] = "",
+    title: Annotated[str, typer.Option("--title", help=say("help.opt.sc_title"))] = "",
+    close: Annotated[int | None, typer.Option("--close", help=say("help.opt.close"))] = None,
+    org: Annotated[str, typer.Option("--org", help=say("help.opt.org"))] = "",
 ) -> None:
     """Start a status check (Sachstandsabfrage) of the chosen measures, or close one with --close."""
     if close is not None:
         _close(close, org)
         return
     if cycle is None or not due:
-        _fail("Bitte --cycle JAHR und --due JJJJ-MM-TT angeben (oder --close NUMMER).")
+        _fail(say("status_check.arguments"))
     assert cycle is not None
     if not 2000 <= cycle <= 2100:
-        _fail(f"Jahr {cycle} liegt außerhalb von 2000–2100.")
+        _fail(say("common.year_range", year=cycle))
     _start(
         cycle=cycle,
         due_on=_day(due),
@@ -148,15 +139,22 @@ def _start(
             or 0
         )
         skipped = int((check.selection or {}).get("skipped_without_contact", 0))
-        number, due_shown = check.id, check.due_on.strftime("%d.%m.%Y")
-    line = (
-        f"Sachstandsabfrage Nr. {number} gestartet (Frist {due_shown}): "
-        f"{_plural(contacts, 'Ansprechperson', 'Ansprechpersonen')} zu "
-        f"{_plural(asked, 'Maßnahme', 'Maßnahmen')} angeschrieben"
+        number, due_shown = check.id, _shown_day(check.due_on)
+    line = say(
+        "status_check.started",
+        number=number,
+        due=due_shown,
+        contacts=say_n("count.contacts", contacts),
+        measures=say_n("count.measures", asked),
     )
     if skipped:
-        line += f"; {_plural(skipped, 'Maßnahme', 'Maßnahmen')} ohne Ansprechperson nicht abgefragt"
+        line += say("status_check.skipped", measures=say_n("count.measures", skipped))
     typer.echo(line + ".")
+
+
+def _shown_day(day: date) -> str:
+    # 31.03.2026 in German, 2026-03-31 in English (as the pages write it).
+    return day.strftime("%d.%m.%Y") if cli_lang.current() == "de" else day.isoformat()
 
 
 def _close(number: int, org: str) -> None:
@@ -170,7 +168,4 @@ def _close(number: int, org: str) -> None:
             status_check_id=number,
             actor=_actor(),
         )
-    typer.echo(
-        f"Sachstandsabfrage Nr. {number} abgeschlossen: keine Antworten und Korrekturen mehr, "
-        "keine Erinnerungen mehr."
-    )
+    typer.echo(say("status_check.closed", number=number))
