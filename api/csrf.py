@@ -17,8 +17,9 @@ import hashlib
 import hmac
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
+from api.errors import WordedHTTPException
 from api.session_cookie import csrf_seed, signed_in_key
 from workflow import runtime
 
@@ -81,11 +82,7 @@ async def require_csrf(request: Request) -> None:
     seed = csrf_seed(request, create=False)
     sent = await _sent_token(request)
     if not seed or not sent or not hmac.compare_digest(_sign(seed), sent):
-        raise HTTPException(
-            status_code=403,
-            detail="Sicherheitsprüfung fehlgeschlagen (CSRF). Bitte die Seite neu laden und "
-            "noch einmal absenden.",
-        )
+        raise WordedHTTPException(403, "api.csrf_failed")
 
 
 async def require_csrf_for_cookie(request: Request) -> None:

@@ -9,15 +9,17 @@ first (``api.csrf``), whatever route it calls.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.csrf import require_csrf_for_cookie
-from api.errors import ApiError
+from api.errors import WORDS_STATE, ApiError, WordedHTTPException, Words
+from api.i18n import LANGUAGES, words_in_effect
 from api.session_cookie import forget, signed_in_key
 from workflow import runtime
 from workflow.accounts import Role, TokenScope, User, user_for_api_token
@@ -25,6 +27,7 @@ from workflow.catalogue.models import Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.db import unit_of_work
 from workflow.sessions import user_for_session
+from workflow.terms import words_by_language
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -43,9 +46,9 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-class NotAuthenticated(HTTPException):
-    def __init__(self, message: str = "Bitte anmelden.") -> None:
-        super().__init__(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+class NotAuthenticated(WordedHTTPException):
+    def __init__(self, reason: str = "http.unauthenticated") -> None:
+        super().__init__(401, reason, headers={"WWW-Authenticate": "Bearer"})
 
 
 CookieCsrf = Annotated[None, Depends(require_csrf_for_cookie)]
@@ -68,10 +71,10 @@ def optional_user(request: Request, _csrf: CookieCsrf, session: SessionDep) -> U
         if scheme.lower() == "bearer" and raw.strip():
             found = user_for_api_token(session, raw.strip(), rt.clock.now(), sessions=own)
         if found is None:
-            raise NotAuthenticated("Der Zugangsschlüssel ist ungültig, abgelaufen oder widerrufen.")
+            raise NotAuthenticated("api.token_invalid")
         user, token = found
         if token.scope != TokenScope.WRITE.value and request.method not in SAFE_METHODS:
-            raise ApiError(403, "token_read_only", "Dieser Zugangsschlüssel berechtigt nur zum Lesen.")
+            raise ApiError(403, "token_read_only", reason="api.token_read_only")
         return user
     key = signed_in_key(request)
     if key is None:
@@ -95,13 +98,31 @@ def current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def _words_of(session: Session, user: User | None) -> Words:
+    org = organisation_of(session, user) if user is not None else None
+    return words_by_language(org, LANGUAGES)
+
+
+async def organisation_words(
+    request: Request, user: OptionalUser, session: SessionDep
+) -> AsyncIterator[None]:
+    """The JSON routes word ``{unit}``, ``{council}`` … with the reader's organisation's words.
+
+    Async on purpose: a sync dependency runs in a copied context, so a ContextVar it sets
+    never reaches the route. Set here, in the request's own task, the words reach every later
+    dependency and the route (whose worker thread copies this context); the error handlers
+    run after the dependencies have ended and read them from ``request.state``.
+    """
+    words = await run_in_threadpool(_words_of, session, user)
+    setattr(request.state, WORDS_STATE, words)
+    with words_in_effect(words):
+        yield
+
+
 def browser_only(request: Request) -> None:
     """For routes that manage credentials: an API token may not mint or manage tokens."""
     if request.headers.get("authorization") is not None:
-        raise HTTPException(
-            status_code=403,
-            detail="Dies ist nur nach der Anmeldung im Browser möglich, nicht mit einem Zugangsschlüssel.",
-        )
+        raise WordedHTTPException(403, "api.browser_only")
 
 
 BrowserOnly = Depends(browser_only)
@@ -113,7 +134,7 @@ def require_role(*roles: Role) -> Any:
 
     def check(user: CurrentUser) -> User:
         if user.role not in allowed:
-            raise HTTPException(status_code=403, detail="Dafür fehlt Ihnen die Berechtigung.")
+            raise WordedHTTPException(403, "http.forbidden")
         return user
 
     check.zf_roles = allowed  # type: ignore[attr-defined]  # read by the route-policy test

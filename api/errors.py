@@ -9,6 +9,9 @@ the reader's language: ``?lang=`` first, then the ``Accept-Language`` header, th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflow import messages
+from workflow.terms import placeholders, terms_for
 
 log = logging.getLogger(__name__)
 
@@ -36,30 +40,66 @@ CODES = {
 }
 
 
+# The organisation's words per language (workflow/terms.py), left on ``request.state`` by
+# api.deps.organisation_words: the handlers below run after the dependencies have ended.
+WORDS_STATE = "zf_words"
+Words = Mapping[str, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A parameter that is itself a code of workflow/messages.py, worded in the reader's
+    language with the sentence around it; a list of them is joined with "; "."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def worded(reason: str, lang: str, params: Mapping[str, Any], words: Words | None = None) -> str:
+    """``reason`` in ``lang``; ``{unit}`` and the other terms take the organisation's words."""
+    terms = (words or {}).get(lang) or placeholders(terms_for(None, lang))
+    values = {name: _phrased(value, lang, terms) for name, value in params.items()}
+    return messages.message(reason, lang, **{**terms, **values})
+
+
+def _phrased(value: Any, lang: str, terms: Mapping[str, str]) -> Any:
+    if isinstance(value, Phrase):
+        return messages.message(value.code, lang, **{**terms, **value.params})
+    if isinstance(value, list) and value and all(isinstance(v, Phrase) for v in value):
+        return "; ".join(_phrased(v, lang, terms) for v in value)
+    return value
+
+
 class ApiError(Exception):
     """Raised by API routes for an error with a code of its own and structured details.
 
     ``reason`` (a code of workflow/messages.py) and ``params``, when given, are worded at
-    response time in the reader's language instead of ``message``.
+    response time in the reader's language instead of ``message``; so is ``wording``, for
+    sentences an edge module words itself (``wording(lang)``). ``message`` is then only the
+    German fallback for logs and callers that read the exception.
     """
 
     def __init__(
         self,
         status: int,
         code: str,
-        message: str,
+        message: str = "",
         details: Any = None,
         *,
         reason: str | None = None,
         params: dict[str, Any] | None = None,
+        wording: Callable[[str], str] | None = None,
     ) -> None:
         self.status = status
         self.code = code
-        self.message = message
-        self.details = details if details is not None else {}
         self.reason = reason
         self.params = params or {}
-        super().__init__(message)
+        self.wording = wording
+        self.message = message
+        if not message:
+            self.message = self.text(messages.DEFAULT)
+        self.details = details if details is not None else {}
+        super().__init__(self.message)
 
     @classmethod
     def refusal(cls, status: int, code: str, refused: Any, **details: Any) -> ApiError:
@@ -75,10 +115,31 @@ class ApiError(Exception):
             params=params,
         )
 
-    def text(self, lang: str) -> str:
+    def text(self, lang: str, words: Words | None = None) -> str:
+        if self.wording is not None:
+            return self.wording(lang)
         if self.reason is None:
             return self.message
-        return messages.message(self.reason, lang, **self.params)
+        return worded(self.reason, lang, self.params, words)
+
+
+class WordedHTTPException(HTTPException):
+    """An HTTPException (401 still leads a page to the login) whose sentence is a code of
+    workflow/messages.py, worded in the reader's language; ``detail`` keeps the German."""
+
+    def __init__(
+        self,
+        status_code: int,
+        reason: str,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.reason = reason
+        self.params = params or {}
+        super().__init__(status_code, worded(reason, messages.DEFAULT, self.params), headers)
+
+    def text(self, lang: str) -> str:
+        return worded(self.reason, lang, self.params)
 
 
 def reader_language(request: Request) -> str:
@@ -93,6 +154,11 @@ def reader_language(request: Request) -> str:
             return tag
     cookie = request.cookies.get("zf_lang")
     return cookie if cookie in messages.LANGUAGES else messages.DEFAULT
+
+
+def words_of(request: Request) -> Words | None:
+    words: Words | None = getattr(request.state, WORDS_STATE, None)
+    return words
 
 
 def is_api(request: Request) -> bool:
@@ -131,17 +197,23 @@ def _sentence(detail: Any, status: int, lang: str) -> str:
 
 
 def install(app: FastAPI) -> None:
-    from api.i18n import language_of
+    from api.i18n import language_of, words_in_effect
     from api.templating import render
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
+        lang = reader_language(request) if is_api(request) else language_of(request)
+        words = words_of(request)
+        # ``wording`` may call api.i18n.translate, which reads the words in effect; a page
+        # route leaves none on the request and keeps whatever is in effect.
+        with words_in_effect(words) if words is not None else nullcontext():
+            message = exc.text(lang, words)
         if is_api(request):
-            return error_json(exc.status, exc.code, exc.text(reader_language(request)), exc.details)
+            return error_json(exc.status, exc.code, message, exc.details)
         return render(
             request,
             "dashboard/error.html",
-            {"status": exc.status, "message": exc.text(language_of(request))},
+            {"status": exc.status, "message": message},
             status_code=exc.status,
         )
 
@@ -151,7 +223,10 @@ def install(app: FastAPI) -> None:
         # Starlette's own exceptions (its form parser's limits, routing) carry English text.
         ours = isinstance(exc, HTTPException)
         lang = reader_language(request) if is_api(request) else language_of(request)
-        message = _sentence(exc.detail if ours else None, status, lang)
+        if isinstance(exc, WordedHTTPException):
+            message = exc.text(lang)
+        else:
+            message = _sentence(exc.detail if ours else None, status, lang)
         if is_api(request):
             code = CODES.get(status, ("error", ""))[0]
             return error_json(status, code, message, headers=getattr(exc, "headers", None))

@@ -4,6 +4,11 @@ database or the settings; the caller passes the language and the organisation's 
 German: 31.12.2027, "31.12.2027, 14:05 Uhr", 1.234,5. English: 31/12/2027 (day first, as
 in British and EU usage, so a German and an English page never disagree on the order),
 "31/12/2027, 14:05", 1,234.5.
+
+Pages use this short numeric form on purpose: it fits a table cell and a phone. Letters,
+emails and reports are read as prose and spell the English month out ("31 December 2027");
+that long form lives in ``workflow.reports.english``, the one home of the English month
+names. German reads 31.12.2027 in both.
 """
 
 from __future__ import annotations

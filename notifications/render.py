@@ -35,6 +35,7 @@ from workflow.indicators.mail import DATA_KINDS, data_context
 from workflow.machine import LABELS_DE, State
 from workflow.milestones.mail import MILESTONE_KINDS, milestone_context
 from workflow.organisation_settings import address_line
+from workflow.reports import english
 from workflow.status_checks.mail import KINDS as STATUS_CHECK_KINDS
 from workflow.status_checks.mail_context import status_check_context
 from workflow.terms import terms_for
@@ -93,7 +94,7 @@ KIND_LABELS = {
         "review_request": "Bitte um die Rückmeldung zur Zielerreichung",
         "reminder": "Erinnerung",
         "final_reminder": "Letzte Erinnerung",
-        "escalation_head": "Hinweis an die Amtsleitung",
+        "escalation_head": "Meldung an die Leitung",
         "digest": "Sammelübersicht",
         "confirmation_agreement": "Eingangsbestätigung Zielvereinbarung",
         "confirmation_review": "Eingangsbestätigung Zielerreichung",
@@ -107,7 +108,7 @@ KIND_LABELS = {
         "data_request": "Bitte um Kennzahlen",
         "data_reminder": "Erinnerung an Kennzahlen",
         "data_final_reminder": "Letzte Erinnerung an Kennzahlen",
-        "data_escalation_head": "Hinweis: Kennzahlen fehlen",
+        "data_escalation_head": "Meldung an die Leitung (Kennzahlen)",
         "confirmation_data": "Eingangsbestätigung Kennzahlen",
         "data_deadline_extended": "Neue Frist für Kennzahlen",
         "data_delegation": "Weitergabe des Formulars für Kennzahlen",
@@ -119,12 +120,12 @@ KIND_LABELS = {
         "assignment_request": "Auftrag eines Gremiums",
         "assignment_reminder": "Erinnerung an einen Auftrag",
         "assignment_final_reminder": "Letzte Erinnerung an einen Auftrag",
-        "assignment_escalation_head": "Hinweis: Auftrag nicht erledigt",
+        "assignment_escalation_head": "Meldung an die Leitung (Auftrag)",
         "assignment_confirmation": "Eingangsbestätigung Auftrag",
         "status_check_request": "Sachstandsabfrage",
         "status_check_reminder": "Erinnerung an die Sachstandsabfrage",
         "status_check_final_reminder": "Letzte Erinnerung an die Sachstandsabfrage",
-        "status_check_escalation_head": "Hinweis: Sachstandsabfrage unbeantwortet",
+        "status_check_escalation_head": "Meldung an die Leitung (Sachstandsabfrage)",
         "status_check_confirmation": "Eingangsbestätigung Sachstand",
         "status_check_delegation_notice": "Hinweis auf die Weitergabe Ihrer Sachstandsabfrage",
         "milestone_due": "Meilenstein erreicht?",
@@ -135,12 +136,12 @@ KIND_LABELS = {
         "review_request": "review request",
         "reminder": "reminder",
         "final_reminder": "final reminder",
-        "escalation_head": "notice to the department head",
-        "digest": "steering group digest",
-        "confirmation_agreement": "target agreement receipt",
-        "confirmation_review": "review receipt",
+        "escalation_head": "escalation to the head",
+        "digest": "digest to the steering group",
+        "confirmation_agreement": "target agreement confirmation",
+        "confirmation_review": "review confirmation",
         "deadline_extended": "deadline extension",
-        "delegation": "form handed over",
+        "delegation": "form handed on",
         "delegation_notice": "notice: your form was handed on",
         "delegation_approval": "request to approve a hand-over",
         "link_request": "request for a new link",
@@ -149,8 +150,8 @@ KIND_LABELS = {
         "data_request": "request for indicator values",
         "data_reminder": "indicator values reminder",
         "data_final_reminder": "final indicator values reminder",
-        "data_escalation_head": "notice: indicator values missing",
-        "confirmation_data": "indicator values receipt",
+        "data_escalation_head": "escalation to the head (indicators)",
+        "confirmation_data": "indicator values confirmation",
         "data_deadline_extended": "new deadline for indicator values",
         "data_delegation": "indicator values form handed over",
         "data_delegation_notice": "notice: your indicator values form was handed on",
@@ -161,33 +162,18 @@ KIND_LABELS = {
         "assignment_request": "task set by a body",
         "assignment_reminder": "task reminder",
         "assignment_final_reminder": "final task reminder",
-        "assignment_escalation_head": "notice: task not done",
-        "assignment_confirmation": "task answer receipt",
+        "assignment_escalation_head": "escalation to the head (task)",
+        "assignment_confirmation": "task answer confirmation",
         "status_check_request": "status check",
         "status_check_reminder": "status check reminder",
         "status_check_final_reminder": "final status check reminder",
-        "status_check_escalation_head": "notice: status check unanswered",
-        "status_check_confirmation": "status report receipt",
+        "status_check_escalation_head": "escalation to the head (status check)",
+        "status_check_confirmation": "status report confirmation",
         "status_check_delegation_notice": "notice: your status check was handed on",
         "milestone_due": "milestone reached?",
         "open_cycle_reminder": "please open the next cycle",
     },
 }
-MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=True,
@@ -221,11 +207,10 @@ class RenderedEmail:
 
 
 def format_date(day: date | None, lang: str) -> str:
+    """An email is a letter: "31 December 2027" in English, 31.12.2027 in German."""
     if day is None:
         return ""
-    if lang == "en":
-        return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
-    return day.strftime("%d.%m.%Y")
+    return english.long_day(day) if lang == "en" else day.strftime("%d.%m.%Y")
 
 
 def phase_of(row: OutboxMessage) -> str:

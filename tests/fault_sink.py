@@ -5,7 +5,9 @@ the first RCPT until the client gives up; once, for the next message of anyone, 
 SMTP transaction before RCPT is answered (nothing stored) or after the message is stored and
 before "250" is sent, so a test can kill the worker at exactly that point; or it can signal
 the n-th stored copy without holding it, for a kill a few milliseconds after a "250". It logs every
-stored copy with the client's port, so a duplicate can be traced to the process that sent it.
+stored copy with the client's port, so a duplicate can be traced to the process that sent it, and
+notes each copy whose client hung up without another word after it: such a client may never have
+read the "250" (killed, or it stopped waiting), so sending the message again is its duty.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import email.policy
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from notifications.sink import CapturingHandler
 
@@ -36,6 +38,8 @@ class StoredCopy:
     recipient: str
     at: float  # time.monotonic() when the sink stored it
     client_port: int
+    # The client hung up after this copy without another command (no QUIT, no next MAIL).
+    abandoned: bool = False
 
 
 class FaultySink(CapturingHandler):
@@ -52,6 +56,7 @@ class FaultySink(CapturingHandler):
         self.held = threading.Event()
         self.held_port: int | None = None
         self.copies: list[StoredCopy] = []
+        self.abandoned: set[int] = set()  # indexes into ``copies``
         # Signal (without holding anything) when the n-th copy is stored, for a kill that
         # lands at a random moment just after a "250": before or after the rows are marked.
         self.signal_copy: int | None = None
@@ -132,6 +137,7 @@ class FaultySink(CapturingHandler):
                 )
             )
             signal = len(self.copies) == self.signal_copy
+            session.unanswered_copy = len(self.copies) - 1  # type: ignore[attr-defined]
         if signal:
             self.copy_port = _port(session)
             self.copy_stored.set()
@@ -142,7 +148,50 @@ class FaultySink(CapturingHandler):
 
     def snapshot(self) -> list[StoredCopy]:
         with self._lock:
-            return list(self.copies)
+            return [
+                replace(c, abandoned=True) if i in self.abandoned else c
+                for i, c in enumerate(self.copies)
+            ]
+
+    def hung_up(self, session: Session) -> None:
+        index = getattr(session, "unanswered_copy", None)
+        if index is not None:
+            with self._lock:
+                self.abandoned.add(index)
+
+
+class _WatchfulSMTP(SMTP):
+    """Notes whether a client said anything after its last stored copy before hanging up."""
+
+    async def _spoke(self) -> None:
+        if self.session is not None:
+            self.session.unanswered_copy = None  # type: ignore[attr-defined]
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        await self._spoke()
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RSET(self, arg: str) -> None:
+        await self._spoke()
+        await super().smtp_RSET(arg)
+
+    async def smtp_NOOP(self, arg: str) -> None:
+        await self._spoke()
+        await super().smtp_NOOP(arg)
+
+    async def smtp_QUIT(self, arg: str) -> None:
+        await self._spoke()
+        await super().smtp_QUIT(arg)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.session is not None and isinstance(self.event_handler, FaultySink):
+            self.event_handler.hung_up(self.session)
+        super().connection_lost(error)
+
+
+class _WatchfulController(Controller):
+    def factory(self) -> SMTP:
+        return _WatchfulSMTP(self.handler, **self.SMTP_kwargs)
 
 
 def _port(session: Session) -> int:
@@ -152,6 +201,6 @@ def _port(session: Session) -> int:
 
 def start_faulty_sink(port: int) -> tuple[Controller, FaultySink]:
     handler = FaultySink()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = _WatchfulController(handler, hostname="127.0.0.1", port=port)
     controller.start()
     return controller, handler

@@ -172,9 +172,10 @@ def test_open_cycle_names_what_keeps_escalations_from_anyone(rt: Runtime) -> Non
     assert result.exit_code == 0, result.stderr
     assert "Zyklus 2026: 3 neu eröffnet" in result.stdout
     assert result.stderr.splitlines() == [
-        "Hinweis: Für Fachbereich „Q Amt für Schule“ ist keine Leitung eingetragen: Eskalationen "
-        "an die Leitung werden nur vermerkt.",
-        "Hinweis: Es gibt keine Steuerungsgruppe: Eskalationen der Stufe 2 erreichen niemanden.",
+        "Hinweis: Für „Q Amt für Schule“ ist keine Leitung eingetragen: Meldungen an die Leitung "
+        "werden nur vermerkt.",
+        "Hinweis: Es gibt keine Steuerungsgruppe: Überfällige Maßnahmen können an niemanden "
+        "weitergeleitet werden.",
     ]
     _ok(zielflow("body", "add", "Steuerungsgruppe", "--kind", "Steuerungsgruppe"))
     again = zielflow("open-cycle", "2026")

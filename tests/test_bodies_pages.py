@@ -198,7 +198,7 @@ def test_the_start_page_names_what_keeps_escalations_from_anyone(rt: Runtime) ->
     page = _text(client.get("/pipeline").text)
     assert "Vor dem nächsten Zyklus bitte klären" in page
     for name in departments:
-        assert f"Für Fachbereich „{name}“ ist keine Leitung eingetragen" in page
+        assert f"Für „{name}“ ist keine Leitung eingetragen" in page
     assert "Es gibt keine Steuerungsgruppe" in page
     org_id = _org_id(rt)
     with unit_of_work(rt.sessions) as s:

@@ -71,6 +71,10 @@ ALL = ORGANISATION | DATABASE | {BAD_SETTING}
 # {out} is a folder that exists except under NO_OUTPUT_FOLDER; {port} a free port.
 COMMANDS: dict[str, Call] = {
     "db upgrade": Call((), frozenset({UNREACHABLE, BAD_SETTING})),
+    # Never connects: it copies the SQLite file, and names a missing one.
+    "db backup": Call(("{out}/sicherung.sqlite3",), frozenset({NO_OUTPUT_FOLDER, BAD_SETTING})),
+    "person export": Call(("niemand@stadt.example.org", "--output", "{out}/person.json"), ALL),
+    "person erase": Call(("niemand@stadt.example.org",), ALL),
     # Creates the organisation it is given (or the default one), so only "ambiguous" applies.
     "import-catalogue": Call(
         (str(EXAMPLES / "catalogue.csv"),), DATABASE | {AMBIGUOUS_ORGANISATION, BAD_SETTING}
@@ -97,6 +101,7 @@ COMMANDS: dict[str, Call] = {
     "member add": Call(("1", "neu@stadt.example.org", "--name", "Neu"), ALL),
     "member end": Call(("1", "neu@stadt.example.org"), ALL),
     "member list": Call(("1",), ALL),
+    "member edit": Call(("1", "neu@stadt.example.org", "--name", "Neu"), ALL),
     "meeting add": Call(("1", "--date", f"{YEAR}-06-01"), ALL),
     "meeting list": Call(("1",), ALL),
     "meeting agenda": Call(("1", "--propose"), ALL),

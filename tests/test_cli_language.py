@@ -199,3 +199,76 @@ def test_lang_may_be_typed_after_the_command() -> None:
     ]
     assert lang_first(["report", "--", "--lang", "en"]) == ["report", "--", "--lang", "en"]
     assert lang_first(["--lang", "de", "sweep"]) == ["--lang", "de", "sweep"]
+
+
+def _said(monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    """The whole output of a refused command line, one line per sentence, blanks collapsed."""
+    import typer.rich_utils
+
+    monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", 200)  # no sentence broken by the frame
+    result = CliRunner().invoke(app, list(args), prog_name="zielflow")
+    assert result.exit_code == 2, result.output
+    return " ".join(result.output.replace("│", " ").split())
+
+
+USAGE_ENGLISH = re.compile(
+    r"\b(Usage|Try|Error|Missing|Invalid|No such|Got|requires|OPTIONS|COMMAND|ARGS|Input)\b"
+)
+
+
+def test_usage_errors_are_german_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    cases = {
+        ("--x",): "Unbekannte Option: --x",
+        ("user", "add", "a@b.de"): "Option '--role' fehlt.",
+        ("user", "add"): "Argument 'e-mail' fehlt.",
+        ("user", "add", "a@b.de", "--role"): "Option '--role' verlangt einen Wert.",
+        ("open-cycle", "abc"): "Ungültiger Wert für 'jahr': 'abc' ist keine ganze Zahl.",
+        ("simulate", "--start", "2026-01-01", "--days", "0"): (
+            "Ungültiger Wert für '--days': Der Wert muss mindestens 1 betragen."
+        ),
+        ("--lang", "xx", "sweep"): "'xx' ist nicht zulässig; möglich: 'de', 'en'.",
+        ("nosuch",): "Unbekannter Befehl 'nosuch'.",
+        ("sweep", "extra"): "Überzählige Angabe: extra",
+    }
+    for args, sentence in cases.items():
+        said = _said(monkeypatch, *args)
+        assert sentence in said, (args, said)
+        assert "Fehler" in said, said  # click names no usage line for an option's missing value
+        assert USAGE_ENGLISH.findall(said) == [], (args, said)
+        assert offences(said) == [], (args, offences(said))
+    assert "Aufruf: zielflow [OPTIONEN] BEFEHL [ARGUMENTE]..." in _said(monkeypatch, "--x")
+    assert "Hilfe erhalten Sie mit 'zielflow user add --help'." in _said(monkeypatch, "user", "add")
+
+
+def test_usage_errors_are_english_with_lang_en(monkeypatch: pytest.MonkeyPatch) -> None:
+    said = _said(monkeypatch, "--lang", "en", "user", "add", "a@b.de")
+    assert "Usage: zielflow user add [OPTIONS] {email}" in said
+    assert "Try 'zielflow user add --help' for help." in said
+    assert "Error" in said and "Missing option '--role'." in said
+    said = _said(monkeypatch, "--lang", "en", "open-cycle", "abc")
+    assert "Invalid value for 'year': 'abc' is not a whole number." in said
+    assert GERMAN.findall(said) == [] and "Aufruf" not in said, said
+
+
+def test_import_counts_departments_in_the_organisations_term(rt_sqlite: Runtime) -> None:
+    with unit_of_work(rt_sqlite.sessions) as session:
+        factories.organisation(session, slug="kreis").unit_term = "amt"
+    catalogue = str(EXAMPLES / "catalogue.csv")
+    german = _ok(CliRunner().invoke(app, ["import-catalogue", catalogue, "--org", "kreis"]))
+    assert "7 Ämter" in german and "Fachbereich" not in german, german
+    indicators = str(EXAMPLES / "indicators.csv")
+    args = ["--lang", "en", "import-indicators", indicators, "--org", "kreis"]
+    english = _ok(CliRunner().invoke(app, args))
+    assert english.startswith(f"{english.split()[0]} indicators read; new: "), english
+    assert GERMAN.findall(english) == [] and "Ämter" not in english, english
+
+
+def test_password_prompt_is_german(rt_sqlite: Runtime) -> None:
+    with unit_of_work(rt_sqlite.sessions) as session:
+        factories.organisation(session, slug="stadt")
+    typed = "geheimgeheim123\nanderesanderes\ngeheimgeheim123\ngeheimgeheim123\n"
+    args = ["user", "add", "a@stadt.de", "--role", "admin", "--org", "stadt"]
+    said = CliRunner().invoke(app, args, input=typed).output
+    assert "Passwort wiederholen:" in said and "stimmen nicht überein" in said, said
+    assert "Konto a@stadt.de (admin) gespeichert." in said
+    assert "Repeat" not in said and "Error" not in said, said

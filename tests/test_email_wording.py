@@ -56,7 +56,7 @@ COLLOQUIAL = (
     ("salutation", "name", "lang", "expected"),
     [
         ("frau", "Aylin Demir", "de", "Sehr geehrte Frau Demir,"),
-        ("herr", "Dr. Jonas van Dijk", "de", "Sehr geehrter Herr Dijk,"),
+        ("herr", "Dr. Jonas van Dijk", "de", "Sehr geehrter Herr Dr. van Dijk,"),
         ("", "Amtsleitung Sozialamt", "de", "Guten Tag,"),
         ("frau", "", "de", "Guten Tag,"),
         ("frau", "Aylin Demir", "en", "Dear Ms Demir,"),

@@ -3,7 +3,8 @@ scrolling. tests/test_narrow_screens.py walks the coordinator's navigation and t
 leads to; this walks the rest of the GET pages a person reads: sign-in and password pages, every
 kind of contact form with its thanks and expired-link pages, a steering member's
 /mein-gremium, the demo's mail pages, the meeting pack and the field's status sheet, and the
-error page. One browser context; the people change by their cookies.
+error page. One browser context; the people change by their cookies. Each page also goes
+through axe-core (serious and critical findings), as the other browser tests do.
 
 The data is the demo's (example catalogue and indicators, people, status checks with
 milestones, bodies with meetings and Aufträge). Screenshots of offenders under test-output/.
@@ -118,7 +119,9 @@ def _world(rt: Runtime) -> dict[str, list[str]]:
         waiting = list(
             session.scalars(
                 select(MeasureCycle)
-                .where(MeasureCycle.cycle_id == s.cycle_id, MeasureCycle.state == "initial_interview")
+                .where(
+                    MeasureCycle.cycle_id == s.cycle_id, MeasureCycle.state == "initial_interview"
+                )
                 .order_by(MeasureCycle.id)
             )
         )[:2]
@@ -231,6 +234,18 @@ def live(rt_sqlite: Runtime) -> Iterator[tuple[dict[str, list[str]], LiveServer]
     server.stop()
 
 
+def _axe(page: Any) -> list[tuple[str, str, list[Any]]]:
+    """axe-core's serious and critical findings on the page as it stands."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
 def _sign_in(page: Any, server: LiveServer, role: Role) -> None:
     page.context.clear_cookies()
     page.goto(f"{server.url}/login")
@@ -247,6 +262,7 @@ def test_the_remaining_pages_fit_a_phone(
     context = browser.new_context(locale="de-DE", viewport={"width": PHONE, "height": 800})
     page = context.new_page()
     too_wide: dict[str, tuple[int, list[str]]] = {}
+    inaccessible: dict[str, list[tuple[str, str, list[Any]]]] = {}
     seen = 0
     for who in ("public", "steering", "coordinator"):
         if who != "public":
@@ -266,6 +282,9 @@ def test_the_remaining_pages_fit_a_phone(
                 OUTPUT.mkdir(parents=True, exist_ok=True)
                 name = path.strip("/").replace("/", "-").replace("?", "-")[:60]
                 page.screenshot(path=str(OUTPUT / f"phone-{name}.png"), full_page=True)
+            if found := _axe(page):
+                inaccessible[path] = found
     context.close()
     assert seen == sum(len(p) for p in paths.values())
     assert too_wide == {}, "\n".join(f"{p}: {w}" for p, w in too_wide.items())
+    assert inaccessible == {}, "\n".join(f"{p}: {f}" for p, f in inaccessible.items())

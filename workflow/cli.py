@@ -6,13 +6,16 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from workflow import cli_errors, cli_help, cli_lang, runtime
-from workflow.cli_text import has, say, say_n
+from workflow.cli_text import count, has, say, say_n
 from workflow.db import unit_of_work
+
+if TYPE_CHECKING:  # the terms load the models, which --help never needs
+    from workflow.terms import Terms
 
 # Every help text below is read while the tree is built, so the language (``--lang en`` or
 # ZIELFLOW_LANG anywhere on the line) is chosen first; the callback sets it again for runs
@@ -39,6 +42,9 @@ def _add_groups() -> None:
     app.add_typer(body_app, name="body")
     app.add_typer(member_app, name="member")
     app.add_typer(meeting_app, name="meeting")
+    from workflow.privacy.cli import person_app
+
+    app.add_typer(person_app, name="person")
     app.command("status-check", help=say("help.status_check"))(status_check_cmd)
 
 
@@ -79,20 +85,36 @@ def db_upgrade() -> None:
     typer.echo(say("db.upgraded"))
 
 
-# The importers count by kind; the indicator importer names its kinds in German.
-_IMPORT_KINDS = {"Kennzahlen": "indicators", "Werte": "values", "Fachbereiche": "departments"}
-_IMPORT_KINDS |= {"Kontakte": "contacts"}
+@db_app.command("backup", help=say("help.db.backup"))
+def db_backup(path: PathArg) -> None:
+    """Copy the SQLite database while the worker runs; PostgreSQL: name the pg_dump line."""
+    from workflow.backup import BackupRefused, backup
+
+    try:
+        backup(runtime.current().settings.database_url, path)
+    except BackupRefused as exc:
+        _fail(say(exc.key, **exc.params))
+    typer.echo(say("db.backup.done", path=path))
+
+
+# The importers count by kind; the indicator importer still names two of its kinds in German
+# (tests/test_indicator_import.py reads them so).
+_IMPORT_KINDS = {"Kennzahlen": "indicators", "Werte": "values"}
 # From the whole to its parts, then who is responsible: the order a coordinator reads.
 _IMPORT_ORDER: tuple[str, ...] = ("concepts", "fields", "goals", "measures", "indicators")
 _IMPORT_ORDER += ("values", "departments", "heads", "contacts")
 
 
-def _counts(counted: dict[str, int]) -> str:
+def _counts(counted: dict[str, int], terms: Terms) -> str:
     """The text "3 Maßnahmen, 1 Ziel" for the importers' counts by kind; "nichts" for none."""
     parts = []
     for kind, n in sorted(counted.items(), key=lambda item: _import_rank(item[0])):
-        key = f"count.{_IMPORT_KINDS.get(kind, kind)}"
-        parts.append(say_n(key, n) if has(f"{key}.one") else f"{n} {kind}")
+        code = _IMPORT_KINDS.get(kind, kind)
+        key = f"count.{code}"
+        if code == "departments":  # "7 Ämter" or "7 Fachbereiche", as the organisation says
+            parts.append(f"{count(n, cli_lang.current())} {terms.unit if n == 1 else terms.units}")
+        else:
+            parts.append(say_n(key, n) if has(f"{key}.one") else f"{n} {kind}")
     return ", ".join(parts) or say("common.nothing")
 
 
@@ -101,10 +123,17 @@ def _import_rank(kind: str) -> tuple[int, str]:
     return (_IMPORT_ORDER.index(code) if code in _IMPORT_ORDER else len(_IMPORT_ORDER), code)
 
 
-def _import_summary(rows: str, created: dict[str, int], updated: dict[str, int]) -> str:
+def _import_summary(
+    rows: str, created: dict[str, int], updated: dict[str, int], terms: Terms
+) -> str:
     if not (any(created.values()) or any(updated.values())):
         return say("import.unchanged", rows=rows)
-    return say("import.changed", rows=rows, created=_counts(created), updated=_counts(updated))
+    return say(
+        "import.changed",
+        rows=rows,
+        created=_counts(created, terms),
+        updated=_counts(updated, terms),
+    )
 
 
 @app.command("import-catalogue", help=say("help.import_catalogue"))
@@ -112,6 +141,7 @@ def import_catalogue_cmd(path: PathArg, org: OrgOption = "") -> None:
     """Import a catalogue (CSV or XLSX): all rows or none."""
     from workflow.catalogue.service import CatalogueInvalid, import_catalogue
     from workflow.orgs import resolve_organisation
+    from workflow.terms import terms_for
 
     rt = runtime.current()
     if not path.is_file():
@@ -126,12 +156,13 @@ def import_catalogue_cmd(path: PathArg, org: OrgOption = "") -> None:
                 timezone=rt.settings.timezone,
             )
             report = import_catalogue(session=session, organisation_id=organisation.id, path=path)
+            terms = terms_for(organisation, cli_lang.current())
     except CatalogueInvalid as exc:
         for line in cli_errors.refused_file(path, exc):
             typer.echo(line, err=True)
         raise typer.Exit(1) from None
     rows = say_n("count.measures", report.rows)
-    typer.echo(_import_summary(rows, report.created, report.updated))
+    typer.echo(_import_summary(rows, report.created, report.updated, terms))
 
 
 @app.command("import-indicators", help=say("help.import_indicators"))
@@ -140,6 +171,7 @@ def import_indicators_cmd(path: PathArg, org: OrgOption = "") -> None:
     from workflow.cycles.calendar import calendar_of
     from workflow.indicators.importer import IndicatorsInvalid, import_indicators
     from workflow.orgs import resolve_organisation
+    from workflow.terms import terms_for
 
     rt = runtime.current()
     if not path.is_file():
@@ -155,12 +187,13 @@ def import_indicators_cmd(path: PathArg, org: OrgOption = "") -> None:
                 now=now,
                 today=calendar_of(organisation).local_date(now),
             )
+            terms = terms_for(organisation, cli_lang.current())
     except IndicatorsInvalid as exc:
         for line in cli_errors.refused_file(path, exc):
             typer.echo(line, err=True)
         raise typer.Exit(1) from None
     rows = say_n("count.indicators", report.rows)
-    typer.echo(_import_summary(rows, report.created, report.updated))
+    typer.echo(_import_summary(rows, report.created, report.updated, terms))
 
 
 @app.command("export-catalogue", help=say("help.export_catalogue"))
@@ -262,12 +295,7 @@ def user_add(
         email = normalise_email(email)  # before the password prompt: no typing in vain
     except AccountRefused as exc:
         _fail(_account_refusal(exc))
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt(
-            say("user.password_prompt"), hide_input=True, confirmation_prompt=True
-        )
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else _ask_password()
     rt = runtime.current()
     try:
         with unit_of_work(rt.sessions) as session:
@@ -316,6 +344,15 @@ def user_deactivate(email: EmailArg, org: OrgOption = "") -> None:
         _fail(_account_refusal(exc))
         return
     typer.echo(say("user.deactivated" if was_active else "user.already_inactive", email=address))
+
+
+def _ask_password() -> str:
+    """Asked twice until both match; click's own confirmation would ask and refuse in English."""
+    while True:
+        password: str = typer.prompt(say("user.password_prompt"), hide_input=True)
+        if password == typer.prompt(say("user.password_repeat"), hide_input=True):
+            return password
+        typer.echo(say("user.password_mismatch"), err=True)
 
 
 def _account_refusal(exc: Exception) -> str:

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
 from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from workflow import messages
 from workflow.machine import STATES, Actor, DueRule, State
 
 
@@ -27,6 +30,13 @@ class EscalationTarget(StrEnum):
 class EscalationStep(BaseModel):
     days_overdue: int = Field(ge=1)
     target: EscalationTarget
+
+
+def policy_error(code: str, **params: Any) -> PydanticCustomError:
+    """A broken rule of the policy as pydantic's error: its ``type`` is a code of
+    workflow/locales/errors.*.json and ``ctx`` its parameters, so an edge can word it in its
+    reader's language; ``msg`` stays the German sentence for readers without one."""
+    return PydanticCustomError(code, messages.message(code, messages.DEFAULT, **params), params)
 
 
 class DeadlinePolicy(BaseModel):
@@ -61,14 +71,14 @@ class DeadlinePolicy(BaseModel):
     @classmethod
     def _offsets_descending(cls, v: list[int]) -> list[int]:
         if any(o < 0 for o in v):
-            raise ValueError("Erinnerungen liegen vor oder am Fälligkeitstag (Versatz ≥ 0)")
+            raise policy_error("policy.reminder_offset_negative")
         return sorted(set(v), reverse=True)
 
     @field_validator("status_check_months")
     @classmethod
     def _months_of_implementation(cls, v: list[int]) -> list[int]:
         if any(not 1 <= m <= 24 for m in v):
-            raise ValueError("Monate der Sachstandsabfrage liegen zwischen 1 und 24")
+            raise policy_error("policy.status_check_month_range")
         return sorted(set(v))
 
     @field_validator("escalation_steps")

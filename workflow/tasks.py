@@ -1,15 +1,17 @@
 """Celery tasks: thin wrappers that run one sweep or one send against the database.
 
 A task carries no data worth keeping: it is a nudge to look at the database now. Losing
-one delays work until the next beat; running one twice finds nothing left to do.
+one delays work until the next beat; running one twice finds nothing left to do. So a task
+that fails (the database is away) is not retried by Celery: the next beat is its retry, and
+what must not be lost waits in the outbox. A Celery retry would be a countdown message held
+unacknowledged by the worker, which kombu restores when Redis restarts, and that path could
+end the worker with exit status 0.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-
-from sqlalchemy.exc import OperationalError
 
 from notifications.digest import DigestReport, build_digests
 from notifications.sender import SendReport, send_pending
@@ -62,14 +64,7 @@ def tick(rt: runtime.Runtime) -> TickReport:
     return TickReport(sweep, digests.sent, send_all(rt), digests.skipped)
 
 
-@app.task(
-    name="zielflow.sweep",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=8,
-)
+@app.task(name="zielflow.sweep", acks_late=True, reject_on_worker_lost=True)
 def sweep_task() -> dict[str, int]:
     report, digests = sweep_once(runtime.current())
     if report.queued or digests.sent or report.moved:
@@ -77,14 +72,7 @@ def sweep_task() -> dict[str, int]:
     return {"queued": report.queued, "moved": report.moved, "digests": digests.sent}
 
 
-@app.task(
-    name="zielflow.send",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=8,
-)
+@app.task(name="zielflow.send", acks_late=True, reject_on_worker_lost=True)
 def send_task() -> dict[str, int]:
     report = send_all(runtime.current())
     return {"emails_sent": report.emails_sent, "retried": report.retried, "dead": report.dead}

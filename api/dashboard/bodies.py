@@ -1,4 +1,5 @@
-"""The bodies pages: /gremien (list, create) and /gremien/{id} (members, history, settings).
+"""The bodies pages: /gremien (list, create), /gremien/{id} (members, history, settings) and
+/gremien/{id}/mitglieder/{m}/bearbeiten (correcting a current member).
 
 Everyone signed in reads; coordinators and admins create, change, add and end memberships.
 A refused entry shows the page again with what was typed and the reason; nothing is saved.
@@ -28,8 +29,8 @@ from api.dashboard.body_forms import (
     whole_number,
 )
 from api.dashboard.common import RowId, flash, page, redirect
+from api.dashboard.page_error import PageError, not_found
 from api.deps import Coordinator, Reader, SessionDep, organisation_of, today_of
-from api.errors import ApiError
 from api.i18n import language_of, translate
 from workflow.accounts import User
 from workflow.bodies import members, queries, service
@@ -38,6 +39,7 @@ from workflow.bodies.errors import BodyError
 from workflow.bodies.models import (
     Body,
     BodyKind,
+    BodyMember,
     BodyScope,
     DigestCadence,
     MemberRole,
@@ -162,7 +164,7 @@ def _body(session: Session, user: User, body_id: int) -> Body:
     try:
         return queries.get_body(session, organisation_id=user.organisation_id, body_id=body_id)
     except BodyError:
-        raise ApiError(404, "not_found", "Dieses Gremium gibt es nicht.") from None
+        raise not_found("body") from None
 
 
 def _body_page(
@@ -315,3 +317,122 @@ async def end_member(
     return await _act(
         request, session, user, body_id, f"end-{member_id}", ("on",), change, "body.ended"
     )
+
+
+# --- /gremien/{id}/mitglieder/{m}/bearbeiten ------------------------------------------------
+
+# What the edit form sends: the add form's fields without the start date (the history).
+EDIT_FIELDS = tuple(f for f in MEMBER_FIELDS if f != "joined_on")
+
+
+def _open_member(session: Session, body: Body, member_id: int) -> BodyMember:
+    """A membership of ``body`` that has not ended: only those can be corrected."""
+    try:
+        member = queries.member_of(session, body=body, member_id=member_id)
+    except BodyError:
+        raise _no_open_member() from None
+    if member.left_on is not None:
+        raise _no_open_member()
+    return member
+
+
+def _no_open_member() -> PageError:
+    # One sentence for "not there" and "ended": only open memberships have a form.
+    return PageError(404, "not_found", "not_found.body_member")
+
+
+def _as_stored(member: BodyMember) -> dict[str, str]:
+    """The member's values in the edit form's names, for the first showing of the form."""
+    return {
+        "name": member.name,
+        "email": member.email,
+        "salutation": member.salutation,
+        "language": member.language,
+        "represents": member.represents or "",
+        "represents_name": member.represents_name,
+        "role": member.role,
+        "deputy_of": str(member.deputy_of_id or ""),
+    }
+
+
+def _edit_page(
+    request: Request,
+    session: Session,
+    user: User,
+    body: Body,
+    member: BodyMember,
+    *,
+    typed: dict[str, str],
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    today = today_of(organisation_of(session, user))
+    current = queries.current_members(session, body_id=body.id, day=today)
+    return page(
+        request,
+        "dashboard/body_member.html",
+        user,
+        status_code=status_code,
+        body=body,
+        member=member,
+        typed=typed,
+        error=error,
+        principals=[m for m in current if m.role != MemberRole.DEPUTY.value and m.id != member.id],
+        **_choices(),
+        **_words(request),
+    )
+
+
+def _edit_url(body_id: int, member_id: int) -> str:
+    return f"/gremien/{body_id}/mitglieder/{member_id}/bearbeiten"
+
+
+@router.get("/gremien/{body_id}/mitglieder/{member_id}/bearbeiten", response_class=HTMLResponse)
+def member_form(
+    request: Request, body_id: RowId, member_id: RowId, user: Coordinator, session: SessionDep
+) -> HTMLResponse:
+    body = _body(session, user, body_id)
+    member = _open_member(session, body, member_id)
+    return _edit_page(request, session, user, body, member, typed=_as_stored(member))
+
+
+@router.post(
+    "/gremien/{body_id}/mitglieder/{member_id}/bearbeiten",
+    response_class=HTMLResponse,
+    dependencies=[Depends(require_csrf)],
+)
+async def correct_member(
+    request: Request, body_id: RowId, member_id: RowId, user: Coordinator, session: SessionDep
+) -> Response:
+    body = _body(session, user, body_id)
+    member = _open_member(session, body, member_id)
+    typed = typed_values(await request.form(), EDIT_FIELDS)
+    try:
+        with session.begin_nested():  # a refusal halfway leaves nothing behind
+            service.correct_member(
+                session=session,
+                body=body,
+                member=member,
+                email=typed["email"],
+                name=typed["name"],
+                language=typed["language"] or None,
+                salutation=typed["salutation"],
+                represents=typed["represents"] or None,
+                represents_name=typed["represents_name"],
+                role=typed["role"] or None,
+                deputy_of=whole_number(typed["deputy_of"]),
+            )
+    except BodyError as exc:
+        session.expire_all()  # show what is stored, not what the refused change set
+        return _edit_page(
+            request,
+            session,
+            user,
+            body,
+            member,
+            typed=typed,
+            error=error_text(exc, language_of(request)),
+            status_code=error_status(exc) if not exc.not_found else 422,
+        )
+    flash(request, "body.member_changed")
+    return redirect(f"/gremien/{body_id}#mitglieder")

@@ -20,9 +20,9 @@ from api.csrf import require_csrf
 from api.dashboard import decision_forms as forms
 from api.dashboard.common import RowId, flash, page, redirect
 from api.dashboard.filters import Blank, OptionalId, OptionalYear
+from api.dashboard.page_error import not_found
 from api.decision_text import error_status, error_text
 from api.deps import Coordinator, Reader, SessionDep, actor_of
-from api.errors import ApiError
 from api.i18n import language_of, translate
 from workflow import runtime
 from workflow.accounts import User
@@ -76,7 +76,7 @@ def _meeting(session: Session, user: User, meeting_id: int) -> tuple[Meeting, Bo
     meeting = session.get(Meeting, meeting_id)
     body = session.get(Body, meeting.body_id) if meeting is not None else None
     if meeting is None or body is None or body.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diese Sitzung gibt es nicht.")
+        raise not_found("meeting")
     return meeting, body
 
 
@@ -86,7 +86,7 @@ def _decision(session: Session, user: User, decision_id: int) -> Decision:
             session, organisation_id=user.organisation_id, decision_id=decision_id
         )
     except DecisionError:
-        raise ApiError(404, "not_found", "Diesen Eintrag gibt es nicht.") from None
+        raise not_found("entry") from None
 
 
 # --- /beschluesse ---------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
 from api.dashboard.organisation import translator
-from api.deps import Coordinator, SessionDep
-from api.errors import ApiError
+from api.dashboard.page_error import not_found
+from api.deps import Coordinator, SessionDep, organisation_of
 from api.i18n import language_of
 from api.setting_errors import head_problem
 from workflow.accounts import User
@@ -48,7 +48,8 @@ def heads_context(request: Request, session: Session, organisation_id: int) -> d
 def _department(session: Session, user: User, department_id: int) -> Department:
     department = session.get(Department, department_id)
     if department is None or department.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diesen Fachbereich gibt es nicht.")
+        # "Amt" where the organisation says Amt, as on its pages.
+        raise not_found("unit", organisation_of(session, user))
     return department
 
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
+from api.dashboard.page_error import not_found
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
-from api.errors import ApiError
 from api.i18n import language_of, translate
 from notifications.outbox import enqueue
 from workflow import runtime
@@ -178,7 +178,7 @@ def indicator_page(
 ) -> HTMLResponse:
     indicator = session.get(Indicator, indicator_id)
     if indicator is None or indicator.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diese Kennzahl gibt es nicht.")
+        raise not_found("indicator")
     return _indicator_view(request, session, user, indicator)
 
 
@@ -261,7 +261,7 @@ def _answers_of(session: Session, ids: list[int | None]) -> dict[int, dict[str, 
 def remind(request: Request, request_id: RowId, user: Coordinator, session: SessionDep) -> Response:
     row = session.get(DataRequest, request_id, with_for_update={"of": DataRequest})
     if row is None or row.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diese Datenanfrage gibt es nicht.")
+        raise not_found("data_request")
     if row.status == RequestStatus.OPEN.value:
         day = today_of(organisation_of(session, user)).isoformat()
         queued = enqueue(
@@ -284,7 +284,7 @@ async def extend(
     """A new due date for an open data request; a refused one shows the page with what was typed."""
     row = session.get(DataRequest, request_id)
     if row is None or row.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diese Datenanfrage gibt es nicht.")
+        raise not_found("data_request")
     form = await request.form()
     typed = {k: str(form.get(k, ""))[: MAX_REASON + 1] for k in ("due_on", "reason")}
     try:

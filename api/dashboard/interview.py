@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from api import formats
 from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
+from api.dashboard.page_error import not_found
 from api.deps import Coordinator, SessionDep, actor_of, organisation_of, today_of
-from api.errors import ApiError
 from api.i18n import language_of, translate
 from workflow import messages, runtime
 from workflow.accounts import User
@@ -55,7 +55,7 @@ _UID_NAMESPACE = uuid.UUID("6f1d3c1e-52a8-4d0b-9a55-0e2b7d6f4c11")
 def _contact(session: Session, user: User, contact_id: int) -> Contact:
     contact = session.get(Contact, contact_id)
     if contact is None or contact.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diese Ansprechperson gibt es nicht.")
+        raise not_found("contact")
     return contact
 
 
@@ -163,9 +163,10 @@ async def record(
             problems=problems,
             status_code=422,
         )
-    outside = _held_on_outside(session, common["held_on"], [row.id for row, _ in chosen])
+    lang = language_of(request)
+    outside = _held_on_outside(session, common["held_on"], [row.id for row, _ in chosen], lang)
     if outside is not None:
-        message = translate("interview.held_on_outside", language_of(request), **outside)
+        message = translate("interview.held_on_outside", lang, **outside)
         return _form(request, session, user, contact, typed=typed, error=message, status_code=422)
     clock = runtime.current().clock
     savepoint = session.begin_nested()
@@ -250,7 +251,9 @@ def refusal_message(exc: coordination.PayloadInvalid, lang: str) -> str:
     return translate(f"interview.{exc.code}", lang, **params)
 
 
-def _held_on_outside(session: Session, held_on: str, item_ids: list[int]) -> dict[str, str] | None:
+def _held_on_outside(
+    session: Session, held_on: str, item_ids: list[int], lang: str
+) -> dict[str, str] | None:
     """The allowed range when ``held_on`` lies outside it; None when it fits or is no date.
 
     A date that is no date at all is left to ``coordination.perform`` to refuse.
@@ -262,7 +265,7 @@ def _held_on_outside(session: Session, held_on: str, item_ids: list[int]) -> dic
     first = session.get(MeasureCycle, item_ids[0])
     if first is None:
         return None
-    error = interview_window(first.cycle.year).error("held_on", day)
+    error = interview_window(first.cycle.year).error("held_on", day, lang)
     return None if error is None else {k: str(v) for k, v in error.values.items()}
 
 
@@ -342,11 +345,11 @@ def invitation(
     event.add("dtstamp", now)
     event.add("dtstart", begins)
     event.add("dtend", begins + timedelta(minutes=minutes))
-    event.add("summary", f"Erstgespräch Integrationskonzept – {contact.name}")
-    event.add(
-        "description",
-        "Maßnahmen:\n" + "\n".join(f"{r.measure_code} {r.measure_title}" for r in items),
-    )
+    # Downloaded from the page and sent from the coordinator's own calendar: the page's language.
+    lang = language_of(request)
+    event.add("summary", translate("interview.ics_summary", lang, name=contact.name))
+    listed = "\n".join(f"{r.measure_code} {r.measure_title}" for r in items)
+    event.add("description", f"{translate('interview.ics_measures', lang)}\n{listed}")
     if location.strip():
         event.add("location", location.replace("\x00", "").strip())
     organizer = vCalAddress(f"mailto:{user.email}")

@@ -21,8 +21,8 @@ from fastapi.responses import HTMLResponse
 
 from api.dashboard.common import page
 from api.dashboard.mail_access import readable, viewer_enabled
+from api.dashboard.page_error import PageError, not_found
 from api.deps import Coordinator, SessionDep
-from api.errors import CODES, ApiError
 from workflow import runtime
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +45,7 @@ def _sink() -> Path | None:
     """The sink folder, None if there is none yet; 404 unless the viewer is on at all."""
     settings = runtime.current().settings
     if not viewer_enabled(settings):
-        raise ApiError(404, "not_found", CODES[404][1])
+        raise PageError(404, "not_found", "http.not_found")
     sink = settings.mail_sink_dir
     return sink if sink is not None and sink.is_dir() else None
 
@@ -103,7 +103,7 @@ def mails(request: Request, user: Coordinator, session: SessionDep) -> HTMLRespo
 @router.get("/mails/{name}", response_class=HTMLResponse)
 def mail(request: Request, name: str, user: Coordinator, session: SessionDep) -> HTMLResponse:
     sink = _sink()
-    missing = ApiError(404, "not_found", "Diese E-Mail gibt es nicht.")
+    missing = not_found("email")
     if sink is None or not NAME.match(name) or not (sink / name).is_file():
         raise missing
     message = _parse(sink / name)

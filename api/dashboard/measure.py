@@ -17,6 +17,7 @@ from api.dashboard.common import RowId, flash, page, redirect
 from api.dashboard.interview import CONFIRM, edit_url, missing, refusal_message
 from api.dashboard.measure_values import answer_view, iso_day, with_actor_names
 from api.dashboard.meeting_actor import with_meeting_actors
+from api.dashboard.page_error import not_found
 from api.dashboard.status_ask import ask_box
 from api.dashboard.status_badges import status_context
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
@@ -81,7 +82,7 @@ def _render(
         today=today_of(organisation_of(session, user)),
     )
     if row is None:
-        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.")
+        raise not_found("measure")
     lang, org_id = language_of(request), user.organisation_id
     answers = queries.answers(session, item_id)
     # A move a body decided names its meeting, not "meeting:<id>"; a person is named too.
@@ -133,7 +134,7 @@ def measure_page(
 async def act(request: Request, item_id: RowId, user: Coordinator, session: SessionDep) -> Response:
     owned = session.get(MeasureCycle, item_id)
     if owned is None or owned.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.")
+        raise not_found("measure")
     form = await request.form()
     typed = {k: str(form.get(k, ""))[:5000] for k in FORM_FIELDS}
     action = str(form.get("action", ""))
@@ -244,7 +245,7 @@ async def decide_delegation(
     """Approve a pending hand-over of this measure's form, or withdraw one."""
     owned = session.get(MeasureCycle, item_id)
     if owned is None or owned.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.")
+        raise not_found("measure")
     form = await request.form()
     chosen = DELEGATION_ACTIONS.get(str(form.get("action", "")))
     raw_id = str(form.get("delegation_id", ""))

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
 from api.dashboard.interview import edit_url
+from api.dashboard.page_error import not_found
 from api.deps import Coordinator, SessionDep, actor_of
-from api.errors import ApiError
 from workflow import runtime
 from workflow.accounts import User
 from workflow.catalogue.archive import ArchivedKind, archived_ids
@@ -38,7 +38,7 @@ MAX_NEXT = 50
 def _stay(session: Session, user: User, item_id: int) -> MeasureCycle:
     mc = session.get(MeasureCycle, item_id)
     if mc is None or mc.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.")
+        raise not_found("measure")
     return mc
 
 

@@ -20,8 +20,8 @@ from api.csrf import require_csrf
 from api.dashboard.body_forms import day_of, typed_values
 from api.dashboard.common import RowId, flash, page, redirect
 from api.dashboard.meeting_view import FREE_ITEMS, agenda_rows
+from api.dashboard.page_error import not_found
 from api.deps import Coordinator, Reader, SessionDep, organisation_of, today_of
-from api.errors import ApiError
 from api.i18n import language_of, translate
 from api.meeting_text import heading, kind_label, when
 from workflow import runtime
@@ -53,7 +53,7 @@ def body_or_404(session: Session, user: User, body_id: int) -> Body:
     try:
         return body_queries.get_body(session, organisation_id=user.organisation_id, body_id=body_id)
     except BodyError:
-        raise ApiError(404, "not_found", "Dieses Gremium gibt es nicht.") from None
+        raise not_found("body") from None
 
 
 def meeting_or_404(session: Session, user: User, meeting_id: int) -> Meeting:
@@ -62,7 +62,7 @@ def meeting_or_404(session: Session, user: User, meeting_id: int) -> Meeting:
             session, organisation_id=user.organisation_id, meeting_id=meeting_id
         )
     except BodyError:
-        raise ApiError(404, "not_found", "Diese Sitzung gibt es nicht.") from None
+        raise not_found("meeting") from None
 
 
 # --- /gremien/{id}/sitzungen/neu ------------------------------------------------------------

@@ -22,9 +22,9 @@ from api.body_text import fmt_day
 from api.csrf import require_csrf
 from api.dashboard import measure as measure_page
 from api.dashboard.common import RowId, flash, page, redirect
+from api.dashboard.page_error import not_found
 from api.dashboard.status_ask import BACK_TO_MY_BODIES
 from api.deps import Reader, SessionDep, organisation_of, today_of
-from api.errors import ApiError
 from api.i18n import language_of, translate
 from api.routes.status_requests import refusal_status, refusal_text
 from workflow import runtime
@@ -119,7 +119,7 @@ async def ask_for_status(
             )
     except StatusRequestRefused as exc:
         if exc.code == "measure_not_found":
-            raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.") from None
+            raise not_found("measure") from None
         text = refusal_text(exc, language_of(request), organisation_of(session, user).timezone)
         status = refusal_status(exc)
         if from_page:

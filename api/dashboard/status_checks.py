@@ -24,9 +24,9 @@ from api.dashboard import my_bodies
 from api.dashboard import status_check_forms as forms
 from api.dashboard.common import RowId, flash, page, redirect
 from api.dashboard.filters import Blank
+from api.dashboard.page_error import not_found
 from api.dashboard.status_ask import BACK_TO_MY_BODIES
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
-from api.errors import ApiError
 from api.i18n import language_of, translate
 from api.status_check_rows import check_row, check_rows, measure_codes, parts_of
 from api.status_check_text import NOT_FOUND, error_text, fmt_day, selection_text, stand_text
@@ -59,10 +59,6 @@ def _words(request: Request) -> dict[str, Callable[..., str]]:
         "day": lambda d: fmt_day(d, lang),
         "stand": lambda s: stand_text(s, lang),
     }
-
-
-def not_found() -> ApiError:
-    return ApiError(404, "not_found", "Diese Sachstandsabfrage gibt es nicht.")
 
 
 # --- /sachstandsabfragen ------------------------------------------------------------------
@@ -151,7 +147,7 @@ def _detail_page(
         session, organisation_id=user.organisation_id, status_check_id=status_check_id, today=today
     )
     if row is None:
-        raise not_found()
+        raise not_found("status_check")
     return page(
         request,
         "dashboard/status_check.html",
@@ -191,7 +187,7 @@ def close_check(
             )
     except StatusCheckRefused as exc:
         if exc.code == NOT_FOUND:
-            raise not_found() from None
+            raise not_found("status_check") from None
         session.expire_all()
         return _detail_page(request, session, user, status_check_id, error=exc, status_code=422)
     flash(request, "status_checks.closed_flash")
@@ -205,7 +201,7 @@ def _member_start(session: Session, user: User, item_id: int) -> int:
     """Open a check of the one measure, for the body whose scope covers it; its id."""
     mc = session.get(MeasureCycle, item_id)
     if mc is None or mc.organisation_id != user.organisation_id:
-        raise ApiError(404, "not_found", "Diese Maßnahme gibt es nicht.")
+        raise not_found("measure")
     today = today_of(organisation_of(session, user))
     measure = mc.measure
     seat = asking_seat(session, user=user, field_id=measure.goal.field_id, day=today)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from api.deps import organisation_words
 from api.routes import (
     bodies,
     catalogue,
@@ -23,7 +24,8 @@ from api.routes import (
     users,
 )
 
-router = APIRouter()
+# Every JSON text that names a {unit} or {council} uses the words of the reader's organisation.
+router = APIRouter(dependencies=[Depends(organisation_words, scope="function")])
 for module in (pipeline, measure_cycles, cycles, catalogue, outbox, users, reports, indicators):
     router.include_router(module.router)
 router.include_router(organisation.router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -54,11 +55,13 @@ MemberId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 @contextmanager
 def refusals() -> Iterator[None]:
-    """A domain refusal as the API's error shape, worded in German."""
+    """A domain refusal as the API's error shape, in the reader's language."""
     try:
         yield
     except BodyError as exc:
-        raise ApiError(error_status(exc), exc.code, error_text(exc, "de"), exc.params) from None
+        raise ApiError(
+            error_status(exc), exc.code, details=exc.params, wording=partial(error_text, exc)
+        ) from None
 
 
 def _body(session: Session, user: User, body_id: int) -> Body:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Coordinator, Reader, SessionDep, actor_of
 from api.errors import ApiError
-from api.routes.common import not_found
+from api.routes.common import field_empty, not_found, unknown_reference
 from api.routes.schemas import ERRORS, MAX_ID, Email, NoNul, OneLine
 from workflow import runtime
 from workflow.catalogue import archive
@@ -178,22 +178,21 @@ def _check_references(session: Session, org_id: int, values: dict[str, Any]) -> 
             continue
         row = session.get(model, ref)
         if row is None or row.organisation_id != org_id:  # type: ignore[attr-defined]
-            raise ApiError(
-                422, "unknown_reference", f"'{key}' {ref} gibt es nicht.", {"field": key}
-            )
+            raise unknown_reference(key, ref)
 
 
-def _flush_unique(session: Session, what: str) -> None:
+def _flush_unique(session: Session, kind: str) -> None:
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise ApiError(409, "duplicate", f"{what} mit diesem Kürzel/Namen gibt es schon.") from None
+        raise ApiError(409, "duplicate", reason=f"api.duplicate.{kind}") from None
 
 
 def _register(
     *,
     path: str,
+    kind_code: str,
     label: str,
     model: type[Base],
     kind: ArchivedKind | None,
@@ -201,7 +200,12 @@ def _register(
     patch: type[_In],
     out: type[BaseModel],
 ) -> None:
-    """Adds list, create, read, update and archive routes for one catalogue table."""
+    """Adds list, create, read, update and archive routes for one catalogue table.
+
+    ``kind_code`` names the table in the error sentences (``api.not_found.<kind_code>``),
+    which call a department by the reader's organisation's word; ``label`` is the German
+    name in the OpenAPI summaries, one document for every organisation.
+    """
 
     def archived_set(session: Session, org_id: int) -> set[int]:
         return archive.archived_ids(session, org_id, kind) if kind else set()
@@ -216,7 +220,7 @@ def _register(
     def load(session: Session, org_id: int, record_id: int) -> Any:
         row = session.get(model, record_id)
         if row is None or row.organisation_id != org_id:  # type: ignore[attr-defined]
-            raise not_found(label, record_id)
+            raise not_found(kind_code, record_id)
         return row
 
     def list_rows(user: Reader, session: SessionDep, include_archived: bool = False) -> list[Any]:
@@ -232,7 +236,7 @@ def _register(
         _check_references(session, user.organisation_id, values)
         row = model(organisation_id=user.organisation_id, **values)
         session.add(row)
-        _flush_unique(session, label)
+        _flush_unique(session, kind_code)
         return to_out(row, set())
 
     def read_row(record_id: RecordId, user: Reader, session: SessionDep) -> Any:
@@ -256,14 +260,12 @@ def _register(
             "salutation",
         ):
             if key in values and values[key] is None:
-                raise ApiError(
-                    422, "validation_error", f"'{key}' darf nicht leer sein.", {"field": key}
-                )
+                raise field_empty(key)
         _check_references(session, user.organisation_id, values)
         old_email = getattr(row, "email", None) if model is Contact else None
         for key, value in values.items():
             setattr(row, key, value)
-        _flush_unique(session, label)
+        _flush_unique(session, kind_code)
         if old_email is not None and row.email.lower() != old_email.lower():
             # Links sent to the old address stop working; the new address gets new ones.
             address_changed(
@@ -330,6 +332,7 @@ def _register(
 
 _register(
     path="fields",
+    kind_code="field",
     label="Handlungsfeld",
     model=FieldRow,
     kind=ArchivedKind.FIELD,
@@ -339,6 +342,7 @@ _register(
 )
 _register(
     path="goals",
+    kind_code="goal",
     label="Ziel",
     model=Goal,
     kind=ArchivedKind.GOAL,
@@ -348,6 +352,7 @@ _register(
 )
 _register(
     path="departments",
+    kind_code="department",
     label="Fachbereich",
     model=Department,
     kind=ArchivedKind.DEPARTMENT,
@@ -357,6 +362,7 @@ _register(
 )
 _register(
     path="contacts",
+    kind_code="contact",
     label="Ansprechperson",
     model=Contact,
     kind=ArchivedKind.CONTACT,
@@ -366,6 +372,7 @@ _register(
 )
 _register(
     path="measures",
+    kind_code="measure",
     label="Maßnahme",
     model=Measure,
     kind=None,

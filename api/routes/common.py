@@ -14,10 +14,32 @@ def cycle_or_404(session: Session, user: User, year: int | None) -> Cycle:
     cycle = latest_cycle(session, user.organisation_id, year)
     if cycle is None:
         reason = "not_found.cycle" if year else "not_found.no_cycle"
-        message = f"Es gibt keinen Zyklus {year}." if year else "Es ist noch kein Zyklus eröffnet."
-        raise ApiError(404, "cycle_not_found", message, reason=reason, params={"year": year})
+        raise ApiError(404, "cycle_not_found", reason=reason, params={"year": year})
     return cycle
 
 
-def not_found(what: str, ident: object) -> ApiError:
-    return ApiError(404, "not_found", f"{what} {ident} nicht gefunden.")
+def not_found(kind: str, ident: object) -> ApiError:
+    """``kind`` names the sentence (``api.not_found.<kind>``, e.g. "indicator")."""
+    return ApiError(404, "not_found", reason=f"api.not_found.{kind}", params={"id": ident})
+
+
+def unknown_reference(key: str, ref: object) -> ApiError:
+    """A reference (``goal_id``, ``contact_id`` …) to a row the organisation does not have."""
+    return ApiError(
+        422,
+        "unknown_reference",
+        details={"field": key},
+        reason="api.unknown_reference",
+        params={"field": key, "id": ref},
+    )
+
+
+def field_empty(key: str) -> ApiError:
+    """A change that would empty a field every row needs."""
+    return ApiError(
+        422,
+        "validation_error",
+        details={"field": key},
+        reason="api.field_empty",
+        params={"field": key},
+    )

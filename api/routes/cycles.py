@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from api.deps import Coordinator, Reader, SessionDep, actor_of
-from api.errors import ApiError
+from api.errors import ApiError, Phrase
 from api.routes.common import cycle_or_404
 from api.routes.schemas import ERRORS, CycleOut, DeletedCycleOut, OpenCycleIn, OpenCycleOut
 from workflow import runtime
@@ -22,20 +22,6 @@ router = APIRouter(prefix="/api/v1/cycles", tags=["cycles"], responses=ERRORS)
 Year = Annotated[int, Path(ge=2000, le=2100)]
 # Upper bounds the policy model leaves open: beyond these a number is a typing error.
 MAX_DAYS = 366
-# Why a cycle is not empty, as (one, several) for the refusal's sentence.
-NOT_EMPTY = {
-    "moved": (
-        "1 Maßnahme hat seit der Eröffnung die Phase gewechselt oder wurde bearbeitet",
-        "{n} Maßnahmen haben seit der Eröffnung die Phase gewechselt oder wurden bearbeitet",
-    ),
-    "answers": ("1 Antwort liegt vor", "{n} Antworten liegen vor"),
-    "drafts": ("1 Formular wurde begonnen", "{n} Formulare wurden begonnen"),
-    "carried_forward": (
-        "1 Maßnahme wurde aus dem Vorjahr übernommen",
-        "{n} Maßnahmen wurden aus dem Vorjahr übernommen",
-    ),
-    "references": ("andere Daten verweisen auf den Zyklus", "andere Daten verweisen auf den Zyklus"),
-}
 
 
 def checked_policy(raw: dict[str, Any]) -> DeadlinePolicy:
@@ -45,7 +31,7 @@ def checked_policy(raw: dict[str, Any]) -> DeadlinePolicy:
     except ValidationError as exc:
         details = [{"loc": list(e["loc"]), "message": e["msg"]} for e in exc.errors()]
         raise ApiError(
-            422, "policy_invalid", "Die Fristenregel ist ungültig.", {"errors": details}
+            422, "policy_invalid", details={"errors": details}, reason="api.policy_invalid"
         ) from None
     days = [
         policy.interview_days,
@@ -58,9 +44,7 @@ def checked_policy(raw: dict[str, Any]) -> DeadlinePolicy:
     ]
     if any(d > MAX_DAYS for d in days) or len(days) > 40:
         raise ApiError(
-            422,
-            "policy_invalid",
-            f"Fristen und Versätze dürfen höchstens {MAX_DAYS} Tage betragen.",
+            422, "policy_invalid", reason="api.policy_days_limit", params={"max": MAX_DAYS}
         )
     return policy
 
@@ -90,9 +74,9 @@ def open_year(body: OpenCycleIn, user: Coordinator, session: SessionDep) -> Open
         raise ApiError(
             422,
             exc.code,
-            f"Das Jahr {exc.year} liegt außerhalb der Jahre {first} bis {last}. Ein anderes "
-            'Jahr lässt sich nur mit Bestätigung eröffnen ("confirm": true).',
-            {"year": exc.year, "allowed_years": list(exc.allowed)},
+            details={"year": exc.year, "allowed_years": list(exc.allowed)},
+            reason="api.cycle_year_outside",
+            params={"year": exc.year, "first": first, "last": last},
         ) from None
     result = open_cycle(
         session=session,
@@ -127,15 +111,14 @@ def delete_cycle(year: Year, user: Coordinator, session: SessionDep) -> DeletedC
             now=runtime.current().clock.now(),
         )
     except CycleNotEmpty as exc:
-        reasons = "; ".join(
-            NOT_EMPTY[r][0 if n == 1 else 1].format(n=n) for r, n in exc.reasons.items()
-        )
+        # Each reason is worded with its count ("1 Antwort liegt vor", "2 Antworten liegen vor").
+        reasons = [Phrase(f"api.cycle_not_empty.{r}", {"count": n}) for r, n in exc.reasons.items()]
         raise ApiError(
             409,
             exc.code,
-            f"Der Zyklus {exc.year} kann nicht gelöscht werden: {reasons}. Löschen lässt sich "
-            "nur ein Zyklus, in dem seit der Eröffnung nichts geschehen ist.",
-            {"year": exc.year, "reasons": exc.reasons},
+            details={"year": exc.year, "reasons": exc.reasons},
+            reason="api.cycle_not_empty",
+            params={"year": exc.year, "reasons": reasons},
         ) from None
     return DeletedCycleOut(
         year=deleted.year, measures=deleted.measures, messages=deleted.messages, links=deleted.links

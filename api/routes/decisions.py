@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -28,6 +29,7 @@ from workflow.decisions import checks, export, queries, service
 from workflow.decisions.errors import DecisionError
 from workflow.decisions.models import DecisionKind, DecisionStatus
 from workflow.decisions.queries import DecisionRow
+from workflow.terms import terms_for
 
 router = APIRouter(
     prefix="/api/v1/decisions",
@@ -42,14 +44,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @contextmanager
 def refusals() -> Iterator[None]:
-    """A domain refusal as the API's error shape, worded in German, naming the input."""
+    """A domain refusal as the API's error shape, in the reader's language, naming the input."""
     try:
         yield
     except DecisionError as exc:
         details: dict[str, Any] = dict(exc.params)
         if exc.field:
             details["field"] = exc.field
-        raise ApiError(error_status(exc), exc.code, error_text(exc, "de"), details) from None
+        raise ApiError(
+            error_status(exc), exc.code, details=details, wording=partial(error_text, exc)
+        ) from None
 
 
 def _out(row: DecisionRow) -> DecisionOut:
@@ -113,9 +117,11 @@ def list_decisions(
     org = session.get(Organisation, user.organisation_id)
     assert org is not None  # a user cannot exist without its organisation (FK)
     name = f"beschluesse-{org.slug}.{format}"
+    terms = terms_for(org, "de")  # the export's columns and words are German
     if format == "xlsx":
-        return _download(export.to_xlsx(rows, org.timezone), XLSX, name)
-    return _download(export.to_csv(rows, org.timezone), "text/csv; charset=utf-8", name)
+        return _download(export.to_xlsx(rows, org.timezone, terms=terms), XLSX, name)
+    csv = export.to_csv(rows, org.timezone, terms=terms)
+    return _download(csv, "text/csv; charset=utf-8", name)
 
 
 @router.post("", response_model=DecisionOut, status_code=201, summary="Entscheidung erfassen")

@@ -7,6 +7,7 @@ flagged (never refused) when far from the series.
 
 # No ``from __future__ import annotations``: FastAPI must see the body models as objects.
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -18,10 +19,10 @@ from sqlalchemy.orm import Session, selectinload
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
 from api.errors import ApiError
 from api.i18n import translate
-from api.routes.common import not_found
+from api.routes.common import field_empty, not_found, unknown_reference
 from api.routes.schemas import ERRORS, MAX_ID, NoNul
 from notifications.outbox import enqueue
-from workflow import runtime
+from workflow import messages, runtime
 from workflow.accounts import User
 from workflow.catalogue.models import Contact, Goal, Measure
 from workflow.cycles.calendar import calendar_of
@@ -31,7 +32,7 @@ from workflow.indicators.extension import ExtensionRefused, extend_request
 from workflow.indicators.models import DataRequest, Indicator, IndicatorValue, RequestStatus
 from workflow.indicators.service import record_value, save_indicator
 from workflow.indicators.summary import summarise
-from workflow.indicators.validation import Entry, definition_problems, entry_error
+from workflow.indicators.validation import Entry, definition_issues, entry_error
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=ERRORS)
 IndicatorId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -177,10 +178,14 @@ class DataRequestOut(BaseModel):
 # -- helpers ------------------------------------------------------------------------------
 
 
+def _translated(key: str, params: dict[str, Any], lang: str) -> str:
+    return translate(key, lang, **params)
+
+
 def _load(session: Session, user: User, indicator_id: int) -> Indicator:
     indicator = session.get(Indicator, indicator_id)
     if indicator is None or indicator.organisation_id != user.organisation_id:
-        raise not_found("Kennzahl", indicator_id)
+        raise not_found("indicator", indicator_id)
     return indicator
 
 
@@ -249,13 +254,11 @@ def _check_references(session: Session, org_id: int, values: dict[str, Any]) -> 
     ]
     for key, row, ref in refs:
         if row is None or row.organisation_id != org_id:
-            raise ApiError(
-                422, "unknown_reference", f"'{key}' {ref} gibt es nicht.", {"field": key}
-            )
+            raise unknown_reference(key, ref)
 
 
 def _check_definition(values: dict[str, Any]) -> None:
-    problems = definition_problems(
+    problems = definition_issues(
         unit=values["unit"],
         direction=values["direction"],
         target_value=values.get("target_value"),
@@ -264,12 +267,19 @@ def _check_definition(values: dict[str, Any]) -> None:
         districts=values.get("districts") or [],
     )
     if problems:
-        field, message = problems[0]
+        first = problems[0]
         raise ApiError(
             422,
             "invalid_indicator",
-            message + ".",
-            {"field": field, "problems": [{"field": f, "message": m} for f, m in problems]},
+            details={
+                "field": first.field,
+                "problems": [
+                    {"field": p.field, "code": p.code, "message": p.text(messages.DEFAULT)}
+                    for p in problems
+                ],
+            },
+            # The problems read inside other sentences too, so the API adds the full stop.
+            wording=lambda lang: first.text(lang) + ".",
         )
 
 
@@ -296,7 +306,9 @@ def _save(
                 indicator=indicator,
             )
     except IntegrityError:
-        raise ApiError(409, "duplicate", f"Eine Kennzahl '{code}' gibt es schon.") from None
+        raise ApiError(
+            409, "duplicate", reason="api.duplicate.indicator", params={"code": code}
+        ) from None
     return saved
 
 
@@ -342,9 +354,7 @@ def update_indicator(
     changes = body.model_dump(exclude_unset=True)
     for key in ("code", "statement", "unit", "direction", "due_months", "due_day", "lead_days"):
         if key in changes and changes[key] is None:
-            raise ApiError(
-                422, "validation_error", f"'{key}' darf nicht leer sein.", {"field": key}
-            )
+            raise field_empty(key)
     current = {
         "code": indicator.code,
         "unit": indicator.unit,
@@ -355,12 +365,7 @@ def update_indicator(
         "districts": list(indicator.districts or []),
     }
     if "unit" in changes and changes["unit"] != indicator.unit and _has_values(session, indicator):
-        raise ApiError(
-            409,
-            "unit_locked",
-            "Die Einheit lässt sich nicht mehr ändern: es gibt schon Werte. "
-            "Legen Sie eine neue Kennzahl an.",
-        )
+        raise ApiError(409, "unit_locked", reason="api.unit_locked")
     for key in ("base_figures", "district", "source_label", "notes"):
         if key in changes and changes[key] is None:
             changes[key] = ""
@@ -432,13 +437,14 @@ def add_value(
     indicator = _load(session, user, indicator_id)
     org = organisation_of(session, user)
     if body.survey_date > today_of(org):
-        raise ApiError(422, "invalid_value", translate("data.error.date_future"))
+        raise ApiError(422, "invalid_value", wording=partial(translate, "data.error.date_future"))
     if body.district and body.district not in (indicator.districts or []):
         raise ApiError(
             422,
             "invalid_value",
-            f"Den Bezirk '{body.district}' kennt diese Kennzahl nicht.",
-            {"field": "district", "districts": list(indicator.districts or [])},
+            details={"field": "district", "districts": list(indicator.districts or [])},
+            reason="api.district_unknown",
+            params={"district": body.district},
         )
     entry = Entry(
         body.district,
@@ -448,7 +454,12 @@ def add_value(
     )
     error = entry_error(indicator.unit, entry)
     if error:
-        raise ApiError(422, "invalid_value", translate(error), {"unit": indicator.unit})
+        raise ApiError(
+            422,
+            "invalid_value",
+            details={"unit": indicator.unit},
+            wording=partial(translate, error),
+        )
     if indicator.unit in ("scale", "text"):
         entry = Entry(body.district, counts=entry.counts, report=entry.report)
     recorded = record_value(
@@ -519,9 +530,9 @@ def list_data_requests(
 def remind_now(request_id: RequestId, user: Coordinator, session: SessionDep) -> DataRequestOut:
     request = session.get(DataRequest, request_id, with_for_update={"of": DataRequest})
     if request is None or request.organisation_id != user.organisation_id:
-        raise not_found("Datenanfrage", request_id)
+        raise not_found("data_request", request_id)
     if request.status != RequestStatus.OPEN.value:
-        raise ApiError(409, "not_open", "Diese Datenanfrage ist nicht mehr offen.")
+        raise ApiError(409, "not_open", reason="api.request_not_open")
     org = organisation_of(session, user)
     now = runtime.current().clock.now()
     day = today_of(org).isoformat()
@@ -550,11 +561,11 @@ def extend(
         )
     except ExtensionRefused as refused:
         if refused.code == "not_found":
-            raise not_found("Datenanfrage", request_id) from None
+            raise not_found("data_request", request_id) from None
         status = 409 if refused.code == "not_open" else 422
-        message = translate(f"data.extend.error.{refused.code}", **refused.params)
         details = {"field": "due_on"} if status == 422 else {}
-        raise ApiError(status, refused.code, message, details) from None
+        wording = partial(_translated, f"data.extend.error.{refused.code}", refused.params)
+        raise ApiError(status, refused.code, details=details, wording=wording) from None
     org = organisation_of(session, user)
     now = runtime.current().clock.now()
     return _request_out(request, days_overdue(request.due_on, now, calendar_of(org)))

@@ -21,11 +21,6 @@ from workflow.forms.mail_domains import DomainsInvalid
 
 router = APIRouter(prefix="/api/v1/organisation", tags=["organisation"], responses=ERRORS)
 
-MESSAGES = {
-    "invalid_domain": "'{value}' ist keine Mail-Domain (Beispiel: stadt.de).",
-    "too_many": "Höchstens {max} Domains.",
-}
-
 
 class MailDomainsOut(BaseModel):
     domains: list[str] = Field(description="die geltenden eigenen Mail-Domains, sortiert")
@@ -68,7 +63,8 @@ def set_mail_domains(body: MailDomainsIn, user: Coordinator, session: SessionDep
         raise ApiError(
             422,
             invalid.code,
-            MESSAGES[invalid.code].format(**invalid.params),
-            {"field": "domains", **invalid.params},
+            details={"field": "domains", **invalid.params},
+            reason=f"api.mail_domains.{invalid.code}",
+            params=dict(invalid.params),
         ) from None
     return _out(session, org)

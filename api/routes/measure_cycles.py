@@ -78,7 +78,7 @@ def _item(session: SessionDep, user: Reader, item_id: int) -> ItemDetailOut:
         today=today_of(organisation_of(session, user)),
     )
     if row is None:
-        raise not_found("Maßnahme im Zyklus", item_id)
+        raise not_found("measure_cycle", item_id)
     return ItemDetailOut(
         **ItemOut.of(row).model_dump(),
         allowed_events=[e.value for e in allowed_events(State(row.state))],
@@ -99,7 +99,7 @@ def audit_of(item_id: ItemId, user: Reader, session: SessionDep) -> list[AuditOu
 def _owned(session: SessionDep, user: Coordinator, item_id: int) -> None:
     mc = session.get(MeasureCycle, item_id)
     if mc is None or mc.organisation_id != user.organisation_id:
-        raise not_found("Maßnahme im Zyklus", item_id)
+        raise not_found("measure_cycle", item_id)
 
 
 def _refused(exc: MoveRefused) -> ApiError:
@@ -141,7 +141,12 @@ def transition(
     except coordination.FieldInvalid as exc:
         details = {"field": exc.field, "reason": exc.code, **exc.params}
         raise ApiError(
-            422, "payload_invalid", str(exc), details, reason=f"payload.{exc.code}", params=exc.params
+            422,
+            "payload_invalid",
+            str(exc),
+            details,
+            reason=f"payload.{exc.code}",
+            params=exc.params,
         ) from None
     except coordination.PayloadInvalid as exc:
         raise ApiError.refusal(422, "payload_invalid", exc) from None

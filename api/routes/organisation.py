@@ -29,7 +29,9 @@ class OrganisationOut(BaseModel):
     contact_email: str = Field(description="Antwortadresse (Reply-To); leer: keine")
     state: str = Field(description="Land (Feiertage), z. B. NW")
     timezone: str = Field(description="Zeitzone, z. B. Europe/Berlin")
-    unit_term: str = Field(description="Bezeichnung der Organisationseinheiten: fachbereich oder amt")
+    unit_term: str = Field(
+        description="Bezeichnung der Organisationseinheiten: fachbereich oder amt"
+    )
     council_term: str = Field(
         description="Bezeichnung der Vertretungskörperschaft: rat, gemeinderat, stadtrat oder "
         "kreistag; leer: nach Art der Gebietskörperschaft (Kreistag beim Kreis, sonst Rat)"
@@ -82,10 +84,11 @@ def change_settings(
             }
             for p in exc.problems
         ]
+        problems = exc.problems
         raise ApiError(
             422,
             "invalid_settings",
-            " ".join(e["message"] for e in errors),  # type: ignore[misc]
-            {"errors": errors},
+            details={"errors": errors},
+            wording=lambda lang: " ".join(setting_problem(p, lang) for p in problems),
         ) from None
     return OrganisationOut(slug=org.slug, **current(org))

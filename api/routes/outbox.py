@@ -57,13 +57,13 @@ def resend(
 ) -> OutboxOut:
     message = session.get(OutboxMessage, message_id, with_for_update=True)
     if message is None or message.organisation_id != user.organisation_id:
-        raise not_found("Nachricht", message_id)
+        raise not_found("message", message_id)
     if message.status not in RESENDABLE:
         raise ApiError(
             409,
             "not_resendable",
-            "Nur gesendete oder endgültig gescheiterte Nachrichten können erneut gesendet werden.",
-            {"status": message.status},
+            details={"status": message.status},
+            reason="api.not_resendable",
         )
     message.status = OutboxStatus.PENDING.value
     message.attempts = 0

@@ -1,15 +1,16 @@
 """JSON routes of the status checks (Sachstandsabfragen): everyone signed in reads, coordinators
 start and close.
 
-A refusal of the core (also closing a closed check) is 422 with its code, the German sentence
-and its parameters; a check of another organisation answers 404, exactly like one that
-does not exist.
+A refusal of the core (also closing a closed check) is 422 with its code, its sentence in
+the reader's language and its parameters; a check of another organisation answers 404,
+exactly like one that does not exist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -48,7 +49,7 @@ LANG = "de"
 
 @contextmanager
 def refusals() -> Iterator[None]:
-    """A refusal of the core as the API's error shape, worded in German."""
+    """A refusal of the core as the API's error shape, in the reader's language."""
     try:
         yield
     except StatusCheckRefused as exc:
@@ -57,11 +58,11 @@ def refusals() -> Iterator[None]:
         details: dict[str, Any] = {k: str(v) for k, v in exc.params.items()}
         if exc.field:
             details["field"] = exc.field
-        raise ApiError(422, exc.code, error_text(exc, LANG), details) from None
+        raise ApiError(422, exc.code, details=details, wording=partial(error_text, exc)) from None
 
 
 def _not_found() -> ApiError:
-    return ApiError(404, "not_found", translate("status_checks.error.not_found", LANG))
+    return ApiError(404, "not_found", wording=partial(translate, "status_checks.error.not_found"))
 
 
 def _out(row: CheckRow, codes: dict[int, str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ answers 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -70,6 +71,11 @@ def refusal_text(exc: StatusRequestRefused, lang: str, timezone: str) -> str:
     return translate(f"status_request.error.{exc.code}", lang, **params)
 
 
+def _worded(exc: StatusRequestRefused, timezone: str) -> Callable[[str], str]:
+    """The refusal's sentence in whichever language the reader turns out to read."""
+    return lambda lang: refusal_text(exc, lang, timezone)
+
+
 def refusal_status(exc: StatusRequestRefused) -> int:
     return STATUS.get(exc.code, 422)
 
@@ -94,7 +100,10 @@ def ask_for_status(
     except StatusRequestRefused as exc:
         timezone = organisation_of(session, user).timezone
         raise ApiError(
-            refusal_status(exc), exc.code, refusal_text(exc, "de", timezone), exc.params
+            refusal_status(exc),
+            exc.code,
+            details=exc.params,
+            wording=_worded(exc, timezone),
         ) from None
     event = session.scalars(
         select(AuditEvent)

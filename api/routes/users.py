@@ -82,7 +82,7 @@ def create_user(body: UserIn, user: Admin, session: SessionDep) -> UserAccepted:
     email = body.email.lower()
     existing = session.scalars(select(User).where(User.email == email)).first()
     if existing is not None and existing.organisation_id == user.organisation_id:
-        raise ApiError(409, "duplicate", "Ein Konto mit dieser E-Mail-Adresse gibt es schon.")
+        raise ApiError(409, "duplicate", reason="api.duplicate.account")
     try:
         add_or_update_user(
             session=session,
@@ -95,7 +95,7 @@ def create_user(body: UserIn, user: Admin, session: SessionDep) -> UserAccepted:
         )
     except AccountRefused as exc:
         if exc.code != "other_organisation":
-            raise ApiError(422, "validation_error", "Die E-Mail-Adresse ist ungültig.") from None
+            raise ApiError(422, "validation_error", reason="api.email_invalid") from None
     return UserAccepted(email=email, name=body.name, role=body.role)
 
 
@@ -115,8 +115,6 @@ def deactivate(user_id: UserId, user: Admin, session: SessionDep) -> UserOut:
         )
     except AccountRefused as exc:
         if exc.code == "own_account":
-            raise ApiError(
-                409, "own_account", "Das eigene Konto kann nicht deaktiviert werden."
-            ) from None
-        raise ApiError(404, "not_found", "Nicht gefunden.") from None
+            raise ApiError(409, "own_account", reason="api.own_account") from None
+        raise ApiError(404, "not_found", reason="http.not_found") from None
     return UserOut.model_validate(target)

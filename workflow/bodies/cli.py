@@ -213,6 +213,78 @@ def member_end(
     typer.echo(line)
 
 
+# What a person may type for "no salutation" on the command line, where "" is awkward.
+NO_SALUTATION = ("keine", "none")
+
+
+def _salutation_typed(text: str | None) -> str | None:
+    """The salutation to store as entered; "keine"/"none" clears it, None keeps it."""
+    if text is None:
+        return None
+    return "" if text.strip().casefold() in NO_SALUTATION else text
+
+
+@member_app.command("edit", help=say("help.member_edit"))
+def member_edit(
+    body: BodyArg,
+    email: EmailArg,
+    name: Annotated[str | None, typer.Option("--name", help=say("help.opt.member_name"))] = None,
+    new_email: Annotated[
+        str | None, typer.Option("--email", help=say("help.opt.new_email"))
+    ] = None,
+    salutation: Annotated[
+        str | None, typer.Option("--salutation", help=say("help.opt.new_salutation"))
+    ] = None,
+    represents: Annotated[
+        str | None, typer.Option("--represents", help=say("help.opt.represents"))
+    ] = None,
+    represents_name: Annotated[
+        str | None, typer.Option("--represents-name", help=say("help.opt.represents_name"))
+    ] = None,
+    role: Annotated[str | None, typer.Option("--role", help=say("help.opt.member_role"))] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help=say("help.opt.language"))
+    ] = None,
+    deputy_of: Annotated[
+        str | None, typer.Option("--deputy-of", help=say("help.opt.deputy_of"))
+    ] = None,
+    org: OrgOption = "",
+) -> None:
+    """Correct what is given of the current member EMAIL of BODY; the rest stays."""
+    from workflow.bodies import queries, service
+    from workflow.bodies.errors import BodyError
+    from workflow.bodies.models import MemberRole, Represents
+
+    given = (name, new_email, salutation, represents, represents_name, role, language, deputy_of)
+    if all(value is None for value in given):
+        typer.echo(say("member.nothing_to_change"), err=True)
+        raise typer.Exit(1)
+    with _work(org) as (session, organisation, _):
+        the_body = queries.find_body(session, organisation_id=organisation.id, ref=body)
+        member = queries.open_membership(session, body=the_body, email=email)
+        if member is None:
+            raise BodyError("member_not_found", ref=email.strip().lower(), body=the_body.name)
+        service.correct_member(
+            session=session,
+            body=the_body,
+            member=member,
+            email=new_email,
+            name=name,
+            language=language,
+            salutation=_salutation_typed(salutation),
+            represents=(
+                code_of(Represents, represents, "unknown_represents")
+                if represents is not None
+                else service.UNSET
+            ),
+            represents_name=represents_name,
+            role=code_of(MemberRole, role, "unknown_role") if role is not None else None,
+            deputy_of=deputy_of if deputy_of is not None else service.UNSET,
+        )
+        line = say("member.changed", name=member.name, email=member.email, body=the_body.name)
+    typer.echo(line)
+
+
 @member_app.command("list", help=say("help.member_list"))
 def member_list(
     body: BodyArg,

@@ -11,19 +11,21 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from workflow.bodies.checks import choice, text
+from workflow.accounts import User
+from workflow.bodies.checks import EMAIL, Unset, choice, text
 from workflow.bodies.errors import BodyError
-from workflow.bodies.members import UNSET, add_member, end_membership, update_member
+from workflow.bodies.members import UNSET, _user_for, add_member, end_membership, update_member
 from workflow.bodies.models import (
     Body,
     BodyField,
     BodyKind,
+    BodyMember,
     BodyScope,
     CompositionRule,
     DigestCadence,
     Represents,
 )
-from workflow.bodies.queries import field_ids_of
+from workflow.bodies.queries import field_ids_of, open_membership
 from workflow.bodies.races import taken_means
 from workflow.catalogue.models import Field
 
@@ -31,6 +33,7 @@ from workflow.catalogue.models import Field
 __all__ = [
     "UNSET",
     "add_member",
+    "correct_member",
     "create_body",
     "end_membership",
     "update_body",
@@ -188,3 +191,69 @@ def update_body(
         _write_rules(session, body, checked_rules)
     session.flush()
     return body
+
+
+def _new_address(session: Session, body: Body, member: BodyMember, email: str) -> str:
+    """``email`` as stored, checked like a new member's and free among the open memberships."""
+    email = email.strip().lower()
+    if not EMAIL.match(email) or len(email) > 320:
+        raise BodyError("member_email_invalid", value=email[:320])
+    holder = open_membership(session, body=body, email=email)
+    if holder is not None and holder.id != member.id:
+        raise BodyError("member_already_current", email=email, body=body.name)
+    return email
+
+
+def _account_after_move(session: Session, body: Body, member: BodyMember, email: str) -> int | None:
+    """The account the membership keeps when its address changes.
+
+    An account linked because it had the old address follows the address (it was linked for
+    the typo); one linked on purpose to another address stays.
+    """
+    linked = session.get(User, member.user_id) if member.user_id is not None else None
+    if linked is not None and linked.email.lower() != member.email:
+        return linked.id
+    return _user_for(session, body, email, None)
+
+
+def correct_member(
+    *,
+    session: Session,
+    body: Body,
+    member: BodyMember,
+    email: str | None = None,
+    name: str | None = None,
+    language: str | None = None,
+    salutation: str | None = None,
+    represents: str | Unset | None = UNSET,
+    represents_name: str | None = None,
+    role: str | None = None,
+    deputy_of: str | int | Unset | None = UNSET,
+) -> BodyMember:
+    """``update_member`` plus a corrected address (a typo, a person's new address).
+
+    The address names the person, not the membership's history, so the row and its dates
+    stay; digests go to the new address from now on. A refusal may leave half a change in
+    the session: callers roll back (a nested transaction or the unit of work).
+    """
+    update_member(
+        session=session,
+        body=body,
+        member=member,
+        name=name,
+        language=language,
+        salutation=salutation,
+        represents=represents,
+        represents_name=represents_name,
+        role=role,
+        deputy_of=deputy_of,
+    )
+    if email is None:
+        return member
+    address = _new_address(session, body, member, email)
+    if address != member.email:
+        member.user_id = _account_after_move(session, body, member, address)
+        member.email = address
+        with taken_means(session, "member_already_current", email=address, body=body.name):
+            session.flush()
+    return member

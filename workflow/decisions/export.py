@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from workflow.csv_safe import write_csv
 from workflow.decisions.queries import DecisionRow
+from workflow.terms import Terms
 
 Cell = str | int | date | datetime | None
 
@@ -59,14 +60,22 @@ def effect(row: DecisionRow) -> str:
     return f"{text}: {row.action_value}" if text and row.action_value else text
 
 
-def addressed_to(row: DecisionRow) -> str:
-    """Whom an Empfehlung goes to; a department by its name."""
+def addressed_to(row: DecisionRow, terms: Terms | None = None) -> str:
+    """Whom an Empfehlung goes to; a department by its name.
+
+    ``terms`` are the organisation's words (Amt or Fachbereich, Rat or Kreistag); without them
+    the register says what fits every organisation.
+    """
     if row.addressee == "department":
-        return row.department_name or "Fachbereich"
+        return row.department_name or (terms.unit if terms else "Fachbereich")
+    if row.addressee == "council" and terms is not None:
+        return terms.council
     return ADDRESSEE_DE.get(row.addressee, "")
 
 
-def table(rows: Sequence[DecisionRow], timezone: str) -> list[dict[str, Cell]]:
+def table(
+    rows: Sequence[DecisionRow], timezone: str, terms: Terms | None = None
+) -> list[dict[str, Cell]]:
     tz = ZoneInfo(timezone)
 
     def local(moment: datetime | None) -> datetime | None:
@@ -90,7 +99,7 @@ def table(rows: Sequence[DecisionRow], timezone: str) -> list[dict[str, Cell]]:
             "massnahme_code": r.measure_code,
             "massnahme": r.measure_title,
             "wirkung": effect(r),
-            "adressat": addressed_to(r),
+            "adressat": addressed_to(r, terms),
             "ansprechperson": r.contact_name,
             "faellig_am": r.due_on,
             "stand": STATUS_DE.get(r.status, r.status),
@@ -113,14 +122,14 @@ def _csv_text(value: Cell) -> str:
     return str(value)
 
 
-def to_csv(rows: Sequence[DecisionRow], timezone: str) -> bytes:
+def to_csv(rows: Sequence[DecisionRow], timezone: str, *, terms: Terms | None = None) -> bytes:
     buffer = io.StringIO()
-    lines = ([_csv_text(row[c]) for c in COLUMNS] for row in table(rows, timezone))
+    lines = ([_csv_text(row[c]) for c in COLUMNS] for row in table(rows, timezone, terms))
     write_csv(buffer, [list(COLUMNS), *lines], delimiter=";")
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def to_xlsx(rows: Sequence[DecisionRow], timezone: str) -> bytes:
+def to_xlsx(rows: Sequence[DecisionRow], timezone: str, *, terms: Terms | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
@@ -129,7 +138,7 @@ def to_xlsx(rows: Sequence[DecisionRow], timezone: str) -> bytes:
     assert ws is not None
     ws.title = "Beschlüsse"
     ws.append(list(COLUMNS))
-    for row in table(rows, timezone):
+    for row in table(rows, timezone, terms):
         ws.append([row[c] for c in COLUMNS])
     for cells in ws.iter_rows(min_row=2):
         for cell in cells:

@@ -73,12 +73,24 @@ class DateWindow:
         # Implementation runs twelve months from the agreement, so into the following year.
         return cls(date(year, 1, 1), date(year + 1, 12, 31))
 
-    def error(self, name: str, day: date) -> FieldError | None:
+    def bounds(self, lang: str = "de") -> dict[str, str]:
+        """``earliest`` and ``latest`` as the reader writes a day: 31.12.2027 or 31/12/2027."""
+        # The day-first English form of the pages (api/formats.py), which workflow cannot import.
+        pattern = "%d/%m/%Y" if lang == "en" else "%d.%m.%Y"
+        return {
+            "earliest": self.earliest.strftime(pattern),
+            "latest": self.latest.strftime(pattern),
+        }
+
+    def error(self, name: str, day: date, lang: str = "de") -> FieldError | None:
+        """The refusal of a day outside the window, its bounds worded for ``lang``.
+
+        The forms keep German: TT.MM.JJJJ is what both form languages ask the reader to type
+        (forms.error.date_invalid), so the bounds show the form they are typed in.
+        """
         if self.earliest <= day <= self.latest:
             return None
-        # TT.MM.JJJJ is what both form languages ask for (forms.error.date_invalid).
-        bounds = {"earliest": f"{self.earliest:%d.%m.%Y}", "latest": f"{self.latest:%d.%m.%Y}"}
-        return FieldError(name, "forms.error.date_outside_cycle", bounds)
+        return FieldError(name, "forms.error.date_outside_cycle", self.bounds(lang))
 
 
 @dataclass

@@ -26,7 +26,7 @@ from workflow.catalogue.validate import RowError
 from workflow.forms.validation import parse_date, parse_number
 from workflow.indicators.models import Indicator, Unit
 from workflow.indicators.service import record_value, save_indicator
-from workflow.indicators.validation import Entry, check_counts, check_number, definition_problems
+from workflow.indicators.validation import Entry, check_counts, check_number, definition_issues
 
 COLUMNS = (
     "kennzahl_code",
@@ -234,7 +234,7 @@ def check_row(
         "districts": "bezirke",
     }
     if unit is not None and direction is not None:
-        for name, message in definition_problems(
+        for problem in definition_issues(
             unit=unit.value,
             direction=direction,
             target_value=target,
@@ -242,8 +242,13 @@ def check_row(
             due_day=day,
             districts=districts,
         ):
-            # validation.py's problems are German sentences shared with the pages
-            error(columns[name], "row.definition", problem=message)
+            # A nested code: the row's text words it in the reader's language (messages._NESTED).
+            error(
+                columns[problem.field],
+                "row.definition",
+                problem=problem.code,
+                problem_params=problem.params,
+            )
     for column in _CONTACT_COLUMNS:
         if _NOT_ONE_LINE.search(v[column]):
             error(column, "row.not_one_line")
@@ -375,9 +380,7 @@ def import_indicators(
     for row in rows:
         for code in row.goal_codes:
             if code not in goals:
-                errors.append(
-                    RowError(row.line, "ziele", "row.unknown_goal", {"code": code})
-                )
+                errors.append(RowError(row.line, "ziele", "row.unknown_goal", {"code": code}))
         for code in row.measure_codes:
             if code not in measures:
                 errors.append(
@@ -457,7 +460,7 @@ def _contact(session: Session, org_id: int, row: IndicatorRow, report: ImportRep
             department = Department(organisation_id=org_id, name=row.department)
             session.add(department)
             session.flush()
-            report.count(report.created, "Fachbereiche")
+            report.count(report.created, "departments")
         department_id = department.id
     contact = Contact(
         organisation_id=org_id,
@@ -467,5 +470,5 @@ def _contact(session: Session, org_id: int, row: IndicatorRow, report: ImportRep
     )
     session.add(contact)
     session.flush()
-    report.count(report.created, "Kontakte")
+    report.count(report.created, "contacts")
     return contact.id

@@ -21,6 +21,7 @@ from workflow.forms.models import Delegation, DelegationStatus
 from workflow.forms.tokens import Phase, form_url, issue_token
 from workflow.indicators.models import DataRequest, IndicatorValue, Unit
 from workflow.indicators.requests import policy_for
+from workflow.reports import english, german
 from workflow.terms import terms_for
 
 DATA_KINDS = {
@@ -41,16 +42,6 @@ LINK_KINDS = {
     "data_deadline_extended",
     "data_delegation",
 }
-MONTHS = {
-    "de": (
-        "Januar", "Februar", "März", "April", "Mai", "Juni",
-        "Juli", "August", "September", "Oktober", "November", "Dezember",
-    ),
-    "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ),
-}  # fmt: skip
 UNIT_LABELS = {
     "de": {
         Unit.PERCENT: "Prozent",
@@ -94,18 +85,19 @@ WORDS = {
 
 
 def format_date(day: date | None, lang: str) -> str:
+    """As a letter writes it: "31 December 2027" in English, 31.12.2027 in German."""
     if day is None:
         return ""
-    if lang == "en":
-        return f"{day.day} {MONTHS['en'][day.month - 1]} {day.year}"
-    return day.strftime("%d.%m.%Y")
+    return english.long_day(day) if lang == "en" else day.strftime("%d.%m.%Y")
 
 
 def period_label(period: str, lang: str) -> str:
+    """A month "2026-03" as "März 2026" or "March 2026"; anything else stays as it came."""
     year, _, month = period.partition("-")
     if not month.isdigit() or not 1 <= int(month) <= 12:
         return period
-    return f"{MONTHS[lang if lang in MONTHS else 'de'][int(month) - 1]} {year}"
+    name = english.month(int(month)) if lang == "en" else german.MONTHS[int(month) - 1]
+    return f"{name} {year}"
 
 
 def format_number(value: float | None, unit: str, lang: str) -> str:

@@ -1,16 +1,20 @@
 """Checking an indicator value against its unit, from a form's strings or an API's numbers. Pure.
 
 Errors carry a message key of ``api/locales/indicators.*.json`` (``data.error.*``) and the
-field they belong to; this module never renders text and never decides about outliers.
+field they belong to; a definition's problems carry a code of workflow/locales/errors.*.json.
+This module never decides about outliers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from workflow import messages
 from workflow.forms.validation import MAX_MAGNITUDE, FieldError, parse_date, parse_number
 from workflow.indicators.models import Unit
 
@@ -156,6 +160,53 @@ def entry_error(unit: str, entry: Entry) -> str | None:
     return number_error(unit, Decimal(str(entry.value)))
 
 
+@dataclass(frozen=True)
+class DefinitionProblem:
+    """One flaw of an indicator's definition: the field, a code of workflow/locales/errors.*.json
+    and its parameters, so that each edge words it in its reader's language."""
+
+    field: str
+    code: str
+    # Spelled out: inside this class "field" is the attribute above, not dataclasses.field.
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        return messages.message(self.code, lang, **self.params)
+
+
+def definition_issues(
+    *,
+    unit: str,
+    direction: str,
+    target_value: float | None,
+    due_months: Sequence[int],
+    due_day: int,
+    districts: Sequence[str],
+) -> list[DefinitionProblem]:
+    """What is wrong with an indicator's definition, as codes; empty when nothing is."""
+    problems: list[DefinitionProblem] = []
+    if unit not in {u.value for u in Unit}:
+        problems.append(DefinitionProblem("unit", "indicator.unit_unknown", {"value": unit}))
+    if direction not in ("up", "down", "target"):
+        problems.append(
+            DefinitionProblem("direction", "indicator.direction_unknown", {"value": direction})
+        )
+    if direction == "target" and target_value is None:
+        problems.append(DefinitionProblem("target_value", "indicator.target_missing"))
+    if direction != "target" and target_value is not None:
+        problems.append(DefinitionProblem("target_value", "indicator.target_not_allowed"))
+    if any(not 1 <= m <= 12 for m in due_months):
+        problems.append(DefinitionProblem("due_months", "indicator.months_range"))
+    if len(set(due_months)) != len(list(due_months)):
+        problems.append(DefinitionProblem("due_months", "indicator.months_repeated"))
+    if not 1 <= due_day <= 28:
+        problems.append(DefinitionProblem("due_day", "indicator.day_range"))
+    names = [d.strip() for d in districts]
+    if any(not n for n in names) or len(set(names)) != len(names):
+        problems.append(DefinitionProblem("districts", "indicator.district_names"))
+    return problems
+
+
 def definition_problems(
     *,
     unit: str,
@@ -164,24 +215,18 @@ def definition_problems(
     due_months: Sequence[int],
     due_day: int,
     districts: Sequence[str],
+    lang: str = messages.DEFAULT,
 ) -> list[tuple[str, str]]:
-    """What is wrong with an indicator's definition, as (field, German message) pairs."""
-    problems: list[tuple[str, str]] = []
-    if unit not in {u.value for u in Unit}:
-        problems.append(("unit", f"Unbekannte Einheit '{unit}'"))
-    if direction not in ("up", "down", "target"):
-        problems.append(("direction", f"Unbekannte Richtung '{direction}'"))
-    if direction == "target" and target_value is None:
-        problems.append(("target_value", "Für die Richtung 'Zielwert' fehlt der Zielwert"))
-    if direction != "target" and target_value is not None:
-        problems.append(("target_value", "Ein Zielwert gehört nur zur Richtung 'Zielwert'"))
-    if any(not 1 <= m <= 12 for m in due_months):
-        problems.append(("due_months", "Monate sind Zahlen von 1 bis 12"))
-    if len(set(due_months)) != len(list(due_months)):
-        problems.append(("due_months", "Jeder Monat nur einmal"))
-    if not 1 <= due_day <= 28:
-        problems.append(("due_day", "Der Tag im Monat liegt zwischen 1 und 28"))
-    names = [d.strip() for d in districts]
-    if any(not n for n in names) or len(set(names)) != len(names):
-        problems.append(("districts", "Bezirke brauchen verschiedene, nicht leere Namen"))
-    return problems
+    """``definition_issues`` as (field, sentence) pairs in ``lang``, German unless asked.
+
+    Kept for callers that show a sentence; new callers take the codes.
+    """
+    issues = definition_issues(
+        unit=unit,
+        direction=direction,
+        target_value=target_value,
+        due_months=due_months,
+        due_day=due_day,
+        districts=districts,
+    )
+    return [(p.field, p.text(lang)) for p in issues]

@@ -20,15 +20,10 @@ from workflow.bodies.errors import BodyError
 from workflow.bodies.models import Body, Meeting
 from workflow.catalogue.models import Organisation
 from workflow.meetings.pack_data import Pack, pack_of
-from workflow.reports import german
+from workflow.reports import english, german
 from workflow.reports.html import TEMPLATES
 
 LANGUAGES = ("de", "en")
-MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
 
 def meeting_pack_html(session: Session, meeting_id: int, language: str) -> str:
     """The pack as one self-contained HTML document; ``meeting_not_found`` if there is none."""
@@ -94,7 +89,7 @@ def _day(value: date | None, lang: str) -> str:
         return "–"
     if lang == "de":
         return german.day(value)
-    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
+    return english.long_day(value)
 
 
 def _long_day(value: date, lang: str) -> str:

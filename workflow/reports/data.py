@@ -297,11 +297,12 @@ def annual(session: Session, scope: Scope) -> Annual:
         )
     ).first()
     before = rates.cycle_rates(session, before_cycle) if before_cycle else None
+    head = header(session, scope)
     return Annual(
-        header=header(session, scope),
+        header=head,
         rates=now,
         previous=before,
-        changes=rates.compare(now, before) if before else (),
+        changes=rates.compare(now, before, unit=head.terms.unit) if before else (),
         late=tuple(pending.late_items(session, scope.cycle, scope.report_date)),
         indicators=tuple(
             indicator_summaries(

@@ -11,10 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from workflow.decisions import export as register
+from workflow.decisions.queries import DecisionRow
 from workflow.reports import charts, german
 from workflow.reports.data import Annual, FieldBlock, MeetingPack, StatusQuo
 from workflow.reports.rates import RateRow
@@ -110,8 +112,16 @@ def environment() -> Environment:
     env.globals.update(
         DIRECTION_DE=DIRECTION_DE, KIND_DE=KIND_DE, UNIT_DE=UNIT_DE, DECISION_DE=DECISION_DE
     )
-    env.globals.update(register_effect=register.effect, register_to=register.addressed_to)
+    env.globals.update(register_effect=register.effect, register_to=_addressed_to)
     return env
+
+
+@pass_context
+def _addressed_to(context: Context, row: DecisionRow) -> str:
+    """The register's addressee in the report's organisation's words (its header ``h``)."""
+    # The environment is shared by every organisation: the words come with each rendering.
+    terms = getattr(context.get("h"), "terms", None)
+    return register.addressed_to(row, terms)
 
 
 def _render(template: str, **context: Any) -> str:

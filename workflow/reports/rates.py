@@ -93,7 +93,7 @@ class Rates:
 class Change:
     """One group's rates this year and last year; a difference is None when either is."""
 
-    dimension: str  # "Handlungsfeld", "Zielrang", "Fachbereich", "Gesamt"
+    dimension: str  # "Handlungsfeld", "Zielrang", the organisation's unit word, "Gesamt"
     label: str
     agreement_now: float | None
     agreement_before: float | None
@@ -210,8 +210,11 @@ def _name_key(name: str) -> tuple[str, str]:
     return folded, name
 
 
-def compare(now: Rates, before: Rates) -> tuple[Change, ...]:
-    """This year's rates against last year's, group by group (union of both years' groups)."""
+def compare(now: Rates, before: Rates, *, unit: str = "Fachbereich") -> tuple[Change, ...]:
+    """This year's rates against last year's, group by group (union of both years' groups).
+
+    ``unit`` names the departments' group as the organisation does (Amt or Fachbereich).
+    """
     out = [
         Change(
             "Gesamt",
@@ -225,7 +228,7 @@ def compare(now: Rates, before: Rates) -> tuple[Change, ...]:
     for dimension, this, last, order in (
         ("Handlungsfeld", now.by_field, before.by_field, code_key),
         ("Zielrang", now.by_rank, before.by_rank, int),
-        ("Fachbereich", now.by_department, before.by_department, _name_key),
+        (unit, now.by_department, before.by_department, _name_key),
     ):
         a = {r.key: r for r in this}
         b = {r.key: r for r in last}

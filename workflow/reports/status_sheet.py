@@ -20,8 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.catalogue.models import Field, Organisation
-from workflow.meetings.pack import MONTHS_EN
-from workflow.reports import german
+from workflow.reports import english, german
 from workflow.reports.html import TEMPLATES
 from workflow.status_checks.by_field import FieldBlock, status_by_field
 from workflow.status_checks.latest import STANDS
@@ -101,7 +100,7 @@ def day_text(value: date | None, lang: str) -> str:
         return "–"
     if lang == "de":
         return german.day(value)
-    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
+    return english.long_day(value)
 
 
 @lru_cache(maxsize=len(LANGUAGES))
