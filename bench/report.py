@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def render(results: dict[str, dict[str, Any]], run: dict[str, Any] | None = None
         lines.append(
             f"- Load average (1, 5, 15 min) before the run {before}, after it {after}. "
             + (
-                "**The run shared the machine** with other work (other engineers' test "
+                "**The run shared the machine** with other work (other test "
                 "suites): absolute figures are noisy; each ratio compares subject and "
                 "reference measured alternately in the same minutes."
                 if shared
@@ -156,7 +157,42 @@ def write_report(results_dir: Path, output: Path, run: dict[str, Any] | None = N
     findings = BENCH_DIR / "FINDINGS.md"
     if run is not None and findings.exists() and not run.get("quick"):
         run = {**run, "findings": findings.read_text()}
-    output.write_text(render(load_results(results_dir), run))
+    kept = sections(output.read_text()) if output.exists() else {}
+    text = render(load_results(results_dir), run)
+    for name, body in kept.items():
+        text = _put_section(text, name, body)
+    output.write_text(text)
+    return output
+
+
+# -- sections of other commands ------------------------------------------------------------
+# ``python -m bench.faults`` and ``python -m bench.fuzz`` own a section each, between two
+# HTML comments (invisible in the rendered file), so each rewrites only its own and a full
+# ``python -m bench`` keeps them.
+
+_SECTION = re.compile(
+    r"<!-- section (?P<name>[\w.-]+) -->\n(?P<body>.*?)<!-- end (?P=name) -->\n", re.S
+)
+
+
+def sections(text: str) -> dict[str, str]:
+    """The marked sections of a report, by name."""
+    return {m["name"]: m["body"] for m in _SECTION.finditer(text)}
+
+
+def _put_section(text: str, name: str, body: str) -> str:
+    block = f"<!-- section {name} -->\n{body.rstrip()}\n<!-- end {name} -->\n"
+    for match in _SECTION.finditer(text):
+        if match["name"] == name:
+            return text[: match.start()] + block + text[match.end() :]
+    return text.rstrip("\n") + "\n\n" + block
+
+
+def replace_section(output: Path, name: str, body: str) -> Path:
+    """Put ``body`` (Markdown) into ``output`` as section ``name``: replaced where it is, else
+    appended; everything else in the file stays as it was."""
+    text = output.read_text() if output.exists() else "# Benchmark results\n"
+    output.write_text(_put_section(text, name, body))
     return output
 
 

@@ -3,8 +3,11 @@
 A row that belongs to a contact (``recipient_contact_id`` in its context, or the contact its
 kind is always addressed to) takes that contact's address, name and language now, so a
 corrected address catches every queued and resent message. A hand-over's invitation whose
-hand-over has ended is withdrawn instead. Display names lose line breaks and control
-characters, which no mail header may carry. Reads and updates the claimed rows; never sends.
+hand-over has ended is withdrawn instead, and so is a row whose address is reported as
+bouncing in its organisation (notifications/bounces): the coordinators learn of it from the
+daily ``bounce_notice``, not from one dead-letter notice per row. Display names lose line
+breaks and control characters, which no mail header may carry. Reads and updates the claimed
+rows; never sends.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 
 from sqlalchemy.orm import Session
 
+from notifications.bounces import state as bounce_state
 from notifications.models import OutboxMessage
 from workflow.catalogue.models import Contact
 from workflow.forms.models import Delegation, DelegationStatus
@@ -41,6 +45,10 @@ TO_CONTACT = frozenset(
 # ``delegation_id`` and is never withdrawn here).
 HANDOVER_INVITATIONS = frozenset({"delegation", "data_delegation", "status_check_request"})
 WITHDRAWN = "zurückgezogen: die Weitergabe wurde beendet"
+UNDELIVERABLE = "unzustellbar: die Adresse ist als nicht erreichbar gemeldet"
+# Sent even to a bouncing address: what a person asked for just now (a reset, a new link),
+# and the notices about failed mail themselves, which go to the coordinators.
+BOUNCE_EXEMPT = frozenset({"password_reset", "link_request", "dead_letter", "bounce_notice"})
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -68,10 +76,12 @@ def is_withdrawn(session: Session, row: OutboxMessage) -> bool:
 
 
 def resolve(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-    """Point each row at its contact's current address; returns the rows that are withdrawn."""
+    """Point each row at its contact's current address; returns the rows that are withdrawn,
+    each with its reason in ``last_error``."""
     withdrawn = []
     for row in rows:
         if is_withdrawn(session, row):
+            row.last_error = WITHDRAWN
             withdrawn.append(row)
             continue
         ident = recipient_contact_id(row)
@@ -81,4 +91,20 @@ def resolve(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
             row.recipient_name = contact.name
             row.language = contact.language
         row.recipient_name = display_name(row.recipient_name)
+    for row in _bouncing(session, [r for r in rows if r not in withdrawn]):
+        row.last_error = UNDELIVERABLE
+        withdrawn.append(row)
     return withdrawn
+
+
+def _bouncing(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """The rows whose (resolved) address bounces; one query per organisation in the claim."""
+    by_org: dict[int, list[OutboxMessage]] = {}
+    for row in rows:
+        if row.kind not in BOUNCE_EXEMPT and row.recipient_email:
+            by_org.setdefault(row.organisation_id, []).append(row)
+    out = []
+    for org_id, candidates in by_org.items():
+        bad = bounce_state.bouncing(session, org_id, [r.recipient_email for r in candidates])
+        out += [r for r in candidates if r.recipient_email.strip().lower() in bad]
+    return out

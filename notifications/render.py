@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifications.answers import answer_pairs
+from notifications.bounces.notice import KIND as BOUNCE_NOTICE
+from notifications.bounces.notice import notice_context
 from notifications.greeting import greeting_for
 from notifications.link_targets import OUTBOX_FAILED, link_request_target
 from notifications.models import OutboxMessage
@@ -130,6 +132,7 @@ KIND_LABELS = {
         "status_check_delegation_notice": "Hinweis auf die Weitergabe Ihrer Sachstandsabfrage",
         "milestone_due": "Meilenstein erreicht?",
         "open_cycle_reminder": "Bitte um Eröffnung des nächsten Zyklus",
+        "bounce_notice": "Hinweis auf nicht erreichbare E-Mail-Adressen",
     },
     "en": {
         "invitation_agreement": "invitation to the target agreement",
@@ -172,6 +175,7 @@ KIND_LABELS = {
         "status_check_delegation_notice": "notice: your status check was handed on",
         "milestone_due": "milestone reached?",
         "open_cycle_reminder": "please open the next cycle",
+        "bounce_notice": "notice of unreachable email addresses",
     },
 }
 _env = Environment(
@@ -300,6 +304,8 @@ class Renderer:
 
             shown, files = meeting_email(self.session, self.settings, self.now, rows, org, lang)
             return shown | {ATTACHMENTS: files}
+        if kind == BOUNCE_NOTICE:  # its list was fixed when queued (notifications/bounces)
+            return notice_context(rows[0].context, lang, self.settings.base_url)
         ctx = rows[0].context
         phase = phase_of(rows[0])
         phase_label = PHASE_LABELS[lang].get(phase, phase)

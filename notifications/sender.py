@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from notifications.bounces.verp import return_path
 from notifications.models import Channel, OutboxMessage, OutboxStatus
 from notifications.outbox import Draft, enqueue
 from notifications.recipients import WITHDRAWN
@@ -37,6 +38,7 @@ from notifications.subject import SubjectHeader
 from workflow import runtime
 from workflow.accounts import Role, User
 from workflow.catalogue.models import Organisation
+from workflow.config import Settings
 from workflow.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -210,7 +212,7 @@ async def _deliver(rt: runtime.Runtime, taken: Claim, report: SendReport) -> Non
         for row in withdrawn:
             row.status = OutboxStatus.DEAD.value
             row.lease_until = None
-            row.last_error = WITHDRAWN
+            row.last_error = row.last_error or WITHDRAWN
         groups: dict[GroupKey, list[int]] = defaultdict(list)
         for row in rows:
             if row in withdrawn:
@@ -275,6 +277,7 @@ async def _deliver_group(
                 or (org.contact_email if org else ""),
             )
             kind = rows[0].kind
+            envelope_sender = _envelope_sender(rows[0].id, settings)
     except Exception as exc:  # a rendering bug must not stop the other emails
         log.exception("rendering outbox rows %s failed", row_ids)
         _failed(
@@ -287,7 +290,7 @@ async def _deliver_group(
         )
         return
     try:
-        await smtp.send(message)
+        await smtp.send(message, sender=envelope_sender)
     except PermanentFailure as exc:
         _failed(rt, token, row_ids, str(exc), permanent=True, report=report)
         return
@@ -321,6 +324,11 @@ async def _deliver_group(
     report.emails_sent += 1
     report.rows_sent += len(row_ids)
     report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
+
+
+def _envelope_sender(first_row_id: int, settings: Settings) -> str | None:
+    """The VERP return path when a bounce domain is set, so that a bounce names its email."""
+    return return_path(first_row_id, settings) if settings.bounce_domain else None
 
 
 def backoff(attempts: int) -> timedelta:

@@ -60,7 +60,8 @@ class SmtpConnection:
             await client.login(s.smtp_user, s.smtp_password)
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage, *, sender: str | None = None) -> None:
+        """``sender``: the envelope sender (MAIL FROM); None takes the From header's address."""
         try:
             client = await self._connected()
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
@@ -69,7 +70,7 @@ class SmtpConnection:
             await self._drop()
             raise TemporaryFailure(f"connect/login: {type(exc).__name__}: {exc}") from exc
         try:
-            errors, _ = await client.send_message(message)
+            errors, _ = await client.send_message(message, sender=sender)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             await self._reset()

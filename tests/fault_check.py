@@ -28,6 +28,8 @@ class Verdict:
     emails_sent: int = 0  # distinct emails the database marked sent (rows share one when grouped)
     delivered: int = 0
     duplicated: int = 0  # extra copies explained by a window
+    lost: int = 0  # rows never queued or never finished, and emails marked sent never stored
+    duplicated_outside: int = 0  # extra copies nothing explains
     dead: int = 0
     dead_letters: int = 0
     answers: int = 0
@@ -70,6 +72,7 @@ def judge(
     have = Counter((r.kind, r.recipient_email, r.measure_cycle_id) for r in rows)
     for row, n in (expected - have).items():
         v.violations.append(f"lost: {n}x {row}")
+        v.lost += n
     for row, n in (have - expected).items():
         v.violations.append(f"queued but not expected: {n}x {row}")
     for r in rows:
@@ -83,6 +86,7 @@ def judge(
             v.violations.append(
                 f"row {r.id} {r.kind} to {r.recipient_email}: {r.status}, not {want}"
             )
+            v.lost += int(want != "included")
         if want == "dead" and "554" not in r.last_error:
             v.violations.append(f"row {r.id} dead without the 5xx answer: {r.last_error!r}")
     email_rows = [r for r in rows if r.channel == "email"]
@@ -114,6 +118,7 @@ def _judge_copies(
     for r in rows:
         if r.status == "sent" and r.message_id not in by_id:
             v.violations.append(f"row {r.id} {r.kind} marked sent, never arrived")
+            v.lost += 1
         if r.status == "dead" and r.message_id in by_id:
             v.violations.append(f"row {r.id} {r.kind} dead, but arrived")
     v.delivered = len(sent_ids & set(by_id))
@@ -124,6 +129,7 @@ def _judge_copies(
                 f"{same[0].kind} to {same[0].recipient} arrived as {message_id}, "
                 "which no sent row carries (sent again under another Message-ID?)"
             )
+            v.duplicated_outside += 1
             continue
         first = same[0]
         resends = 0
@@ -141,6 +147,7 @@ def _judge_copies(
                     f"{extra.at - first.at:.1f}s later outside every fault window, "
                     "although its sender had gone on talking after the first copy"
                 )
+                v.duplicated_outside += 1
             else:
                 quota[i] -= 1
                 v.duplicated += 1

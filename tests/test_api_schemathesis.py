@@ -16,10 +16,11 @@ from schemathesis import GenerationMode
 
 from api.app import create_app
 from tests.dashboard_seed import bearer, seed
+from tests.fuzz_examples import examples
 from workflow.accounts import Role
 from workflow.runtime import Runtime
 
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = examples(20)
 
 
 def test_no_operation_answers_with_a_server_error(rt_sqlite: Runtime) -> None:

@@ -75,6 +75,8 @@ COMMANDS: dict[str, Call] = {
     "db backup": Call(("{out}/sicherung.sqlite3",), frozenset({NO_OUTPUT_FOLDER, BAD_SETTING})),
     "person export": Call(("niemand@stadt.example.org", "--output", "{out}/person.json"), ALL),
     "person erase": Call(("niemand@stadt.example.org",), ALL),
+    # Without a bounce domain it stops before it reads any mailbox or database.
+    "bounces": Call((), frozenset({BAD_SETTING})),
     # Creates the organisation it is given (or the default one), so only "ambiguous" applies.
     "import-catalogue": Call(
         (str(EXAMPLES / "catalogue.csv"),), DATABASE | {AMBIGUOUS_ORGANISATION, BAD_SETTING}

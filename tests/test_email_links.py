@@ -22,6 +22,8 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.i18n import translate
+from notifications.bounces.notice import queue_bounce_notices
+from notifications.bounces.state import record_report
 from notifications.effects import item_context
 from notifications.models import OutboxMessage
 from notifications.outbox import Draft, enqueue
@@ -228,6 +230,12 @@ def build(rt: Runtime) -> World:
         # As the sender leaves a row it gives up on (notifications/sender.py, _failed).
         failed.attempts, failed.status, failed.last_error = 8, "dead", "550 5.1.1 user unknown"
         _tell_coordinators(session, [failed], "550 5.1.1 user unknown", now)
+        # The owner's address bounces: the coordinators' daily bounce_notice names its measures.
+        record_report(
+            session, organisation_id=s.organisation_id, email=owner.email, permanent=True,
+            reason="5.1.1 user unknown", now=now,
+        )  # fmt: skip
+        queue_bounce_notices(session, now=now)
         _data_messages(rt, session, s, owner)
         _status_request(rt, session, s, review)
         _assignment_messages(rt, session, s, owner)

@@ -111,6 +111,8 @@ KIND_KEYS |= {"status_request": COMMON | {"items", "asked_by", "body_name", "not
 KIND_KEYS |= {"milestone_due": COMMON | {"items", "link_expires_on"}}
 # The coordinators, when Neuplanung waits for next year's cycle (workflow/cycles/carry.py).
 KIND_KEYS |= {"open_cycle_reminder": COMMON | {"items", "year", "next_year", "pipeline_url"}}
+# The coordinators, once a day, about bouncing addresses (notifications/bounces/notice.py).
+KIND_KEYS |= {"bounce_notice": COMMON | {"addresses"}}
 # A status check's part (workflow/status_checks/mail_context.py builds these contexts).
 KIND_KEYS |= {
     "status_check_request": COMMON | LINK | {"handed_by"},
@@ -180,6 +182,7 @@ ITEM_KEYS |= {"milestone_due": {"code", "title", "text", "due_on", "yes_url", "n
 ITEM_KEYS |= {k: {"code", "title"} for k in KIND_KEYS if k.startswith("status_check_")}
 ITEM_KEYS["status_check_confirmation"] = {"code", "title", "answers"}
 ITEM_KEYS |= {"open_cycle_reminder": PLACE}
+ITEM_KEYS |= {"bounce_notice": set()}  # its list is "addresses", checked on its own
 DATA_KINDS = (
     "data_request",
     "data_reminder",
@@ -445,6 +448,8 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
             "next_year": 2027,
             "pipeline_url": DASHBOARD + "/pipeline?cycle=2026",
         }
+    elif kind == "bounce_notice":
+        ctx |= {"addresses": bounce_sample(lang)}
     elif kind == "dead_letter":
         ctx |= {
             "items": items[:2],
@@ -708,6 +713,35 @@ def digest_lists(lang: str) -> dict[str, Any]:
     }
 
 
+BOUNCING = "a.mueller@lindenau.de"
+
+
+def bounce_sample(lang: str) -> list[dict[str, Any]]:
+    """Two addresses: one a contact's and a head's (a title that needs escaping), one unused."""
+    return [
+        {
+            "email": BOUNCING,
+            "since": DATES[lang]["apr15"],
+            "reason": "5.1.1 <a.mueller@lindenau.de>: Recipient address rejected & unknown",
+            "measures": [
+                {"code": "A1.1", "title": TRICKY_TITLE, "url": DASHBOARD + "/massnahmen/41"}
+            ],
+            "departments": [{"name": SCHOOL_DEPT, "url": DASHBOARD + "/fachbereiche/3/leitung"}],
+        },
+        {
+            "email": "alt@lindenau.de",
+            "since": DATES[lang]["apr30"],
+            "reason": "4.2.2 mailbox full",
+            "measures": [],
+            "departments": [],
+        },
+    ]
+
+
+def _one_address(ctx: dict[str, Any]) -> None:
+    ctx["addresses"] = ctx["addresses"][:1]
+
+
 def _no_correction(ctx: dict[str, Any]) -> None:
     ctx["form_url"] = None
     ctx["on_behalf_of"] = None
@@ -819,6 +853,7 @@ def _nothing_recorded(ctx: dict[str, Any]) -> None:
 
 VARIANTS["status_request"] = [("nothing_recorded", _nothing_recorded)]
 VARIANTS["milestone_due"] = [("single", _single)]
+VARIANTS["bounce_notice"] = [("one_address", _one_address)]
 
 
 def _handed_on(ctx: dict[str, Any]) -> None:
@@ -975,6 +1010,12 @@ def test_renders_the_contract(kind: str, lang: str, variant: str) -> None:
     if kind == "dead_letter":
         shown.append(FAILED_RECIPIENT)
         assert FAILED_RECIPIENT in subject
+    if kind == "bounce_notice":
+        for entry in ctx["addresses"]:
+            shown += [entry["email"], entry["since"], entry["reason"]]
+            shown += [m["title"] for m in entry["measures"]]
+            shown += [d["name"] for d in entry["departments"]]
+        assert (BOUNCING in subject) == (len(ctx["addresses"]) == 1)
     for raw in shown:
         assert raw in text
         assert str(escape(raw)) in html

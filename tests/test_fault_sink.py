@@ -69,9 +69,9 @@ def test_the_judge_excuses_a_resend_only_after_an_abandoned_copy() -> None:
         v = Verdict()
         _judge_copies(v, [row], [_copy(1.0, abandoned), _copy(61.0, False)], [])
         assert len(v.violations) == violations, v.violations
-        assert v.duplicated == 1 - violations
+        assert (v.duplicated, v.duplicated_outside) == (1 - violations, violations)
     # One abandoned copy excuses one resend, not two.
     v = Verdict()
     copies = [_copy(1.0, True), _copy(61.0, False), _copy(62.0, False)]
     _judge_copies(v, [row], copies, [])
-    assert (v.duplicated, len(v.violations)) == (1, 1)
+    assert (v.duplicated, len(v.violations), v.duplicated_outside) == (1, 1, 1)

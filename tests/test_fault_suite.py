@@ -13,13 +13,14 @@ a fault struck between the server's "250" and the commit (same Message-ID, the o
 window), and every answer is stored and moved its measure exactly once. The table of all
 runs is printed in pytest's summary and kept in ``test-output/fault-table.txt``.
 
-``ZIELFLOW_FAULT_RUNS`` (default 8) and ``ZIELFLOW_FAULT_SEED`` choose the runs.
+``ZIELFLOW_FAULT_RUNS`` (default 8) and ``ZIELFLOW_FAULT_SEED`` choose the runs. One run is
+``tests.fault_scenario.run_scenario``; ``python -m bench.faults --runs N`` runs the same
+scenario N times outside pytest and writes its table into bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -33,40 +34,27 @@ from notifications.sender import backoff, message_id, send_pending
 from notifications.sink import start_sink
 from tests.conftest import IN_CI, make_runtime
 from tests.e2e import Processes, wait_for, worker_env
-from tests.fault_check import judge, settled
-from tests.fault_plan import make_plan
 from tests.fault_report import record, table
-from tests.fault_run import Runner
-from tests.fault_servers import PrivateCluster, start_private_cluster
-from tests.fault_sink import FaultySink, start_faulty_sink
-from tests.fault_world import Answer, answer_fields, give_answer, seed_world, start_answers
+from tests.fault_scenario import (
+    HEADER,
+    LEASE_SECONDS,
+    assert_recovered,
+    private_cluster,
+    run_scenario,
+)
+from tests.fault_scenario import faulty_sink as scenario_sink
+from tests.fault_servers import PrivateCluster
+from tests.fault_sink import FaultySink
+from tests.fault_world import Answer, answer_fields, give_answer, seed_world
 from tests.live import RedisServer, free_port
 from tests.test_sweep import seed
 from workflow import runtime
 from workflow.clock import FrozenClock
-from workflow.migrate import upgrade
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 RUNS = int(os.environ.get("ZIELFLOW_FAULT_RUNS", "8"))
 BASE_SEED = int(os.environ.get("ZIELFLOW_FAULT_SEED", "7000"))
-LEASE_SECONDS = "10"
-FRESH, STALE, ANSWERING = 12, 2, 3
-SETTLE_TIMEOUT = 180.0
-TEMPLATE = "zf_fault_template"
-HEADER = [
-    "run",
-    "seed",
-    "faults injected",
-    "kill points",
-    "rows due",
-    "emails sent (DB)",
-    "delivered",
-    "duplicated (window)",
-    "dead / notices",
-    "answers kept",
-    "seconds",
-]
 RESULTS: list[list[str]] = []
 
 
@@ -89,24 +77,18 @@ def cluster() -> Iterator[PrivateCluster]:
     Restarting the shared server would cut every other process's connections; this one
     belongs to the fault suite alone. Required in CI, skipped where the binaries are missing.
     """
-    found = start_private_cluster(free_port())
-    if found is None:
-        if IN_CI:
-            pytest.fail("the fault suite needs the PostgreSQL server binaries (initdb, pg_ctl)")
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed")
-    try:
-        upgrade(found.create_database(TEMPLATE))
+    with private_cluster() as found:
+        if found is None:
+            if IN_CI:
+                pytest.fail("the fault suite needs the PostgreSQL server binaries (initdb, pg_ctl)")
+            pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed")
         yield found
-    finally:
-        found.destroy()
 
 
 @pytest.fixture
 def faulty_sink() -> Iterator[tuple[int, FaultySink]]:
-    port = free_port()
-    controller, handler = start_faulty_sink(port)
-    yield port, handler
-    controller.stop()
+    with scenario_sink() as found:
+        yield found
 
 
 @pytest.mark.parametrize("index", range(RUNS))
@@ -117,93 +99,12 @@ def test_the_engine_recovers_from_faults_without_losing_or_doubling(
     cluster: PrivateCluster,
     tmp_path: Path,
 ) -> None:
-    began = time.monotonic()
-    cluster.ensure_up()  # whatever an earlier run did
-    postgres_url = cluster.create_database(f"zf_run_{index}", template=TEMPLATE)
     sink_port, sink = faulty_sink
-    rt, world = seed_world(
-        postgres_url, tmp_path, fresh=FRESH, stale=STALE, answering=ANSWERING, tag=str(index)
+    outcome = run_scenario(
+        index, BASE_SEED + index, redis_server, sink_port, sink, cluster, tmp_path
     )
-    plan = make_plan(index, BASE_SEED + index, world.contacts(), ANSWERING)
-    if plan.refuse:
-        sink.refuse_once.add(plan.refuse)
-    if plan.hang:
-        sink.hang_once.add(plan.hang)
-    if plan.fail:
-        sink.fail_always.add(plan.fail)
-    env = worker_env(
-        postgres_url,
-        redis_server.url,
-        sink_port,
-        tmp_path / "var",
-        ZIELFLOW_SEND_LEASE_SECONDS=LEASE_SECONDS,
-        PYTHONUNBUFFERED="1",  # a killed process's last log lines are the interesting ones
-    )
-    procs = Processes(env, tmp_path)
-    pg_down = threading.Event()
-    answers = [
-        Answer(item, answer_fields(item.mc_id, str(index)), not_before=0.0)
-        for item in world.answering
-    ]
-    if plan.answer_in_outage:
-        answers[0].gate = pg_down
-    runner = Runner(plan, procs, sink, sink_port, redis_server, cluster, pg_down)
-    try:
-        runner.start()
-        for answer, at in zip(answers, plan.answer_at, strict=True):
-            answer.not_before = 0.0 if answer.gate else runner.t0 + at
-        threads = start_answers(postgres_url, answers)
-        runner.run_faults()
-        for t in threads:
-            t.join(timeout=150)
-
-        def done() -> bool:
-            return settled(rt, world, plan.fail, {c.message_id for c in sink.snapshot()})
-
-        wait_for(done, SETTLE_TIMEOUT, "the engine to finish by itself", procs.logs)
-        time.sleep(3)  # more sweeps and sends from every beat: nothing may change any more
-    finally:
-        runner.stop()
-        procs.stop_all()
-        cluster.ensure_up()
-    verdict = judge(rt, world, plan.fail, sink.snapshot(), runner.log.windows, answers)
-    injected = [f for f in plan.faults() if not f.startswith("smtp")]
-    injected += [f"{k} x{n}" for k, n in sorted(sink.injected.items())]
-    # A worker that exits by itself (kombu cannot always reconnect to a restarted Redis) is
-    # started again, as docker-compose does: counted, shown, not a failure.
-    injected += [f"restarted: {r}" for r in runner.log.restarts]
-    RESULTS.append(
-        [
-            str(index),
-            str(plan.seed),
-            "; ".join(injected),
-            "; ".join(runner.log.kill_points) or "-",
-            str(verdict.rows_due),
-            str(verdict.emails_sent),
-            str(verdict.delivered),
-            str(verdict.duplicated),
-            f"{verdict.dead} / {verdict.dead_letters}",
-            f"{verdict.answers_kept}/{verdict.answers}"
-            + (" (1 across the outage)" if plan.answer_in_outage else ""),
-            f"{time.monotonic() - began:.0f}",
-        ]
-    )
-    rt.dispose()
-    assert runner.log.errors == [], runner.log.errors
-    assert verdict.violations == [], "\n".join(
-        [*verdict.violations, f"plan: {injected}", *runner.log.notes, procs.logs()]
-    )
-    # The faults the plan promised did strike.
-    kills_planned = len(plan.random_kills) + bool(plan.hold_kill) + bool(plan.kill_after_copy)
-    struck = len(runner.log.kill_points)
-    assert struck >= 1 if kills_planned else struck == 0, (runner.log, plan)
-    assert struck + len(runner.log.preempted) == kills_planned, (runner.log, plan)
-    for fault, recipient in (("smtp 4xx", plan.refuse), ("smtp hang", plan.hang)):
-        assert sink.injected[fault] == (1 if recipient else 0), sink.injected
-    assert (verdict.dead > 0) == bool(plan.fail), (verdict.dead, plan.fail)
-    assert verdict.dead_letters == verdict.dead
-    if plan.answer_in_outage:
-        assert answers[0].database_errors > 0, "the answer did not meet the outage"
+    RESULTS.append(outcome.row())
+    assert_recovered(outcome)
 
 
 # -- what the suite found (now fixed), pinned on its own --

@@ -133,6 +133,7 @@ REALISTIC: dict[str, Callable[[int], Any]] = {
     "audit_event.event": lambda i: "open_cycle",
     "audit_event.from_state": lambda i: None,
     "audit_event.to_state": lambda i: "initial_interview",
+    "address_bounce.state": lambda i: ("ok", "bouncing")[i % 2],
     "language": lambda i: "de",
 }
 

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.fault_report import append
+from tests.fuzz_examples import examples
 from workflow.catalogue.models import Contact, Department, Field, Goal, Measure
 from workflow.catalogue.rows import COLUMNS
 from workflow.catalogue.service import (
@@ -37,7 +38,7 @@ from workflow.db import unit_of_work
 from workflow.runtime import Runtime
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     derandomize=True,
     database=None,
@@ -369,7 +370,7 @@ def test_any_xlsx_imports_cleanly_or_is_refused_with_lines(
 ) -> None:
     tally: Counter[str] = Counter()
 
-    @settings(SETTINGS, max_examples=60)
+    @settings(SETTINGS, max_examples=examples(60))
     @given(data=xlsx_file())
     def run(data: bytes) -> None:
         tally["tried"] += 1

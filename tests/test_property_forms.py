@@ -29,6 +29,7 @@ from sqlalchemy import select
 from api.app import create_app
 from tests.fault_report import append
 from tests.form_support import Browser, World, build_world, link, to_review
+from tests.fuzz_examples import examples
 from workflow.catalogue.models import Contact
 from workflow.cycles.models import TargetAgreement
 from workflow.db import unit_of_work
@@ -40,7 +41,7 @@ from workflow.runtime import Runtime
 pytestmark = pytest.mark.postgres
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     derandomize=True,
     database=None,
@@ -286,7 +287,7 @@ def test_any_link_gets_a_page_and_never_a_server_error(
         st.just(valid.upper() if valid.upper() != valid else valid.lower()),
     )
 
-    @settings(SETTINGS, max_examples=150)
+    @settings(SETTINGS, max_examples=examples(150))
     @given(raw=token, suffix=st.sampled_from(SUFFIXES), method=st.sampled_from(["GET", "POST"]))
     def run(raw: str, suffix: str, method: str) -> None:
         url = f"/f/{quote(raw, safe='')}{suffix}"

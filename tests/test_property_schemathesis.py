@@ -18,10 +18,11 @@ from schemathesis import GenerationMode
 from api.app import create_app
 from tests.dashboard_seed import bearer, seed
 from tests.fault_report import append
+from tests.fuzz_examples import examples
 from workflow.accounts import Role
 from workflow.runtime import Runtime
 
-EXAMPLES_PER_OPERATION = 8
+EXAMPLES_PER_OPERATION = examples(8)
 
 
 def test_schemathesis_counts_its_inputs_and_finds_no_server_error(

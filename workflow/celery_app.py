@@ -9,6 +9,19 @@ from workflow.config import Settings, get_settings
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("zielflow", include=["workflow.tasks"])
+    schedule: dict[str, dict[str, object]] = {
+        "sweep": {"task": "zielflow.sweep", "schedule": float(settings.sweep_interval_seconds)},
+        # Retries with backoff and expired leases need a regular look even when nothing new
+        # was queued.
+        "send": {"task": "zielflow.send", "schedule": float(settings.send_interval_seconds)},
+    }
+    if settings.bounce_imap_host:
+        # Reports arrive at any time; reading them with the send interval keeps a bouncing
+        # address from getting many more reminders than the one that bounced.
+        schedule["bounces"] = {
+            "task": "zielflow.bounces",
+            "schedule": float(settings.send_interval_seconds),
+        }
     transport_options: dict[str, object] = {}
     if settings.broker_url.startswith("redis"):
         # Only short-lived nudges travel through Redis, never month-long countdowns, so a
@@ -26,12 +39,7 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
         enable_utc=True,
         worker_hijack_root_logger=False,
-        beat_schedule={
-            "sweep": {"task": "zielflow.sweep", "schedule": float(settings.sweep_interval_seconds)},
-            # Retries with backoff and expired leases need a regular look even when nothing new
-            # was queued.
-            "send": {"task": "zielflow.send", "schedule": float(settings.send_interval_seconds)},
-        },
+        beat_schedule=schedule,
     )
     return app
 

@@ -46,6 +46,9 @@ def _add_groups() -> None:
 
     app.add_typer(person_app, name="person")
     app.command("status-check", help=say("help.status_check"))(status_check_cmd)
+    from notifications.bounces.cli import bounces_cmd
+
+    app.command("bounces", help=say("help.bounces"))(bounces_cmd)
 
 
 _add_groups()

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         default=None,
         description="CA bundle to verify the SMTP server's certificate (default: system)",
     )
+    # Retention (workflow/privacy/retention.py), applied by every sweep; 0 keeps forever.
+    retention_sent_email_days: int = Field(
+        default=0, ge=0, description="Inhalt versandter E-Mails nach so vielen Tagen löschen"
+    )
+    retention_archived_contact_years: int = Field(
+        default=0, ge=0, description="archivierte Kontakte nach so vielen Jahren pseudonymisieren"
+    )
     mail_from: str = "zielflow@localhost"
     mail_sink_dir: Path | None = None
     base_url: str = "http://127.0.0.1:8000"
@@ -77,6 +84,22 @@ class Settings(BaseSettings):
     )
     # /docs from packaged assets; None means on everywhere except in production.
     api_docs: bool | None = None
+    # Bounces (notifications/bounces/): each email's envelope sender is a VERP address on
+    # this domain, so a report names the email it is about; empty keeps mail_from.
+    bounce_domain: str = Field(default="", description="Domain der Rücklaufadressen (VERP)")
+    bounce_temporary_threshold: int = Field(
+        default=5,
+        ge=1,
+        description="vorübergehende Fehler, ab denen eine Adresse als unzustellbar gilt",
+    )
+    bounce_imap_host: str = Field(default="", description="IMAP-Server des Rücklaufpostfachs")
+    bounce_imap_port: int = Field(default=993, ge=1, le=65535, description="Port des IMAP-Servers")
+    bounce_imap_user: str = Field(default="", description="Benutzername am IMAP-Server")
+    bounce_imap_password: str = Field(default="", description="Kennwort am IMAP-Server")
+    bounce_imap_folder: str = Field(default="INBOX", description="Ordner mit den Rückläufern")
+    bounce_imap_tls: Literal["tls", "none"] = Field(
+        default="tls", description="Verbindung zum IMAP-Server verschlüsseln"
+    )
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

@@ -1,5 +1,6 @@
 """Imports every table so that ``Base.metadata`` is complete for Alembic and for tests."""
 
+from notifications.bounces.models import AddressBounce
 from notifications.models import OutboxMessage
 from workflow.accounts import ApiToken, PasswordResetToken, User
 from workflow.bodies.models import Body, BodyField, BodyMember, CompositionRule, Meeting
@@ -34,6 +35,7 @@ from workflow.status_checks.models import StatusCheck, StatusCheckItem, StatusCh
 
 # One line per feature module that adds tables; keep __all__ in step.
 __all__ = [
+    "AddressBounce",
     "AgendaItem",
     "ApiToken",
     "ArchivedRecord",

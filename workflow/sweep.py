@@ -8,7 +8,9 @@ and escalates with the same policy. A third pass does it for the bodies' Aufträ
 (``workflow.decisions.assignment_sweep``), another for status checks, which it also opens
 at the policy's months of Umsetzung (``workflow.status_checks.sweep``). Measures waiting in
 Neuplanung move into the next open cycle, or their coordinators are reminded to open it
-(``workflow.cycles.carry``).
+(``workflow.cycles.carry``). Last, each organisation's coordinators are told once a day about
+addresses newly reported as bouncing (``notifications.bounces.notice``); no reminder is queued
+for such an address.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from notifications.bounces import state as bounce_state
+from notifications.bounces.notice import KIND as BOUNCE_NOTICE
+from notifications.bounces.notice import queue_bounce_notices
 from notifications.effects import item_context
 from notifications.models import Channel
 from notifications.outbox import Draft, enqueue
@@ -28,7 +33,7 @@ from workflow.clock import Clock
 from workflow.cycles.calendar import calendar_and_policy, calendar_of
 from workflow.cycles.carry import REMINDER_KIND as REPLANNING_REMINDER
 from workflow.cycles.carry import sweep_replanning
-from workflow.cycles.models import MeasureCycle, TargetAgreement
+from workflow.cycles.models import AuditEvent, MeasureCycle, TargetAgreement
 from workflow.cycles.stay import plan_of
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarget, Step, StepKind
@@ -43,6 +48,8 @@ from workflow.transitions import apply_event
 log = logging.getLogger(__name__)
 
 SWEEP_ACTOR = "system:sweep"
+# Written by workflow/forms/contact_links.py when a corrected address restarts the reminders.
+LADDER_RESTART_EVENT = "contact_address_changed"
 MAX_BATCHES = 10_000
 
 
@@ -100,6 +107,8 @@ def run_sweep(
         report.add(kind, queued)
     asked = sweep_milestones(sessions=sessions, now=now, batch_size=batch_size)
     report.add("milestone_due", asked)
+    with unit_of_work(sessions) as session:
+        report.add(BOUNCE_NOTICE, queue_bounce_notices(session, now=now))
     return report
 
 
@@ -190,12 +199,17 @@ def _remind(session: Session, mc: MeasureCycle, step: Step, kind: str, now: date
     if contact is None:
         log.warning("measure %s has no contact; reminder skipped", mc.measure.code)
         return 0
+    if bounce_state.is_bouncing(session, mc.organisation_id, contact.email):
+        # It could not arrive; the coordinators hear of the address in the daily notice, and
+        # correcting it restarts this ladder (workflow/forms/contact_links.py).
+        log.info("address of measure %s bounces; reminder skipped", mc.measure.code)
+        return 0
     return enqueue(
         session,
         [
             Draft(
                 organisation_id=mc.organisation_id,
-                dedupe_key=f"mc:{mc.id}:{mc.stay}:reminder:{step.index}",
+                dedupe_key=f"mc:{mc.id}:{mc.stay}:reminder:{step.index}{_restart_mark(session, mc)}",
                 kind=kind,
                 recipient_email=contact.email,
                 recipient_name=contact.name,
@@ -206,6 +220,18 @@ def _remind(session: Session, mc: MeasureCycle, step: Step, kind: str, now: date
         ],
         now=now,
     )
+
+
+def _restart_mark(session: Session, mc: MeasureCycle) -> str:
+    """Tells a reminder after a corrected address from the one the old address was sent: the
+    restarted ladder repeats step indexes. Empty before any correction, so the keys of
+    reminders queued before this existed stay as they were."""
+    restart = session.scalar(
+        select(func.max(AuditEvent.id)).where(
+            AuditEvent.measure_cycle_id == mc.id, AuditEvent.event == LADDER_RESTART_EVENT
+        )
+    )
+    return f":after:{restart}" if restart else ""
 
 
 def _escalate(session: Session, mc: MeasureCycle, step: Step, now: datetime) -> tuple[str, int]:

@@ -18,6 +18,7 @@ from notifications.sender import SendReport, send_pending
 from workflow import runtime
 from workflow.celery_app import app
 from workflow.meetings.invitations import queue_invitations
+from workflow.privacy.retention import apply_retention
 from workflow.sweep import SweepReport, run_sweep
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def sweep_once(rt: runtime.Runtime) -> tuple[SweepReport, DigestReport]:
     if invited := queue_invitations(sessions=rt.sessions, clock=rt.clock):
         report.add("meeting_invitation", invited)
     digests = build_digests(sessions=rt.sessions, clock=rt.clock)
+    apply_retention(rt.sessions, rt.settings, rt.clock.now())  # no daily hook: cheap when idle
     return report, digests
 
 
@@ -76,6 +78,18 @@ def sweep_task() -> dict[str, int]:
 def send_task() -> dict[str, int]:
     report = send_all(runtime.current())
     return {"emails_sent": report.emails_sent, "retried": report.retried, "dead": report.dead}
+
+
+@app.task(name="zielflow.bounces", acks_late=True, reject_on_worker_lost=True)
+def bounces_task() -> dict[str, int]:
+    """One read of the bounce mailbox; a server that is away waits for the next beat."""
+    from notifications.bounces.imap import read_mailbox
+
+    rt = runtime.current()
+    if not (rt.settings.bounce_domain and rt.settings.bounce_imap_host):
+        return {}
+    report = read_mailbox(rt.sessions, rt.settings, rt.clock.now)
+    return {**report.counts, "failed": report.failed}
 
 
 def nudge_sender() -> None:

@@ -18,12 +18,16 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.dashboard.common import page
 from api.dashboard.mail_access import readable, viewer_enabled
 from api.dashboard.page_error import PageError, not_found
 from api.deps import Coordinator, SessionDep
+from notifications.models import OutboxMessage
 from workflow import runtime
+from workflow.privacy.retention import pruned_after
 
 router = APIRouter(include_in_schema=False)
 NAME = re.compile(r"^[0-9]+-[0-9]+\.eml$")
@@ -77,6 +81,23 @@ def _message_id(message: EmailMessage) -> str:
     return str(message["Message-ID"] or "").strip()
 
 
+def _pruned_days(session: Session, message_id: str) -> int | None:
+    """After how many days retention deleted the content of the mail's rows, None if it did not."""
+    contexts = session.scalars(
+        select(OutboxMessage.context).where(OutboxMessage.message_id == message_id)
+    )
+    return max((d for c in contexts if (d := pruned_after(c)) is not None), default=None)
+
+
+def _shown_headers(message: EmailMessage, *, pruned: bool) -> list[tuple[str, str]]:
+    headers = [(h, str(message[h] or "")) for h in ("From", "To", "Subject")]
+    if not pruned:
+        return headers
+    # The file still holds the recipient's name; once pruned, only the address is kept.
+    to = ", ".join(a.addr_spec for a in getattr(message["To"], "addresses", ()))
+    return [(h, to if h == "To" else v) for h, v in headers]
+
+
 @router.get("/mails", response_class=HTMLResponse)
 def mails(request: Request, user: Coordinator, session: SessionDep) -> HTMLResponse:
     sink = _sink()
@@ -109,14 +130,17 @@ def mail(request: Request, name: str, user: Coordinator, session: SessionDep) ->
     message = _parse(sink / name)
     if _message_id(message) not in readable(session, user=user, message_ids=[_message_id(message)]):
         raise missing  # the same answer as for no file: never confirm that a mail exists
-    body = message.get_body(preferencelist=("plain", "html"))
+    pruned = _pruned_days(session, _message_id(message))
+    # The sink's file outlives the database's retention: its content is not shown either.
+    body = message.get_body(preferencelist=("plain", "html")) if pruned is None else None
     text = body.get_content() if body is not None else ""
     return page(
         request,
         "dashboard/mail.html",
         user,
         mail_name=name,
-        headers=[(h, str(message[h] or "")) for h in ("From", "To", "Subject")],
+        headers=_shown_headers(message, pruned=pruned is not None),
         sent=_sent(message),
         text=text,
+        pruned_days=pruned,
     )

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from api.csrf import require_csrf
+from api.dashboard.bounce_marks import mark_of, mark_reachable
 from api.dashboard.common import RowId, flash, page, redirect
 from api.dashboard.interview import CONFIRM, edit_url, missing, refusal_message
 from api.dashboard.measure_values import answer_view, iso_day, with_actor_names
@@ -113,6 +114,8 @@ def _render(
         failed_action=action,
         # The "Sachstand erfragen" form, for those who may ask (api/dashboard/my_bodies.py).
         ask=ask_box(session, user=user, item_id=item_id),
+        # Reminders to a bouncing address are not sent (notifications/recipients.py).
+        contact_bounce=mark_of(session, organisation_of(session, user), row.contact_email),
         **status_context(
             session, organisation_id=org_id, measure_id=row.measure_id, today=row.today
         ),
@@ -224,6 +227,35 @@ async def act(request: Request, item_id: RowId, user: Coordinator, session: Sess
         flash(request, "interview.adapt_now")
         return redirect(edit_url(item_id))
     flash(request, f"measure.done.{action}")
+    return redirect(f"/massnahmen/{item_id}")
+
+
+@router.post(
+    "/massnahmen/{item_id}/erreichbar",
+    response_class=HTMLResponse,
+    dependencies=[Depends(require_csrf)],
+)
+def contact_reachable(
+    request: Request, item_id: RowId, user: Coordinator, session: SessionDep
+) -> Response:
+    """A false alarm: the contact's address works, so reminders may go to it again."""
+    row = queries.get_item(
+        session,
+        organisation_id=user.organisation_id,
+        measure_cycle_id=item_id,
+        today=today_of(organisation_of(session, user)),
+    )
+    if row is None:
+        raise not_found("measure")
+    if row.contact_email:
+        mark_reachable(
+            session,
+            user=user,
+            email=row.contact_email,
+            now=runtime.current().clock.now(),
+            actor=actor_of(user),
+        )
+    flash(request, "item.contact_reachable_done")
     return redirect(f"/massnahmen/{item_id}")
 
 

@@ -13,6 +13,7 @@ from api.routes.common import not_found
 from api.routes.schemas import ERRORS, MAX_ID, OutboxOut, OutboxPage
 from notifications.models import OutboxMessage, OutboxStatus
 from workflow import runtime
+from workflow.privacy.retention import pruned_after
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"], responses=ERRORS)
 RESENDABLE = (OutboxStatus.SENT.value, OutboxStatus.DEAD.value)
@@ -64,6 +65,11 @@ def resend(
             "not_resendable",
             details={"status": message.status},
             reason="api.not_resendable",
+        )
+    if (days := pruned_after(message.context)) is not None:
+        # Its content was deleted under the retention setting: there is nothing left to send.
+        raise ApiError(
+            409, "not_resendable", details={"pruned_after_days": days}, reason="api.pruned"
         )
     message.status = OutboxStatus.PENDING.value
     message.attempts = 0

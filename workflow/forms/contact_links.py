@@ -2,20 +2,26 @@
 
 Links already sent to an address that turned out wrong must not keep working, and neither may
 anything handed on through them; the contact's open forms get a new link at the new address
-(queued as ``link_reissued`` unless a queued email brings one anyway). Never commits.
+(queued as ``link_reissued`` unless a queued email brings one anyway), and their reminders
+start again from the first one, because none reached the new address (a bouncing old address
+is the usual reason for the correction; bounce state is kept per address, so the new one
+starts clean). Never commits.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage, OutboxStatus
 from notifications.outbox import Draft, enqueue
 from workflow.catalogue.models import Contact, Measure
+from workflow.cycles.calendar import calendar_and_policy
 from workflow.cycles.models import AuditEvent, MeasureCycle
+from workflow.cycles.stay import first_follow_up, plan_of
+from workflow.deadlines import StepKind
 from workflow.forms.revocation import end_contact
 from workflow.forms.tokens import Phase
 from workflow.machine import State
@@ -75,8 +81,15 @@ def address_changed(*, session: Session, contact: Contact, now: datetime, actor:
             event="contact_address_changed",
             from_state=mc.state,
             to_state=mc.state,
-            payload={"contact_id": contact.id, "phase": phase.value, "revoked": revoked},
+            # The sweep reads this event as "the ladder restarted" (workflow/sweep.py).
+            payload={
+                "contact_id": contact.id,
+                "phase": phase.value,
+                "revoked": revoked,
+                "ladder_restarted_from_step": mc.action_step,
+            },
         )
+        _restart_reminders(session, mc, now)
         session.add(audit)
         session.flush()
         if mc.id in waiting:
@@ -99,3 +112,28 @@ def address_changed(*, session: Session, contact: Contact, now: datetime, actor:
             )
         )
     return enqueue(session, drafts, now=now)
+
+
+def _restart_reminders(session: Session, mc: MeasureCycle, now: datetime) -> None:
+    """Back to the first step of the stay's plan, not before the new link had two working
+    days (as after any request). A sweep that finds several reminders due sends only the
+    latest, and escalations already sent are not sent again (their keys are unchanged), so
+    the level stays what it was."""
+    cal, policy = calendar_and_policy(session, mc)
+    plan = plan_of(mc, policy, cal)
+    if not plan:
+        return
+    first = plan[0]
+    at = (
+        first.at
+        if first.kind is StepKind.AUTO
+        else max(first.at, first_follow_up(now, policy, cal))
+    )
+    # A plain UPDATE like the sweep's: the schedule must not bump the version an open page holds.
+    session.execute(
+        update(MeasureCycle)
+        .where(MeasureCycle.id == mc.id)
+        .values(action_step=0, next_action_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(mc, ["action_step", "next_action_at"])

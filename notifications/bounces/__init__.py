@@ -1,0 +1,1 @@
+"""Bounced mail: which addresses the mail system reported undeliverable, and what follows."""

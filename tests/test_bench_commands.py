@@ -1,0 +1,89 @@
+"""``python -m bench.faults`` and ``python -m bench.fuzz`` report into sections of their own.
+
+The commands themselves run for minutes to hours and are run by hand; these tests pin what
+they write: each rewrites its own section of bench/RESULTS.md and keeps everything else, a
+failed fault run is named with its seed, and the property tests' size is today's unless asked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.faults import RunResult, render, totals
+from bench.fuzz import read_junit
+from bench.report import replace_section, sections, write_report
+from tests.fuzz_examples import ENV, examples
+
+REPORT = "# Benchmark results\n\n## Findings\n\nHand-written addendum.\n"
+
+
+def test_a_section_is_replaced_and_the_rest_of_the_report_kept(tmp_path: Path) -> None:
+    report = tmp_path / "RESULTS.md"
+    report.write_text(REPORT)
+    replace_section(report, "bench.faults", "## Fault runs\n\nfirst\n")
+    replace_section(report, "bench.fuzz", "## Fuzzing\n\nonly\n")
+    replace_section(report, "bench.faults", "## Fault runs\n\nsecond\n")
+    text = report.read_text()
+    assert text.startswith(REPORT)
+    assert "first" not in text and text.count("## Fault runs") == 1
+    assert sections(text) == {
+        "bench.faults": "## Fault runs\n\nsecond\n",
+        "bench.fuzz": "## Fuzzing\n\nonly\n",
+    }
+
+
+def test_a_full_benchmark_report_keeps_the_sections_of_other_commands(tmp_path: Path) -> None:
+    report = tmp_path / "RESULTS.md"
+    report.write_text(REPORT)
+    replace_section(report, "bench.fuzz", "## Fuzzing\n\n200 examples\n")
+    write_report(tmp_path / "no-results", report, {"command": "python -m bench"})
+    text = report.read_text()
+    assert "Command: `python -m bench`" in text  # rewritten ...
+    assert sections(text) == {"bench.fuzz": "## Fuzzing\n\n200 examples\n"}  # ... and kept
+
+
+def test_failed_fault_runs_are_named_with_their_seeds_and_counted() -> None:
+    passed = RunResult(0, 7000, "kill after store", 50.0, rows_due=40, emails_sent=38)
+    failed = RunResult(1, 7001, "restart postgres", 190.0, lost=2, duplicated_outside=1)
+    failed.failure = "AssertionError: timed out waiting for the engine to finish by itself"
+    t = totals([passed, failed])
+    assert (t["runs"], t["passed"], t["rows_due"], t["lost"]) == (2, 1, 40, 2)
+    assert t["failed_seeds"] == [7001]
+    text = render([passed, failed], ["- Command: `python -m bench.faults --runs 2`."])
+    assert "Failed runs: run 1 (seed 7001)." in text
+    assert "**2 lost**" in text and "**1 outside it**" in text
+    assert "| 1 | 7001 |" in text and "**failed**: AssertionError: timed out" in text
+
+
+def test_the_property_tests_keep_todays_size_unless_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    assert examples(150) == 150
+    monkeypatch.setenv(ENV, "2000")
+    assert examples(150) == 2000
+    monkeypatch.setenv(ENV, "0")
+    with pytest.raises(ValueError, match=ENV):
+        examples(150)
+
+
+def test_the_fuzz_report_says_which_tests_drew_examples(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.test_property_forms" '
+        'name="test_any_link_gets_a_page_and_never_a_server_error" time="12.5"/>'
+        '<testcase classname="tests.test_api_schemathesis" '
+        'name="test_no_operation_answers_with_a_server_error" time="80.0">'
+        "<failure message=\"assert ['GET /x -&gt; 500'] == []\"/></testcase>"
+        '<testcase classname="tests.test_property_catalogue" '
+        'name="test_an_infinite_rank_is_a_line_error[inf]" time="0.2"/>'
+        "</testsuite></testsuites>"
+    )
+    link, api, fixed = read_junit(junit, 200)
+    assert (link.examples, link.outcome, link.seconds) == ("200", "passed", 12.5)
+    assert (api.examples, api.outcome) == ("200 per operation and mode", "failed")
+    assert "500" in api.message
+    assert fixed.examples == "–"  # a pinned case, not a property
