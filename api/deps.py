@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.csrf import require_csrf_for_cookie
-from api.errors import WORDS_STATE, ApiError, WordedHTTPException, Words
-from api.i18n import LANGUAGES, words_in_effect
+from api.errors import WORDS_STATE, ApiError, WordedHTTPException, Words, reader_language
+from api.i18n import LANGUAGES, reader_in_effect, words_in_effect
 from api.session_cookie import forget, signed_in_key
 from workflow import runtime
 from workflow.accounts import Role, TokenScope, User, user_for_api_token
@@ -115,7 +115,8 @@ async def organisation_words(
     """
     words = await run_in_threadpool(_words_of, session, user)
     setattr(request.state, WORDS_STATE, words)
-    with words_in_effect(words):
+    # Labels in the answers (not only errors) follow the reader's language too.
+    with words_in_effect(words), reader_in_effect(reader_language(request)):
         yield
 
 

@@ -28,6 +28,8 @@ LANGUAGES = ("de", "en")
 DEFAULT = "de"
 # The words of the organisation a page or email is rendered for, per language.
 _WORDS: ContextVar[Mapping[str, Mapping[str, str]] | None] = ContextVar("zf_words", default=None)
+# The language of the JSON API's reader (api.deps.organisation_words sets it per request).
+_READER: ContextVar[str] = ContextVar("zf_reader", default=DEFAULT)
 
 
 @lru_cache(maxsize=4)
@@ -36,6 +38,21 @@ def catalogue(lang: str) -> dict[str, str]:
     for path in sorted(LOCALES.glob(f"*.{lang}.json")):
         merged.update(json.loads(path.read_text(encoding="utf-8")))
     return merged
+
+
+@contextmanager
+def reader_in_effect(lang: str) -> Iterator[None]:
+    """While inside, ``reader_language()`` is ``lang`` (German for anything unknown)."""
+    token = _READER.set(lang if lang in LANGUAGES else DEFAULT)
+    try:
+        yield
+    finally:
+        _READER.reset(token)
+
+
+def reader_language() -> str:
+    """The API reader's language for labels in JSON answers; German outside a request."""
+    return _READER.get()
 
 
 @contextmanager

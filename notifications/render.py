@@ -156,7 +156,7 @@ KIND_LABELS = {
         "data_escalation_head": "escalation to the head (indicators)",
         "confirmation_data": "indicator values confirmation",
         "data_deadline_extended": "new deadline for indicator values",
-        "data_delegation": "indicator values form handed over",
+        "data_delegation": "indicator values form handed on",
         "data_delegation_notice": "notice: your indicator values form was handed on",
         "dead_letter": "notice of an undeliverable email",
         "meeting_invitation": "invitation to a body's meeting",

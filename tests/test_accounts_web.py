@@ -40,7 +40,13 @@ def test_login_failure_keeps_the_email_and_next_cannot_leave_the_site(rt_sqlite:
     assert "E-Mail-Adresse oder Passwort stimmen nicht." in wrong.text
     assert f'value="{EMAILS[Role.COORDINATOR]}"' in wrong.text
     assert wrong.headers["referrer-policy"] == "no-referrer"
-    for target in ("https://evil.example.org/", "//evil.example.org", "javascript:alert(1)"):
+    for target in (
+        "https://evil.example.org/",
+        "//evil.example.org",
+        "javascript:alert(1)",
+        "/\\evil.example.org",  # a browser reads it as //evil.example.org
+        "/\t/evil.example.org",  # tabs are dropped before parsing
+    ):
         response = client.post(
             "/login",
             data={"email": EMAILS[Role.COORDINATOR], "password": PASSWORD, "next": target},

@@ -140,6 +140,28 @@ def test_json_texts_use_the_words_of_the_readers_organisation(
     assert translate("status_checks.selection.department", value="X") == "Fachbereich X"
 
 
+def test_json_labels_follow_the_readers_language(
+    rt_sqlite: Runtime, api: tuple[TestClient, Seed]
+) -> None:
+    client, s = api
+    h = bearer(s, Role.COORDINATOR)
+    due = (rt_sqlite.clock.now().date() + timedelta(days=21)).isoformat()
+    started = client.post(
+        "/api/v1/status-checks", json={"department": DEPARTMENT, "due_on": due}, headers=h
+    )
+    assert started.status_code == 201, started.text
+    url = f"/api/v1/status-checks/{started.json()['id']}"
+    german = client.get(url, headers=h).json()
+    english = client.get(url, headers=h | {"Accept-Language": "en"}).json()
+    assert german["origin_label"] == "von Hand"
+    assert (english["origin_label"], english["selection_label"]) == (
+        "by hand",
+        f"department {DEPARTMENT}",
+    )
+    # The next German reader is not answered in English.
+    assert client.get(url, headers=h).json()["origin_label"] == "von Hand"
+
+
 # -- the static guard --------------------------------------------------------------------
 
 GERMAN = re.compile(
@@ -239,3 +261,26 @@ def test_every_code_the_api_names_is_worded_in_both_languages() -> None:
     assert {"api.not_found.indicator", "api.duplicate.department", "api.csrf_failed"} <= codes
     for lang in messages.LANGUAGES:
         assert not sorted(c for c in codes if not messages.has(c, lang)), lang
+
+
+def test_details_of_a_refused_policy_follow_the_readers_language(
+    api: tuple[TestClient, Seed],
+) -> None:
+    client, s = api
+    h = bearer(s, Role.COORDINATOR)
+    policy = {"reminder_offsets_days": [-3]}
+    year = "2031"
+    answers = {
+        lang: client.post(
+            "/api/v1/cycles",
+            json={"year": int(year), "policy": policy},
+            headers=h | {"Accept-Language": lang},
+        )
+        for lang in ("de", "en")
+    }
+    for lang, said in (("de", "Fälligkeitstag"), ("en", "due date")):
+        response = answers[lang]
+        assert response.status_code == 422, response.text
+        (problem,) = response.json()["error"]["details"]["errors"]
+        assert problem["code"] == "policy.reminder_offset_negative"
+        assert said in problem["message"], problem

@@ -423,9 +423,9 @@ def test_each_member_reads_it_in_their_language(rt: Runtime, clock: FrozenClock)
         ).all()
         german, english = (Renderer(s, rt.settings, clock.now()).render([r]) for r in rows)
     assert german.subject == "Steuerungsgruppe: Übersicht, KW 19/2026"
-    assert english.subject == "Steuerungsgruppe: overview, week 19/2026"
+    assert english.subject == "Steuerungsgruppe: digest, week 19/2026"
     assert "Maßnahmen: neu seit Ihrer letzten Übersicht" in german.text
-    assert "Measures: new since your last overview" in english.text
+    assert "Measures: new since your last digest" in english.text
     assert "escalation level 2" in english.html and "Eskalationsstufe" not in english.text
 
 

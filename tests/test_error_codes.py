@@ -190,7 +190,7 @@ def test_every_code_in_code_has_a_sentence_in_both_languages() -> None:
     # Codes the code builds from a family name: the scan cannot see them whole.
     built = {f"cli.{c}" for c in ORGANISATION_CODES}
     built |= {f"cli.setting.{c}" for c in (*cli_errors._REFUSED, *BOUNDS)}
-    built |= {f"payload.{c}" for c in coordination._INTERVIEW_SENTENCES}
+    built |= {f"payload.{c}" for c in coordination.FIELD_CODES}
     built |= {f"http.{code}" for code, _german in CODES.values()}
     for lang in messages.LANGUAGES:
         assert not sorted(c for c in built if not messages.has(c, lang)), lang

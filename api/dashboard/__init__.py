@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.dashboard import (
     bodies,
+    contacts,
     council,
     decisions,
     heads,
@@ -29,7 +30,7 @@ from api.dashboard import (
 router = APIRouter(include_in_schema=False)
 for module in (overview, measure, interview, mails, reports, indicators):
     router.include_router(module.router)
-for module in (organisation, heads, outbox):
+for module in (organisation, heads, contacts, outbox):
     router.include_router(module.router)
 router.include_router(bodies.router)
 router.include_router(measure_edit.router)

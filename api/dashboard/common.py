@@ -79,6 +79,9 @@ def safe_next(target: str | None, default: str = "/pipeline") -> str:
     """Only paths on this site: never redirect a visitor elsewhere after login."""
     if not target:
         return default
+    # Browsers read "/\\host" as "//host", and strip tabs and line breaks before parsing.
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default

@@ -20,12 +20,14 @@ from api.errors import ApiError
 from api.routes.common import field_empty, not_found, unknown_reference
 from api.routes.schemas import ERRORS, MAX_ID, Email, NoNul, OneLine
 from workflow import runtime
+from workflow.accounts import User
 from workflow.catalogue import archive
 from workflow.catalogue.archive import ArchivedKind
+from workflow.catalogue.contact_edit import ContactEditRefused, update_contact
 from workflow.catalogue.models import Contact, Department, Goal, Measure, MeasureStatus
 from workflow.catalogue.models import Field as FieldRow
 from workflow.db import Base
-from workflow.forms.contact_links import address_changed, contact_archived
+from workflow.forms.contact_links import contact_archived
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"], responses=ERRORS)
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -189,6 +191,19 @@ def _flush_unique(session: Session, kind: str) -> None:
         raise ApiError(409, "duplicate", reason=f"api.duplicate.{kind}") from None
 
 
+def _update_contact(session: Session, row: Contact, values: dict[str, Any], user: User) -> None:
+    """A contact's PATCH; a new address ends the links sent to the old one and sends new ones."""
+    try:
+        update_contact(
+            session, row, values, now=runtime.current().clock.now(), actor=actor_of(user)
+        )
+    except ContactEditRefused as exc:
+        problem = exc.problems[0]
+        if problem.code == "unknown_reference":
+            raise unknown_reference(problem.setting, problem.params["value"]) from None
+        raise ApiError(409, "duplicate", reason="api.duplicate.contact") from None
+
+
 def _register(
     *,
     path: str,
@@ -261,17 +276,14 @@ def _register(
         ):
             if key in values and values[key] is None:
                 raise field_empty(key)
-        _check_references(session, user.organisation_id, values)
-        old_email = getattr(row, "email", None) if model is Contact else None
-        for key, value in values.items():
-            setattr(row, key, value)
-        _flush_unique(session, kind_code)
-        if old_email is not None and row.email.lower() != old_email.lower():
-            # Links sent to the old address stop working; the new address gets new ones.
-            address_changed(
-                session=session, contact=row, now=runtime.current().clock.now(),
-                actor=actor_of(user),
-            )  # fmt: skip
+        if model is Contact:
+            # The dashboard's contact page changes contacts through the same function.
+            _update_contact(session, row, values, user)
+        else:
+            _check_references(session, user.organisation_id, values)
+            for key, value in values.items():
+                setattr(row, key, value)
+            _flush_unique(session, kind_code)
         return to_out(row, archived_set(session, user.organisation_id))
 
     def archive_row(record_id: RecordId, user: Coordinator, session: SessionDep) -> Any:

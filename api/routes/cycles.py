@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from api.deps import Coordinator, Reader, SessionDep, actor_of
 from api.errors import ApiError, Phrase
+from api.i18n import reader_language
 from api.routes.common import cycle_or_404
 from api.routes.schemas import ERRORS, CycleOut, DeletedCycleOut, OpenCycleIn, OpenCycleOut
-from workflow import runtime
+from workflow import messages, runtime
 from workflow.cycles.models import Cycle
 from workflow.cycles.removal import CycleNotEmpty, delete_empty_cycle
 from workflow.cycles.service import CycleYearRefused, check_new_cycle_year, open_cycle
@@ -29,7 +30,18 @@ def checked_policy(raw: dict[str, Any]) -> DeadlinePolicy:
     try:
         policy = DeadlinePolicy.model_validate(raw)
     except ValidationError as exc:
-        details = [{"loc": list(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        lang = reader_language()
+        details = [
+            {
+                "loc": list(e["loc"]),
+                "code": e["type"],
+                # Our own rules carry a code of workflow/messages.py; pydantic's own, English.
+                "message": messages.message(e["type"], lang, **e.get("ctx", {}))
+                if messages.has(e["type"], lang)
+                else e["msg"],
+            }
+            for e in exc.errors()
+        ]
         raise ApiError(
             422, "policy_invalid", details={"errors": details}, reason="api.policy_invalid"
         ) from None

@@ -20,6 +20,7 @@ from api.csrf import require_csrf
 from api.decision_text import error_status, error_text, label
 from api.deps import Coordinator, Reader, SessionDep, actor_of
 from api.errors import ApiError
+from api.i18n import reader_language
 from api.routes.decision_schemas import ChangesIn, DecisionIn, DecisionOut, DecisionPatch
 from api.routes.schemas import ERRORS, MAX_ID
 from workflow import runtime
@@ -61,8 +62,8 @@ def _out(row: DecisionRow) -> DecisionOut:
     return DecisionOut.model_validate(
         data
         | {
-            "kind_label": label("decisions.kind", row.kind, "de"),
-            "status_label": label("decisions.status", row.status, "de"),
+            "kind_label": label("decisions.kind", row.kind, reader_language()),
+            "status_label": label("decisions.status", row.status, reader_language()),
         }
     )
 

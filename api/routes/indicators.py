@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
 from api.errors import ApiError
-from api.i18n import translate
+from api.i18n import reader_language, translate
 from api.routes.common import field_empty, not_found, unknown_reference
 from api.routes.schemas import ERRORS, MAX_ID, NoNul
 from notifications.outbox import enqueue
-from workflow import messages, runtime
+from workflow import runtime
 from workflow.accounts import User
 from workflow.catalogue.models import Contact, Goal, Measure
 from workflow.cycles.calendar import calendar_of
@@ -274,7 +274,7 @@ def _check_definition(values: dict[str, Any]) -> None:
             details={
                 "field": first.field,
                 "problems": [
-                    {"field": p.field, "code": p.code, "message": p.text(messages.DEFAULT)}
+                    {"field": p.field, "code": p.code, "message": p.text(reader_language())}
                     for p in problems
                 ],
             },

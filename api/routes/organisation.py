@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.csrf import require_csrf
 from api.deps import Coordinator, Reader, SessionDep, organisation_of
 from api.errors import ApiError
+from api.i18n import reader_language
 from api.routes.schemas import ERRORS
 from api.setting_errors import setting_problem
 from workflow.organisation_settings import SettingsInvalid, current, update_settings
@@ -79,7 +80,7 @@ def change_settings(
             {
                 "field": p.setting,
                 "code": p.code,
-                "message": setting_problem(p, "de"),
+                "message": setting_problem(p, reader_language()),
                 "params": p.params,
             }
             for p in exc.problems

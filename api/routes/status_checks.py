@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api.csrf import require_csrf
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
 from api.errors import ApiError
-from api.i18n import translate
+from api.i18n import reader_language, translate
 from api.routes.schemas import ERRORS, MAX_ID
 from api.routes.status_check_schemas import (
     ItemOut,
@@ -44,7 +44,6 @@ router = APIRouter(
     dependencies=[Depends(require_csrf)],  # cookie sessions must echo the token; tokens need not
 )
 StatusCheckId = Annotated[int, Path(ge=1, le=MAX_ID)]
-LANG = "de"
 
 
 @contextmanager
@@ -70,9 +69,9 @@ def _out(row: CheckRow, codes: dict[int, str]) -> dict[str, Any]:
         "id": row.id,
         "title": row.title,
         "selection": row.selection,
-        "selection_label": selection_text(row.selection, LANG, codes),
+        "selection_label": selection_text(row.selection, reader_language(), codes),
         "origin": row.origin,
-        "origin_label": translate(f"status_checks.origin.{row.origin}", LANG),
+        "origin_label": translate(f"status_checks.origin.{row.origin}", reader_language()),
         "body_name": row.body_name,
         "due_on": row.due_on,
         "created_at": row.created_at,
@@ -105,7 +104,7 @@ def _part(part: PartRow) -> PartOut:
                 measure_code=i.measure_code,
                 measure_title=i.measure_title,
                 stand=i.stand,
-                stand_label=stand_text(i.stand, LANG),
+                stand_label=stand_text(i.stand, reader_language()),
                 note=i.note,
                 answered_at=i.answered_at,
                 revision=i.revision,

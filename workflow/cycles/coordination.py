@@ -42,27 +42,19 @@ class PayloadInvalid(ValueError):
         super().__init__(messages.message(code, messages.DEFAULT, **params))
 
 
-class FieldInvalid(PayloadInvalid):
-    """A field breaks a rule of the domain: ``code`` and ``params`` let a page word it in its
-    reader's language; the message is the API's German sentence."""
+# The field refusals of the Erstgespräch (``service.InterviewRefused`` and the date checks here).
+FIELD_CODES = ("status_invalid", "held_on_outside", "held_on_missing", "held_on_invalid")
 
-    def __init__(self, code: str, message: str, **params: Any) -> None:
-        super().__init__(message)
+
+class FieldInvalid(PayloadInvalid):
+    """A field breaks a rule of the domain (code ``payload.<code>`` of workflow/messages.py):
+    ``code`` and ``params`` let each edge word it in its reader's language."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(f"payload.{code}", **params)
         self.code = code
         self.params = params
         self.field = "implementation_status" if code == "status_invalid" else "held_on"
-
-
-# The API's sentences for the Erstgespräch's refusals (``service.InterviewRefused``).
-_INTERVIEW_SENTENCES = {
-    "status_invalid": "Feld 'implementation_status': '{value}' gibt es nicht; erlaubt sind "
-    "(oder leer): {allowed}.",
-    "held_on_outside": "Das Datum des Gesprächs muss zwischen dem {earliest} und dem {latest} "
-    "liegen.",
-    "held_on_missing": "Feld 'held_on' fehlt: das Datum des Erstgesprächs (JJJJ-MM-TT) ist "
-    "anzugeben.",
-    "held_on_invalid": "Feld 'held_on': '{value}' ist kein Datum (JJJJ-MM-TT).",
-}
 
 
 def _text(payload: Mapping[str, Any], key: str, limit: int = 5000) -> str:
@@ -91,13 +83,11 @@ def _held_on(payload: Mapping[str, Any]) -> date:
     without knowing when it was held."""
     value = payload.get("held_on")
     if value in (None, ""):
-        raise FieldInvalid("held_on_missing", _INTERVIEW_SENTENCES["held_on_missing"])
+        raise FieldInvalid("held_on_missing")
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        shown = str(value)[:40]
-        message = _INTERVIEW_SENTENCES["held_on_invalid"].format(value=shown)
-        raise FieldInvalid("held_on_invalid", message, value=shown) from None
+        raise FieldInvalid("held_on_invalid", value=str(value)[:40]) from None
 
 
 def perform(
@@ -135,11 +125,7 @@ def perform(
                 implementation_status=status,
             )
         except InterviewRefused as refused:
-            shown = {
-                k: ", ".join(v) if isinstance(v, list) else v for k, v in refused.params.items()
-            }
-            message = _INTERVIEW_SENTENCES[refused.code].format(**shown)
-            raise FieldInvalid(refused.code, message, **refused.params) from None
+            raise FieldInvalid(refused.code, **refused.params) from None
     if event == Event.EXTEND_DEADLINE.value:
         new_due = _date(payload, "due_on")
         if new_due is not None and new_due - clock.now().date() > MAX_EXTENSION:
