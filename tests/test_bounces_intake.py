@@ -13,6 +13,7 @@ import re
 import socketserver
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiosmtplib
@@ -202,7 +203,9 @@ def _deliver(port: int, raw: bytes, rcpt: str) -> tuple[int, str]:
         assert errors == {}
         return 250, response
 
-    return asyncio.run(send())
+    # Its own thread: a browser test before this one may leave an event loop running here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, send()).result(timeout=60)
 
 
 def test_reports_through_the_listener_mark_the_address_once(
