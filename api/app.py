@@ -11,6 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import docs, errors, forms, pages
 from api.body_limit import BodyLimit
 from api.deps import PublicRoute
+from api.forms import actor_activities, conference_invitation, conference_survey
 from api.routes import router as api_router
 from api.security_headers import SecuredFastAPI
 from workflow import runtime
@@ -47,6 +48,8 @@ def create_app() -> FastAPI:
     app.include_router(api_router)
     app.include_router(pages.router)
     app.include_router(forms.router)
+    for public in (conference_invitation, conference_survey, actor_activities):
+        app.include_router(public.router)
     forms.install_log_redaction()
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     if settings.docs_enabled:

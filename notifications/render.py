@@ -18,12 +18,18 @@ from sqlalchemy.orm import Session
 from notifications.answers import answer_pairs
 from notifications.bounces.notice import KIND as BOUNCE_NOTICE
 from notifications.bounces.notice import notice_context
+from notifications.data_status_mail import KIND as DATA_STATUS
+from notifications.data_status_mail import data_status_context
 from notifications.greeting import greeting_for
 from notifications.link_targets import OUTBOX_FAILED, link_request_target
 from notifications.models import OutboxMessage
 from notifications.receipts import for_colleague
 from notifications.status_answers import status_request_context
 from workflow.catalogue.models import Contact, Organisation
+from workflow.conference.activities import KINDS as ACTIVITY_KINDS
+from workflow.conference.activities import request_context as activity_context
+from workflow.conference.mail import KINDS as CONFERENCE_KINDS
+from workflow.conference.mail import invitation_context
 from workflow.config import Settings
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle, MeasureCycle, Review, TargetAgreement
@@ -58,6 +64,8 @@ CONFIRMATIONS = {"confirmation_agreement", "confirmation_review"}
 MEETING_KINDS = {"meeting_invitation", "meeting_changed"}
 # The context key under which a kind's builder hands over its attachments (no template reads it).
 ATTACHMENTS = "_attachments"
+# A context key whose value becomes header lines, popped before the template sees it.
+HEADERS = "_headers"
 REMINDER_KINDS = ("reminder", "final_reminder")
 
 PHASE_LABELS = {
@@ -133,6 +141,9 @@ KIND_LABELS = {
         "milestone_due": "Meilenstein erreicht?",
         "open_cycle_reminder": "Bitte um Eröffnung des nächsten Zyklus",
         "bounce_notice": "Hinweis auf nicht erreichbare E-Mail-Adressen",
+        "conference_invitation": "Einladung zur Integrationskonferenz",
+        "actor_activity_request": "Abfrage der Aktivitäten der Akteure",
+        "data_status": "Datenstand der Kennzahlen",
     },
     "en": {
         "invitation_agreement": "invitation to the target agreement",
@@ -176,6 +187,9 @@ KIND_LABELS = {
         "milestone_due": "milestone reached?",
         "open_cycle_reminder": "please open the next cycle",
         "bounce_notice": "notice of unreachable email addresses",
+        "conference_invitation": "invitation to the integration conference",
+        "actor_activity_request": "request for the actors' activities",
+        "data_status": "indicator data status",
     },
 }
 _env = Environment(
@@ -208,6 +222,8 @@ class RenderedEmail:
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
+    # Extra header lines, e.g. List-Unsubscribe on an invitation.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def format_date(day: date | None, lang: str) -> str:
@@ -266,8 +282,9 @@ class Renderer:
         }
         context.update(self._extra(first.kind, rows, org, lang))
         attachments = tuple(context.pop(ATTACHMENTS, ()))
+        headers = tuple(context.pop(HEADERS, ()))
         rendered = render_template(first.kind, lang, context)
-        return replace(rendered, attachments=attachments) if attachments else rendered
+        return replace(rendered, attachments=attachments, headers=headers)
 
     # -- per kind -------------------------------------------------------------------------
 
@@ -298,12 +315,27 @@ class Renderer:
                 self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
                 org=org, lang=lang,
             )  # fmt: skip
+        if kind in CONFERENCE_KINDS:
+            # An actor's invitation: its own link and an unsubscribe link, made now.
+            shown = invitation_context(
+                self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
+                org=org, lang=lang,
+            )  # fmt: skip
+            return shown | {HEADERS: (("List-Unsubscribe", f"<{shown['unsubscribe_url']}>"),)}
+        if kind in ACTIVITY_KINDS:
+            # An actor's yearly request for its activities: its own link, made now.
+            return activity_context(
+                self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
+                org=org, lang=lang,
+            )  # fmt: skip
         if kind in MEETING_KINDS:
             # Imported here: the meeting email uses this module's helpers for its measures.
             from notifications.meeting_mail import meeting_email
 
             shown, files = meeting_email(self.session, self.settings, self.now, rows, org, lang)
             return shown | {ATTACHMENTS: files}
+        if kind == DATA_STATUS:  # its lists were fixed when queued (notifications/data_status)
+            return data_status_context(rows[0].context, lang, self.settings.base_url)
         if kind == BOUNCE_NOTICE:  # its list was fixed when queued (notifications/bounces)
             return notice_context(rows[0].context, lang, self.settings.base_url)
         ctx = rows[0].context

@@ -38,6 +38,8 @@ from notifications.subject import SubjectHeader
 from workflow import runtime
 from workflow.accounts import Role, User
 from workflow.catalogue.models import Organisation
+from workflow.conference.consent import WITHDRAWN_NOTE
+from workflow.conference.mail import ConsentWithdrawn
 from workflow.config import Settings
 from workflow.db import unit_of_work
 
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 SINGLE = {"password_reset", "dead_letter", "link_request", "digest", "status_request"}
 # Each meeting's invitation is its own email: it carries that meeting's calendar file.
 SINGLE |= {"meeting_invitation", "meeting_changed"}
+# Each conference's invitation is its own email with its own links.
+SINGLE |= {"conference_invitation"}
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 
@@ -160,6 +164,8 @@ def build_message(
     msg["X-Zielflow-Kind"] = rows[0].kind
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
+    for name, value in rendered.headers:
+        msg[name] = value
     for file in rendered.attachments:
         msg.add_attachment(
             file.content,
@@ -278,6 +284,10 @@ async def _deliver_group(
             )
             kind = rows[0].kind
             envelope_sender = _envelope_sender(rows[0].id, settings)
+    except ConsentWithdrawn:
+        # The actor withdrew after the row was queued: not a failure anyone must act on.
+        _failed(rt, token, row_ids, WITHDRAWN_NOTE, permanent=True, report=report, quiet=True)
+        return
     except Exception as exc:  # a rendering bug must not stop the other emails
         log.exception("rendering outbox rows %s failed", row_ids)
         _failed(
@@ -344,6 +354,7 @@ def _failed(
     permanent: bool,
     report: SendReport,
     keep_message_id: bool = False,
+    quiet: bool = False,
 ) -> None:
     now = rt.clock.now()
     max_attempts = rt.settings.send_max_attempts
@@ -369,7 +380,7 @@ def _failed(
                 if not keep_message_id:
                     # The server clearly refused, so the next attempt may regroup the row.
                     row.message_id = None
-        if dead:
+        if dead and not quiet:
             _tell_coordinators(session, dead, error, now)
     report.dead += len([r for r in rows if r.status == OutboxStatus.DEAD.value])
     report.retried += len([r for r in rows if r.status == OutboxStatus.PENDING.value])

@@ -36,6 +36,12 @@ SCOPED = {
     ("POST", "/api/v1/measure-cycles/{item_id}/status-request"),
     ("POST", "/massnahmen/{item_id}/sachstand"),
 }
+# Checking an indicator value: a steering account passes by role, but only members of a
+# Monitoringgruppe may check (tests/test_value_checks.py owns the rule); the seed has none.
+MONITORING = {
+    ("POST", "/api/v1/indicator-values/{value_id}/check"),
+    ("POST", "/kennzahlen/pruefung/{value_id}"),
+}
 
 
 def declared_roles(dependant: Any) -> frozenset[str] | None:
@@ -110,6 +116,15 @@ def _fill(path: str, s: Seed, ids: dict[str, int]) -> str:
         "decision_id": 1,
         # Status checks (none exist in the seed: allowed roles get a 404).
         "status_check_id": 1,
+        # The Integrationskonferenz (none exists in the seed: allowed roles get a 404); its
+        # public links carry an unknown token or survey code.
+        "actor_id": 1,
+        "conference_id": 1,
+        "raw": "unknown-token",
+        "code": "UNKNOWN1",
+        # Indicator values and dimensions (none exist in the seed).
+        "value_id": 1,
+        "dimension_id": 1,
     }
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(values[m.group(1)]), path)
 
@@ -169,6 +184,8 @@ def test_every_route_with_every_role(rt_sqlite: Runtime) -> None:
                 # Public pages may send a visitor to the login page; they never refuse outright.
                 assert response.status_code not in (401, 403), where
                 assert response.status_code < 500, where
+            elif allowed and (method, path) in MONITORING and identity == Role.STEERING:
+                assert response.status_code == 403, where
             elif allowed and (method, path) in SCOPED and identity == Role.STEERING:
                 assert response.status_code == 403, where
                 coded = '"not_allowed"' in response.text or "Mitglieder eines Gremiums" in response.text
@@ -212,7 +229,10 @@ def test_the_role_matrix_is_what_the_issue_asks(rt_sqlite: Runtime) -> None:
     # …and asking a measure's contact for the status (issue 11, item 5; seed 000).
     steering_writes = [p for (m, p), r in table.items() if m != "GET" and r and "steering" in r]
     assert sorted(steering_writes) == [
+        # …checking indicator values, as a member of a Monitoringgruppe (issue 16, item 3)…
+        "/api/v1/indicator-values/{value_id}/check",
         "/api/v1/measure-cycles/{item_id}/status-request",
+        "/kennzahlen/pruefung/{value_id}",
         "/konto/tokens",
         "/konto/tokens/{token_id}/widerrufen",
         "/massnahmen/{item_id}/sachstand",

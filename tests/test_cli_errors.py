@@ -114,6 +114,26 @@ COMMANDS: dict[str, Call] = {
     "org set": Call(
         ("--office-name", "Integrationsbüro"), DATABASE | {AMBIGUOUS_ORGANISATION, BAD_SETTING}
     ),
+    # The Integrationskonferenz, its actors and their reports.
+    "actor add": Call(("Elternverein", "--kind", "association", "--email", "e@v.example.org"), ALL),
+    "actor consent": Call(
+        ("1", "--purpose", "invitations", "--given-on", "31.01.2027", "--how", "schriftlich"), ALL
+    ),
+    "actor withdraw": Call(("1", "--purpose", "invitations"), ALL),
+    "actor list": Call((), ALL),
+    "actor reports request": Call(("--year", YEAR), ALL),
+    "actor reports count": Call(("--year", YEAR, "--indicator", "C-K1"), ALL),
+    "conference add": Call(
+        ("--title", "Integrationskonferenz", "--date", "31.03.2027", "--place", "Ratssaal"), ALL
+    ),
+    "conference invite": Call(("1",), ALL),
+    "conference survey": Call(("1", "--open"), ALL),
+    "conference results": Call(("1",), ALL),
+    # Any readable text will do: the organisation and the database are checked before saving.
+    "monitoring assumptions": Call(("A", "--text-file", str(EXAMPLES / "catalogue.csv")), ALL),
+    "monitoring statement": Call(
+        ("--year", YEAR, "--text-file", str(EXAMPLES / "catalogue.csv")), ALL
+    ),
     # Long-running: only what they check before they serve.
     "serve": Call(("--port", "{port}"), frozenset({BAD_SETTING})),
     "worker": Call((), frozenset({BAD_SETTING})),

@@ -13,6 +13,7 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, meta
 from markupsafe import escape
 
+from notifications.data_status_mail import data_status_context
 from workflow.salutation import greeting
 from workflow.terms import terms_for
 
@@ -113,6 +114,20 @@ KIND_KEYS |= {"milestone_due": COMMON | {"items", "link_expires_on"}}
 KIND_KEYS |= {"open_cycle_reminder": COMMON | {"items", "year", "next_year", "pipeline_url"}}
 # The coordinators, once a day, about bouncing addresses (notifications/bounces/notice.py).
 KIND_KEYS |= {"bounce_notice": COMMON | {"addresses"}}
+# The Integrationskonferenz's actors (workflow/conference/mail.py, activities.py).
+KIND_KEYS |= {
+    "conference_invitation": COMMON
+    | {"conference_title", "held_on", "time_label", "place", "description", "actor_name"}
+    | {"invitation_url", "unsubscribe_url"},
+    "actor_activity_request": COMMON
+    | {"actor_name", "year", "form_url", "link_expires_on", "text_limit"},
+}
+# The Monitoringgruppe's Datenstand (notifications/data_status_mail.py builds its context).
+KIND_KEYS |= {
+    "data_status": COMMON
+    | {"body_name", "period_label", "page_url", "missing", "flagged", "unchecked"}
+    | {"missing_count", "flagged_count", "unchecked_count"}
+}
 # A status check's part (workflow/status_checks/mail_context.py builds these contexts).
 KIND_KEYS |= {
     "status_check_request": COMMON | LINK | {"handed_by"},
@@ -159,14 +174,16 @@ ITEM_KEYS: dict[str, set[str]] = {
     "link_reissued": PLACE | {"due_on"},
     "password_reset": set(),
     "dead_letter": PLACE | {"due_on", "state_label"},
-    "data_request": {"code", "title", "period_label", "unit_label"},
-    "data_reminder": {"code", "title", "period_label"},
-    "data_final_reminder": {"code", "title", "period_label"},
-    "data_escalation_head": {"code", "title", "period_label", "days_overdue", "reminders_sent"},
+    "data_request": {"code", "title", "period_label", "delivery_label", "unit_label"},
+    "data_reminder": {"code", "title", "period_label", "delivery_label"},
+    "data_final_reminder": {"code", "title", "period_label", "delivery_label"},
+    "data_escalation_head": {
+        "code", "title", "period_label", "delivery_label", "days_overdue", "reminders_sent"
+    },
     "confirmation_data": {"code", "title", "period_label", "answers"},
-    "data_deadline_extended": {"code", "title", "period_label"},
-    "data_delegation": {"code", "title", "period_label", "unit_label"},
-    "data_delegation_notice": {"code", "title", "period_label"},
+    "data_deadline_extended": {"code", "title", "period_label", "delivery_label"},
+    "data_delegation": {"code", "title", "period_label", "delivery_label", "unit_label"},
+    "data_delegation_notice": {"code", "title", "period_label", "delivery_label"},
     "assignment_request": {"code", "title", "due_on"},
     "assignment_reminder": {"code", "title", "due_on"},
     "assignment_final_reminder": {"code", "title", "due_on"},
@@ -183,6 +200,8 @@ ITEM_KEYS |= {k: {"code", "title"} for k in KIND_KEYS if k.startswith("status_ch
 ITEM_KEYS["status_check_confirmation"] = {"code", "title", "answers"}
 ITEM_KEYS |= {"open_cycle_reminder": PLACE}
 ITEM_KEYS |= {"bounce_notice": set()}  # its list is "addresses", checked on its own
+ITEM_KEYS |= {"conference_invitation": set(), "actor_activity_request": set()}
+ITEM_KEYS |= {"data_status": set()}  # its lists are checked in tests/test_value_checks.py
 DATA_KINDS = (
     "data_request",
     "data_reminder",
@@ -450,6 +469,60 @@ def sample_context(kind: str, lang: str) -> dict[str, Any]:
         }
     elif kind == "bounce_notice":
         ctx |= {"addresses": bounce_sample(lang)}
+    elif kind == "data_status":
+        value = {
+            "value_id": 7,
+            "indicator_code": "A-K1",
+            "statement": "Der Arbeitslosenindex <nähert> sich an & mehr",
+            "unit": "index",
+            "survey_date": "2026-01-15",
+            "district": "",
+            "value": 182.4,
+            "flag_reason": "weit vom Verlauf",
+            "delivered_at": "2026-01-20T09:00:00+00:00",
+        }
+        stored = {
+            "body_name": "Monitoringgruppe O'Neill & Partner",
+            "period_labels": {"de": "KW 16/2026", "en": "week 16, 2026"},
+            "status": {
+                "missing": [
+                    {
+                        "request_id": 3,
+                        "indicator_code": "B-K2",
+                        "statement": "Anteil ausländischer Kinder an Hauptschulen",
+                        "period": "2026-04",
+                        "due_on": "2026-04-15",
+                        "contact_name": CONTACT,
+                        "overdue": True,
+                    }
+                ],
+                "flagged": [value],
+                "unchecked": [value | {"value_id": 8, "flag_reason": ""}],
+                "missing_count": 1,
+                "flagged_count": 1,
+                "unchecked_count": 1,
+            },
+        }
+        ctx |= data_status_context(stored, lang, DASHBOARD)
+    elif kind == "conference_invitation":
+        ctx |= {
+            "conference_title": "Integrationskonferenz 2027 <Zusammenleben & Teilhabe>",
+            "held_on": dates["apr30"],
+            "time_label": "14:00 bis 18:00 Uhr" if lang == "de" else "2 pm to 6 pm",
+            "place": "Ratssaal, Markt 1",
+            "description": "",
+            "actor_name": "Elternverein O'Neill & Partner e. V.",
+            "invitation_url": DASHBOARD + "/einladung/" + "x" * 43,
+            "unsubscribe_url": DASHBOARD + "/einladung/" + "x" * 43 + "/abmelden",
+        }
+    elif kind == "actor_activity_request":
+        ctx |= {
+            "actor_name": "Elternverein O'Neill & Partner e. V.",
+            "year": 2026,
+            "form_url": DASHBOARD + "/aktivitaeten/" + "y" * 43,
+            "link_expires_on": dates["may29"],
+            "text_limit": "2.000" if lang == "de" else "2,000",
+        }
     elif kind == "dead_letter":
         ctx |= {
             "items": items[:2],
@@ -562,6 +635,7 @@ def data_items(lang: str) -> list[dict[str, Any]]:
             "code": "A-K1",
             "title": "Der Arbeitslosenindex bei Ausländer/innen < 2 × Gesamtwert & sinkt",
             "period_label": feb,
+            "delivery_label": "",  # the rhythm "months": the period is the delivery month
             "unit_label": "Indexwert" if lang == "de" else "index value",
             "due_on": DATES[lang]["apr15"],
             "days_overdue": 23,
@@ -570,7 +644,9 @@ def data_items(lang: str) -> list[dict[str, Any]]:
         {
             "code": "C-W1",
             "title": "Der Austausch in der Stadtgesellschaft wird positiv bewertet",
-            "period_label": feb,
+            "period_label": "Kalenderjahr 2025" if lang == "de" else "Calendar year 2025",
+            "delivery_label": f"{'Lieferung bis' if lang == 'de' else 'Delivery by'} "
+            + DATES[lang]["apr15"],
             "unit_label": "Befragung (Skala 1–5)" if lang == "de" else "survey (scale 1–5)",
             "due_on": DATES[lang]["apr15"],
             "days_overdue": 1,

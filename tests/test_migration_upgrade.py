@@ -134,6 +134,14 @@ REALISTIC: dict[str, Callable[[int], Any]] = {
     "audit_event.from_state": lambda i: None,
     "audit_event.to_state": lambda i: "initial_interview",
     "address_bounce.state": lambda i: ("ok", "bouncing")[i % 2],
+    "indicator.rhythm": lambda i: "months",
+    "indicator.computation": lambda i: "typed",
+    "indicator_value.check_state": lambda i: ("unchecked", "checked", "confirmed")[i % 3],
+    "actor.kind": lambda i: ("provider", "press", "religious_community")[i % 3],
+    "actor_consent.purpose": lambda i: ("invitations", "activity_reports")[i % 2],
+    "actor_token.purpose": lambda i: ("invitation", "activity_report")[i % 2],
+    "conference_question.kind": lambda i: ("scale", "text")[i % 2],
+    "conference_invitation.status": lambda i: ("invited", "registered", "declined")[i % 3],
     "language": lambda i: "de",
 }
 

@@ -45,6 +45,17 @@ def _add_groups() -> None:
     from workflow.privacy.cli import person_app
 
     app.add_typer(person_app, name="person")
+    from workflow.conference.activities_cli import reports_app
+    from workflow.conference.cli import actor_app, conference_app
+    from workflow.conference.survey_cli import register as register_survey
+    from workflow.reports.monitoring_cli import monitoring_app
+
+    register_survey(conference_app)
+    actor_app.add_typer(reports_app, name="reports")
+    app.add_typer(actor_app, name="actor")
+    app.add_typer(conference_app, name="conference")
+
+    app.add_typer(monitoring_app, name="monitoring")
     app.command("status-check", help=say("help.status_check"))(status_check_cmd)
     from notifications.bounces.cli import bounces_cmd
 
@@ -491,6 +502,7 @@ def report_cmd(
     kind: Annotated[str, typer.Argument(help=say("help.arg.report_kind"))],
     output: Annotated[Path, typer.Option("--output", "--out", help=say("help.opt.output"))],
     cycle: Annotated[int | None, typer.Option("--cycle", help=say("help.opt.report_cycle"))] = None,
+    year: Annotated[int | None, typer.Option("--year", help=say("help.opt.report_year"))] = None,
     fmt: Annotated[str, typer.Option("--format", help=say("help.opt.format"))] = "",
     meeting_date: Annotated[
         str, typer.Option("--meeting-date", help=say("help.opt.meeting_date"))
@@ -507,6 +519,11 @@ def report_cmd(
     from workflow.orgs import resolve_organisation
     from workflow.reports.build import FORMATS, KINDS, ReportUnavailable, build_report
 
+    if kind == "monitoring":  # the monitoring report (workflow/reports/monitoring_cli.py)
+        from workflow.reports.monitoring_cli import run_report
+
+        run_report(year=year if year is not None else cycle, output=output, fmt=fmt, org=org)
+        return
     if kind == "status-sheet":  # per field, as of today (workflow/reports/status_sheet_cli.py)
         from workflow.reports.status_sheet_cli import run as report_status_sheet
 
@@ -520,7 +537,8 @@ def report_cmd(
         _report_council(cycle=cycle, fmt=fmt, output=output, org=org)
         return
     if kind not in KINDS:
-        _fail(say("report.unknown_kind", kind=kind, allowed=", ".join(KINDS)))
+        allowed = ", ".join((*KINDS, "council", "status-sheet", "monitoring"))
+        _fail(say("report.unknown_kind", kind=kind, allowed=allowed))
     if fmt not in FORMATS:
         _fail(say("report.unknown_format", fmt=fmt, allowed=", ".join(FORMATS)))
     days: dict[str, date | None] = {}

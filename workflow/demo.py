@@ -18,6 +18,7 @@ from workflow.cli_text import say
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.service import open_cycle
 from workflow.db import unit_of_work
+from workflow.demo_conference import add_conference
 from workflow.demo_data import ensure_people
 from workflow.demo_meetings import ensure_meetings
 from workflow.demo_status_checks import ensure_status_checks
@@ -61,6 +62,8 @@ def prepare(catalogue: Path | None, today: datetime) -> tuple[str, str]:
                 now=now,
                 today=calendar_of(org).local_date(now),
             )
+            # A past Integrationskonferenz with its actors, invitations and survey answers.
+            add_conference(session, org, calendar_of(org).local_date(now))
         # One status check answered (a measure delayed, a milestone moved), one still open;
         # first, so that the meetings' agendas see its measures in Umsetzung.
         ensure_status_checks(session=session, org=org, now=rt.clock.now())

@@ -14,6 +14,17 @@ from workflow.catalogue.models import (
     Measure,
     Organisation,
 )
+from workflow.conference.models import (
+    Actor,
+    ActorActivity,
+    ActorConsent,
+    ActorToken,
+    Conference,
+    ConferenceInvitation,
+    ConferenceQuestion,
+    SurveyAnswer,
+    SurveyResponse,
+)
 from workflow.cycles.models import (
     AuditEvent,
     Cycle,
@@ -26,15 +37,20 @@ from workflow.db import Base
 from workflow.decisions.models import Decision
 from workflow.forms.models import Delegation, FormAttempt, FormDraft
 from workflow.forms.tokens import FormToken
-from workflow.indicators.models import DataRequest, Indicator, IndicatorValue
+from workflow.indicators.models import DataRequest, Indicator, IndicatorDimension, IndicatorValue
 from workflow.meetings.models import AgendaItem, MeetingAttendance, MeetingGuest
 from workflow.milestones.models import Milestone
+from workflow.monitoring.models import StatisticsStatement
 from workflow.reports.council_models import CouncilFieldText, CouncilPaper
 from workflow.sessions import UserSession
 from workflow.status_checks.models import StatusCheck, StatusCheckItem, StatusCheckRequest
 
 # One line per feature module that adds tables; keep __all__ in step.
 __all__ = [
+    "Actor",
+    "ActorActivity",
+    "ActorConsent",
+    "ActorToken",
     "AddressBounce",
     "AgendaItem",
     "ApiToken",
@@ -46,6 +62,9 @@ __all__ = [
     "BodyMember",
     "CompositionRule",
     "Concept",
+    "Conference",
+    "ConferenceInvitation",
+    "ConferenceQuestion",
     "Contact",
     "CouncilFieldText",
     "CouncilPaper",
@@ -60,6 +79,7 @@ __all__ = [
     "FormToken",
     "Goal",
     "Indicator",
+    "IndicatorDimension",
     "IndicatorValue",
     "Interview",
     "Measure",
@@ -72,9 +92,12 @@ __all__ = [
     "OutboxMessage",
     "PasswordResetToken",
     "Review",
+    "StatisticsStatement",
     "StatusCheck",
     "StatusCheckItem",
     "StatusCheckRequest",
+    "SurveyAnswer",
+    "SurveyResponse",
     "TargetAgreement",
     "User",
     "UserSession",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from notifications.data_status import queue_data_status
 from notifications.digest import DigestReport, build_digests
 from notifications.sender import SendReport, send_pending
 from workflow import runtime
@@ -42,6 +43,9 @@ def sweep_once(rt: runtime.Runtime) -> tuple[SweepReport, DigestReport]:
     if invited := queue_invitations(sessions=rt.sessions, clock=rt.clock):
         report.add("meeting_invitation", invited)
     digests = build_digests(sessions=rt.sessions, clock=rt.clock)
+    # The Monitoringgruppe's (or the coordinators') Datenstand, once per period.
+    if queued := queue_data_status(sessions=rt.sessions, clock=rt.clock):
+        report.add("data_status", queued)
     apply_retention(rt.sessions, rt.settings, rt.clock.now())  # no daily hook: cheap when idle
     return report, digests
 

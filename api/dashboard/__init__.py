@@ -5,10 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.dashboard import (
+    actor_activities,
     bodies,
+    conference_survey,
+    conferences,
     contacts,
     council,
     decisions,
+    dimensions,
     heads,
     indicators,
     interview,
@@ -18,6 +22,7 @@ from api.dashboard import (
     meeting_forms,
     meeting_pack,
     meetings,
+    monitoring,
     my_bodies,
     organisation,
     outbox,
@@ -25,10 +30,13 @@ from api.dashboard import (
     reports,
     status_checks,
     status_sheet,
+    value_checks,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (overview, measure, interview, mails, reports, indicators):
+# Before the indicator pages: /kennzahlen/pruefung is not /kennzahlen/{indicator_id}.
+router.include_router(value_checks.router)
+for module in (overview, measure, interview, mails, reports, dimensions, indicators):
     router.include_router(module.router)
 for module in (organisation, heads, contacts, outbox):
     router.include_router(module.router)
@@ -42,3 +50,7 @@ router.include_router(my_bodies.router)
 router.include_router(status_sheet.router)
 router.include_router(status_checks.router)
 router.include_router(council.router)
+router.include_router(monitoring.router)
+router.include_router(conferences.router)
+router.include_router(conference_survey.router)
+router.include_router(actor_activities.router)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.csrf import require_csrf
 from api.dashboard.common import RowId, flash, page, redirect
+from api.dashboard.indicator_cells import cell_view, shown_value
 from api.dashboard.page_error import not_found
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
 from api.i18n import language_of, translate
@@ -32,7 +33,7 @@ from workflow.cycles.models import MeasureCycle
 from workflow.deadlines import days_overdue
 from workflow.indicators import requests as data_requests
 from workflow.indicators.extension import MAX_REASON, ExtensionRefused, extend_request
-from workflow.indicators.mail import format_number, period_label, unit_label
+from workflow.indicators.mail import format_number, request_period_label, unit_label
 from workflow.indicators.models import DataRequest, Indicator, IndicatorValue, RequestStatus
 from workflow.indicators.summary import IndicatorSummary, summarise
 
@@ -119,7 +120,7 @@ def _row(
         "requests": [
             {
                 "id": r.id,
-                "period": period_label(r.period, lang),
+                "period": request_period_label(r, lang),
                 "due_on": r.due_on,
                 "days_overdue": days(r),
                 "level": r.escalation_level,
@@ -146,6 +147,7 @@ def indicators_page(request: Request, user: Reader, session: SessionDep) -> HTML
         select(IndicatorValue).where(
             IndicatorValue.organisation_id == org.id,
             IndicatorValue.district == "",
+            IndicatorValue.cell == "",
             IndicatorValue.survey_date <= today_of(org),
         )
     ):
@@ -200,7 +202,7 @@ def _indicator_view(
         .where(IndicatorValue.indicator_id == indicator.id)
         .order_by(IndicatorValue.survey_date.desc(), IndicatorValue.district)
     ).all()
-    summary = summarise(indicator, [v for v in all_values if v.district == ""])
+    summary = summarise(indicator, [v for v in all_values if v.district == "" and v.cell == ""])
     requests = session.scalars(
         select(DataRequest)
         .where(DataRequest.indicator_id == indicator.id)
@@ -215,6 +217,7 @@ def _indicator_view(
         status_code=status_code,
         t=t,
         row=row,
+        cells=cell_view(session, indicator, all_values, lang, t),
         extension=extension or {},
         # The earliest new due date an extension accepts (``extension.extend_request``).
         earliest_due=(today_of(org) + timedelta(days=1)).isoformat(),
@@ -224,7 +227,7 @@ def _indicator_view(
                 "shown": v.report
                 if v.value is None and v.report
                 else (
-                    format_number(v.value, indicator.unit, lang)
+                    shown_value(v, indicator.unit, lang, t)
                     + (f" ({' / '.join(str(c) for c in v.counts)})" if v.counts else "")
                 ),
                 "answer": answers.get(v.measure_cycle_id or 0),
@@ -234,7 +237,7 @@ def _indicator_view(
         requests=[
             {
                 "row": r,
-                "period": period_label(r.period, lang),
+                "period": request_period_label(r, lang),
                 "days_overdue": days_overdue(r.due_on, now, cal)
                 if r.status == RequestStatus.OPEN.value
                 else 0,

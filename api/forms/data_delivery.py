@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.forms import view
+from api.i18n import translate
 from api.templating import render
 from workflow import runtime
 from workflow.clock import Clock
@@ -25,9 +26,15 @@ from workflow.forms.tokens import FormToken, form_url
 from workflow.forms.validation import FieldError
 from workflow.indicators import delivery
 from workflow.indicators.delivery import DataScope, RequestItem
-from workflow.indicators.mail import WORDS, format_date, format_number, period_label, unit_label
-from workflow.indicators.models import Unit
-from workflow.indicators.validation import SCALE_POINTS
+from workflow.indicators.mail import (
+    WORDS,
+    format_date,
+    format_number,
+    request_period_label,
+    unit_label,
+)
+from workflow.indicators.models import Computation, Unit
+from workflow.indicators.validation import SCALE_POINTS, cell_prefix
 
 TEMPLATE = "forms/data_delivery.html"
 NOTICES = {"saved", "delegated"}
@@ -43,6 +50,32 @@ UNIT_HINTS = {
 def form_link(raw: str, suffix: str = "", query: str = "") -> str:
     url = form_url(runtime.current().settings.base_url, raw)
     return url + (f"/{suffix}" if suffix else "") + (f"?{query}" if query else "")
+
+
+@dataclass(frozen=True)
+class CellRow:
+    prefix: str  # of the row's field names: "" for the total, "k<n>-" for a cell
+    label: str
+    stored: str  # the value stored for the cell (computed, when it computes), formatted
+
+
+def cell_rows(item: RequestItem, lang: str) -> list[CellRow]:
+    """The form's table of cells; empty when the indicator asks for one typed value."""
+    indicator = item.request.indicator
+    computes = indicator.computation != Computation.TYPED
+    if indicator.unit in (Unit.TEXT, Unit.SCALE) or not (item.cells or computes):
+        return []
+    stored = {v.cell: v.value for v in item.values if v.district == ""}
+
+    def shown(cell: str) -> str:
+        value = stored.get(cell)
+        return "" if value is None else format_number(value, indicator.unit, lang)
+
+    rows = [CellRow("", translate("data.cell.total", lang), shown(""))]
+    for position, cell in enumerate(item.cells, start=1):
+        label = item.cell_labels.get(cell, cell)
+        rows.append(CellRow(cell_prefix(position), label, shown(cell)))
+    return rows
 
 
 @dataclass
@@ -67,6 +100,11 @@ class RequestView:
     unusual: set[str]
     history: list[dict[str, Any]] = field(default_factory=list)
     scale_points: range = range(1, SCALE_POINTS + 1)
+    # One row per cell, the total first, when the indicator has breakdowns or computes.
+    cells: list[CellRow] = field(default_factory=list)
+    computation: str = Computation.TYPED
+    numerator_label: str = ""
+    denominator_label: str = ""
 
     @property
     def flagged(self) -> bool:
@@ -103,7 +141,7 @@ def request_views(
                 unit=indicator.unit,
                 unit_label=unit_label(indicator.unit, lang),
                 unit_hint=UNIT_HINTS.get(Unit(indicator.unit), ""),
-                period_label=period_label(request.period, lang),
+                period_label=request_period_label(request, lang),
                 due_on=format_date(request.due_on, lang),
                 district=indicator.district,
                 districts=list(indicator.districts or []),
@@ -128,6 +166,10 @@ def request_views(
                     }
                     for v in item.history
                 ],
+                cells=cell_rows(item, lang),
+                computation=indicator.computation,
+                numerator_label=indicator.numerator_label,
+                denominator_label=indicator.denominator_label,
             )
         )
     return views
@@ -141,6 +183,8 @@ def _stored_flags(item: RequestItem) -> set[str]:
             continue
         if value.counts is not None:
             names.add("c1")
+        elif value.cell in item.cells:
+            names.add(cell_prefix(item.cells.index(value.cell) + 1) + "value")
         elif value.district in districts:
             names.add(f"value-{districts.index(value.district)}")
         else:

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 # Path prefixes followed by a secret segment. Order does not matter: the prefixes do not nest.
-SECRET_PATHS: tuple[str, ...] = ("/f/", "/passwort/neu/")
+SECRET_PATHS: tuple[str, ...] = ("/f/", "/passwort/neu/", "/einladung/", "/aktivitaeten/")
 _SEGMENT = r"[^/\s?#\"']+"
 _SECRET = re.compile("(" + "|".join(re.escape(p) for p in SECRET_PATHS) + ")" + _SEGMENT)
 MARK = "[redacted]"

@@ -22,6 +22,7 @@ from api.routes import (
     status_checks,
     status_requests,
     users,
+    value_checks,
 )
 
 # Every JSON text that names a {unit} or {council} uses the words of the reader's organisation.
@@ -36,3 +37,4 @@ router.include_router(meeting_pack.router)
 router.include_router(status_requests.router)
 router.include_router(decisions.router)
 router.include_router(status_checks.router)
+router.include_router(value_checks.router)

@@ -30,6 +30,8 @@ from workflow.deadlines import days_overdue
 from workflow.indicators import requests as data_requests
 from workflow.indicators.extension import ExtensionRefused, extend_request
 from workflow.indicators.models import DataRequest, Indicator, IndicatorValue, RequestStatus
+from workflow.indicators.rhythm import RhythmSpec
+from workflow.indicators.rhythm_check import rhythm_issues
 from workflow.indicators.service import record_value, save_indicator
 from workflow.indicators.summary import summarise
 from workflow.indicators.validation import Entry, definition_issues, entry_error
@@ -42,6 +44,10 @@ Number = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
 District = Annotated[NoNul, Field(max_length=200)]
 Units = Literal["percent", "count", "rate", "currency", "index", "scale", "text"]
 Directions = Literal["up", "down", "target"]
+Rhythms = Literal["months", "half_yearly", "yearly", "every_years", "event"]
+EveryYears = Annotated[int, Field(ge=1, le=20)]
+FirstYear = Annotated[int, Field(ge=1990, le=2100)]
+EventDates = Annotated[list[date], Field(max_length=50)]
 
 
 class _In(BaseModel):
@@ -58,6 +64,10 @@ class IndicatorIn(_In):
     due_months: Annotated[list[Annotated[int, Field(ge=1, le=12)]], Field(max_length=12)] = []
     due_day: Annotated[int, Field(ge=1, le=28)] = 15
     lead_days: Annotated[int, Field(ge=0, le=365)] = 28
+    rhythm: Rhythms = "months"
+    every_years: EveryYears = 1
+    first_year: FirstYear | None = None
+    event_dates: EventDates = []
     district: District = ""
     districts: Annotated[list[District], Field(max_length=50)] = []
     source_label: Annotated[NoNul, Field(max_length=300)] = ""
@@ -79,6 +89,10 @@ class IndicatorPatch(_In):
     )
     due_day: Annotated[int, Field(ge=1, le=28)] | None = None
     lead_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    rhythm: Rhythms | None = None
+    every_years: EveryYears | None = None
+    first_year: FirstYear | None = None
+    event_dates: EventDates | None = None
     district: District | None = None
     districts: Annotated[list[District], Field(max_length=50)] | None = None
     source_label: Annotated[NoNul, Field(max_length=300)] | None = None
@@ -100,6 +114,10 @@ class IndicatorOut(BaseModel):
     due_months: list[int]
     due_day: int
     lead_days: int
+    rhythm: str
+    every_years: int
+    first_year: int | None
+    event_dates: list[date]
     district: str
     districts: list[str]
     source_label: str
@@ -148,6 +166,11 @@ class ValueOut(BaseModel):
     flagged: bool
     flag_reason: str
     revision: int
+    # The cell of the breakdowns ("" = the total) and the base figures behind the value.
+    cell: str
+    numerator: float | None
+    denominator: float | None
+    population_share: float | None
 
 
 class ValueResult(ValueOut):
@@ -204,6 +227,10 @@ def _out(indicator: Indicator, values: list[IndicatorValue]) -> IndicatorOut:
         due_months=list(indicator.due_months or []),
         due_day=indicator.due_day,
         lead_days=indicator.lead_days,
+        rhythm=indicator.rhythm,
+        every_years=indicator.every_years,
+        first_year=indicator.first_year,
+        event_dates=[date.fromisoformat(d) for d in indicator.event_dates or []],
         district=indicator.district,
         districts=list(indicator.districts or []),
         source_label=indicator.source_label,
@@ -225,7 +252,9 @@ def _city_values(session: Session, indicator_ids: list[int]) -> dict[int, list[I
     out: dict[int, list[IndicatorValue]] = {i: [] for i in indicator_ids}
     for value in session.scalars(
         select(IndicatorValue).where(
-            IndicatorValue.indicator_id.in_(indicator_ids), IndicatorValue.district == ""
+            IndicatorValue.indicator_id.in_(indicator_ids),
+            IndicatorValue.district == "",
+            IndicatorValue.cell == "",
         )
     ):
         out[value.indicator_id].append(value)
@@ -266,6 +295,16 @@ def _check_definition(values: dict[str, Any]) -> None:
         due_day=values.get("due_day", 15),
         districts=values.get("districts") or [],
     )
+    problems += rhythm_issues(
+        RhythmSpec(
+            rhythm=values.get("rhythm") or "months",
+            due_months=tuple(values.get("due_months") or ()),
+            due_day=values.get("due_day", 15),
+            every_years=values.get("every_years") or 1,
+            first_year=values.get("first_year"),
+            event_dates=tuple(values.get("event_dates") or ()),
+        )
+    )
     if problems:
         first = problems[0]
         raise ApiError(
@@ -290,6 +329,11 @@ def _save(
     indicator: Indicator | None,
 ) -> Indicator:
     _check_references(session, user.organisation_id, values)
+    if "event_dates" in values:
+        # Kept as ISO strings (``Indicator.event_dates``), whether read back or just posted.
+        values["event_dates"] = sorted(
+            {d.isoformat() if isinstance(d, date) else str(d) for d in values["event_dates"]}
+        )
     _check_definition(values)
     code = values.pop("code")
     goal_ids, measure_ids = values.pop("goal_ids", None), values.pop("measure_ids", None)
@@ -352,7 +396,18 @@ def update_indicator(
 ) -> IndicatorOut:
     indicator = _load(session, user, indicator_id)
     changes = body.model_dump(exclude_unset=True)
-    for key in ("code", "statement", "unit", "direction", "due_months", "due_day", "lead_days"):
+    for key in (
+        "code",
+        "statement",
+        "unit",
+        "direction",
+        "due_months",
+        "due_day",
+        "lead_days",
+        "rhythm",
+        "every_years",
+        "event_dates",
+    ):
         if key in changes and changes[key] is None:
             raise field_empty(key)
     current = {
@@ -363,6 +418,10 @@ def update_indicator(
         "due_months": list(indicator.due_months or []),
         "due_day": indicator.due_day,
         "districts": list(indicator.districts or []),
+        "rhythm": indicator.rhythm,
+        "every_years": indicator.every_years,
+        "first_year": indicator.first_year,
+        "event_dates": list(indicator.event_dates or []),
     }
     if "unit" in changes and changes["unit"] != indicator.unit and _has_values(session, indicator):
         raise ApiError(409, "unit_locked", reason="api.unit_locked")
@@ -416,7 +475,7 @@ def list_values(
     if district is not None:
         query = query.where(IndicatorValue.district == district)
     rows = session.scalars(
-        query.order_by(IndicatorValue.survey_date, IndicatorValue.district)
+        query.order_by(IndicatorValue.survey_date, IndicatorValue.district, IndicatorValue.cell)
     ).all()
     return [ValueOut.model_validate(v) for v in rows]
 

@@ -79,6 +79,8 @@ class Field(Base):
     concept_id: Mapped[int | None] = mapped_column(ForeignKey("concept.id"))
     code: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(300))
+    # The field's Annahmen, printed before its goals in the monitoring report.
+    assumptions: Mapped[str] = mapped_column(Text, default="")
 
 
 class Goal(Base):

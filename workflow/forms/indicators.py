@@ -49,7 +49,11 @@ def indicator_slots(session: Session, mc: MeasureCycle) -> list[IndicatorSlot]:
     for indicator in indicators:
         last = session.scalars(
             select(IndicatorValue)
-            .where(IndicatorValue.indicator_id == indicator.id, IndicatorValue.district == "")
+            .where(
+                IndicatorValue.indicator_id == indicator.id,
+                IndicatorValue.district == "",
+                IndicatorValue.cell == "",
+            )
             .order_by(IndicatorValue.survey_date.desc())
             .limit(1)
         ).first()

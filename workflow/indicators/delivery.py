@@ -24,11 +24,25 @@ from workflow.cycles.calendar import calendar_of
 from workflow.forms.tokens import FormToken
 from workflow.forms.validation import FieldError, without_control_characters
 from workflow.indicators import series
+from workflow.indicators.breakdown import cell_label, cells_of, ordered_rank
+from workflow.indicators.dimensions import dimensions_of, indicator_dimensions, labels
 from workflow.indicators.drafts import discard_data_drafts, save_data_drafts
-from workflow.indicators.models import DataDraft, DataRequest, IndicatorValue, RequestStatus
+from workflow.indicators.models import (
+    DataDraft,
+    DataRequest,
+    IndicatorValue,
+    RequestStatus,
+    Rhythm,
+)
 from workflow.indicators.requests import confirmation, policy_for
 from workflow.indicators.service import Delivered, deliver, history_before, numeric_value
-from workflow.indicators.validation import CheckedDelivery, check_delivery
+from workflow.indicators.validation import (
+    BASE_FIELDS,
+    CheckedDelivery,
+    Entry,
+    cell_prefix,
+    check_delivery,
+)
 
 _POSTED = re.compile(r"^r-(\d{1,9})-([a-z0-9_-]+)$")
 MAX_FIELD = 10_001  # one more than allowed, so validation can still say "too long"
@@ -55,6 +69,9 @@ class RequestItem:
     values: list[IndicatorValue]  # what this request delivered, city-wide first
     history: list[IndicatorValue] = field(default_factory=list)  # earlier city-wide values
     draft: DataDraft | None = None  # what was typed and not yet delivered
+    # The cells of the indicator's breakdowns (the total not among them) and their labels.
+    cells: list[str] = field(default_factory=list)
+    cell_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
@@ -97,16 +114,21 @@ def items_in_scope(
             select(DataDraft).where(DataDraft.data_request_id.in_([r.id for r in requests]))
         )
     }
+    kept = dimensions_of(session, scope.organisation.id)
+    names = labels(kept)
     items = []
     for request in requests:
+        cells = cells_of(indicator_dimensions(kept, request.indicator.dimensions or []))
         values = sorted(
             session.scalars(
                 select(IndicatorValue).where(IndicatorValue.data_request_id == request.id)
             ),
-            key=lambda v: (v.district != "", v.district),
+            key=lambda v: (v.district != "", v.district, ordered_rank(v.cell, cells)),
         )
         history = _history(session, request, values)
-        items.append(RequestItem(request, values, history, drafts.get(request.id)))
+        item = RequestItem(request, values, history, drafts.get(request.id), cells)
+        item.cell_labels = {c: cell_label(c, names) for c in cells}
+        items.append(item)
     return sorted(items, key=lambda i: (i.request.indicator.code, i.request.period))
 
 
@@ -119,6 +141,7 @@ def _history(
         .where(
             IndicatorValue.indicator_id == request.indicator_id,
             IndicatorValue.district == "",
+            IndicatorValue.cell == "",
         )
         .order_by(IndicatorValue.survey_date.desc())
         .limit(HISTORY_SHOWN + len(own_ids))
@@ -138,7 +161,14 @@ def split_posted(pairs: Iterable[tuple[str, Any]]) -> dict[int, RawAnswers]:
 
 def check(item: RequestItem, raw: Mapping[str, str], today: date) -> CheckedDelivery:
     indicator = item.request.indicator
-    return check_delivery(indicator.unit, indicator.districts or [], raw, today=today)
+    return check_delivery(
+        indicator.unit,
+        indicator.districts or [],
+        raw,
+        today=today,
+        cells=item.cells,
+        computation=indicator.computation,
+    )
 
 
 def unusual(session: Session, item: RequestItem, checked: CheckedDelivery) -> set[str]:
@@ -146,7 +176,7 @@ def unusual(session: Session, item: RequestItem, checked: CheckedDelivery) -> se
     if checked.survey_date is None:
         return set()
     indicator = item.request.indicator
-    own = {v.district: v.id for v in item.values}
+    own = {(v.district, v.cell): v.id for v in item.values}
     names = {"": "value", **{d: f"value-{i}" for i, d in enumerate(indicator.districts or [])}}
     flagged = set()
     for entry in checked.entries:
@@ -158,11 +188,20 @@ def unusual(session: Session, item: RequestItem, checked: CheckedDelivery) -> se
             indicator.id,
             entry.district,
             checked.survey_date,
-            exclude=own.get(entry.district),
+            exclude=own.get((entry.district, entry.cell)),
+            cell=entry.cell,
         )
         if series.outlier(history, value):
-            flagged.add("c1" if entry.counts is not None else names.get(entry.district, "value"))
+            flagged.add(_field_of(item, entry, names))
     return flagged
+
+
+def _field_of(item: RequestItem, entry: Entry, names: Mapping[str, str]) -> str:
+    if entry.counts is not None:
+        return "c1"
+    if entry.cell:
+        return cell_prefix(item.cells.index(entry.cell) + 1) + "value"
+    return names.get(entry.district, "value")
 
 
 @dataclass
@@ -262,16 +301,18 @@ def shown_raw(item: RequestItem) -> RawAnswers:
 
 def date_taken(session: Session, item: RequestItem, checked: CheckedDelivery) -> bool:
     """A correction that moves the survey date onto another value of the same district."""
-    own = {v.district: v.id for v in item.values}
+    own = {(v.district, v.cell): v.id for v in item.values}
     for entry in checked.entries:
+        key = (entry.district, entry.cell)
         other = session.scalars(
             select(IndicatorValue.id).where(
                 IndicatorValue.indicator_id == item.request.indicator_id,
                 IndicatorValue.district == entry.district,
+                IndicatorValue.cell == entry.cell,
                 IndicatorValue.survey_date == checked.survey_date,
             )
         ).first()
-        if other is not None and entry.district in own and other != own[entry.district]:
+        if other is not None and key in own and other != own[key]:
             return True
     return False
 
@@ -288,11 +329,19 @@ def stored_raw(item: RequestItem) -> RawAnswers:
             raw |= {f"c{i + 1}": str(c) for i, c in enumerate(value.counts)}
         elif value.report:
             raw["report"] = value.report
-        elif value.district == "":
-            raw["value"] = _plain_number(value.value)
-        elif value.district in districts:
+        elif value.district == "" and (value.cell == "" or value.cell in item.cells):
+            raw |= _cell_raw(item, value)
+        elif value.district in districts and value.cell == "":
             raw[f"value-{districts.index(value.district)}"] = _plain_number(value.value)
     return raw
+
+
+def _cell_raw(item: RequestItem, value: IndicatorValue) -> RawAnswers:
+    """A total's or cell's stored value and base figures as the form's fields."""
+    prefix = cell_prefix(item.cells.index(value.cell) + 1 if value.cell else 0)
+    figures = (value.numerator, value.denominator, value.population_share)
+    raw = {prefix + n: _plain_number(f) for n, f in zip(BASE_FIELDS, figures, strict=True)}
+    return {prefix + "value": _plain_number(value.value), **{k: v for k, v in raw.items() if v}}
 
 
 def _plain_number(value: float | None) -> str:
@@ -303,8 +352,11 @@ def _plain_number(value: float | None) -> str:
 
 
 def default_raw(item: RequestItem) -> RawAnswers:
-    """What an open request's form starts with: the rhythm date as survey date."""
+    """What an open request's form starts with: the end of the period the value describes
+    (31.12. of last year for a yearly value delivered in February), else the rhythm date."""
     request = item.request
+    if request.reference_end is not None and request.indicator.rhythm != Rhythm.MONTHS:
+        return {"survey_date": request.reference_end.isoformat()}
     year, month = (int(p) for p in request.period.split("-"))
     day = min(max(request.indicator.due_day, 1), 28)
     return {"survey_date": date(year, month, day).isoformat()}

@@ -8,6 +8,7 @@ scope. One draft per request, whoever of the source's people typed it (the later
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from workflow.indicators.models import DataDraft, DataRequest, Unit
-from workflow.indicators.validation import MAX_TEXT, SCALE_POINTS
+from workflow.indicators.validation import BASE_FIELDS, MAX_TEXT, SCALE_POINTS
 
 RawAnswers = dict[str, str]
 _CUT = MAX_TEXT + 1  # one more than allowed, so validation can still say "too long"
@@ -33,12 +34,18 @@ def fields_of(request: DataRequest) -> set[str]:
     if indicator.unit == Unit.SCALE:
         return names | {f"c{p}" for p in range(1, SCALE_POINTS + 1)}
     districts = len(indicator.districts or [])
-    return names | {"value"} | {f"value-{i}" for i in range(districts)}
+    return names | {"value", *BASE_FIELDS} | {f"value-{i}" for i in range(districts)}
+
+
+# A cell's fields (``validation.cell_prefix``): how many cells there are is the dimension
+# list's business, so any cell number is kept and the form shows those it knows.
+_CELL_FIELD = re.compile(r"^k[1-9][0-9]{0,2}-(value|num|den|pop)$")
 
 
 def clean_raw(request: DataRequest, raw: Mapping[str, str]) -> RawAnswers:
     known = fields_of(request)
-    return {k: v[:_CUT] for k, v in raw.items() if k in known}
+    numeric = request.indicator.unit not in (Unit.TEXT, Unit.SCALE)
+    return {k: v[:_CUT] for k, v in raw.items() if k in known or (numeric and _CELL_FIELD.match(k))}
 
 
 def save_data_drafts(

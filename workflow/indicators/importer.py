@@ -4,6 +4,17 @@ One row per indicator; the header is line 1. Importing the same file again chang
 Goals and measures are referred to by their codes and must exist in the catalogue already;
 a source contact is found by email or created (with its department, if one is named).
 Callers own the transaction.
+
+Breakdowns and base figures (optional columns): ``merkmale`` names the dimension codes of
+the organisation's list, joined by ``|`` (e.g. ``staatsangehoerigkeit|geschlecht``);
+``berechnung`` is empty or ``direkt`` (the value is given), ``quote`` (numerator ÷
+denominator, × 100 for a percentage) or ``repraesentationsindex`` (share in the measure ÷
+share in the population × 100); ``zaehler`` and ``nenner`` say what the base figures count.
+Each entry of ``werte`` is ``[Bezirk@]JJJJ-MM-TT[ [merkmal=ausprägung, …]]=Wert``, entries
+separated by ``;``. Without brackets the entry is the total. With a ``berechnung`` the value
+is written as base figures, ``Zähler/Nenner`` or ``Zähler/Nenner@Bevölkerungsanteil`` (in
+percent), and computed from them, e.g.
+``2024-02-15=312/1480; 2024-02-15 [staatsangehoerigkeit=nichtdeutsch]=45/380@14,2``.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +35,19 @@ from workflow import messages
 from workflow.catalogue.models import Contact, Department, Goal, Measure
 from workflow.catalogue.validate import RowError
 from workflow.forms.validation import parse_date, parse_number
-from workflow.indicators.models import Indicator, Unit
+from workflow.indicators.breakdown import TOTAL, cell_from_text, is_cell_of
+from workflow.indicators.dimensions import ensure_standard_dimensions, indicator_dimensions
+from workflow.indicators.models import Computation, Indicator, IndicatorDimension, Rhythm, Unit
+from workflow.indicators.rhythm import RhythmSpec, normal_event_dates
+from workflow.indicators.rhythm_check import rhythm_issues
 from workflow.indicators.service import record_value, save_indicator
-from workflow.indicators.validation import Entry, check_counts, check_number, definition_issues
+from workflow.indicators.validation import (
+    Entry,
+    check_counts,
+    check_number,
+    computed_entry,
+    definition_issues,
+)
 
 COLUMNS = (
     "kennzahl_code",
@@ -48,6 +69,14 @@ COLUMNS = (
     "anmerkungen",
     "werte",
 )
+# Read when present, empty when not: files written before breakdowns still import.
+OPTIONAL_COLUMNS = ("merkmale", "berechnung", "zaehler", "nenner")
+COMPUTATIONS = {
+    "": Computation.TYPED,
+    "direkt": Computation.TYPED,
+    "quote": Computation.RATIO,
+    "repraesentationsindex": Computation.REPRESENTATION_INDEX,
+}
 UNITS = {
     "prozent": Unit.PERCENT,
     "anzahl": Unit.COUNT,
@@ -66,6 +95,25 @@ _CONTACT_COLUMNS = ("quelle_name", "quelle_email", "quelle_fachbereich")
 _NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _LIST = re.compile(r"[|,;\s]+")
 _MONTHS = re.compile(r"[/,;+\s]+")
+# Optional: a file without them keeps the monthly rhythm of ``erhebung_monate``.
+RHYTHM_COLUMNS = ("rhythmus", "alle_jahre", "erstes_jahr", "ereignistermine")
+RHYTHMS = {
+    "": Rhythm.MONTHS,
+    "monatlich": Rhythm.MONTHS,
+    "halbjaehrlich": Rhythm.HALF_YEARLY,
+    "halbjährlich": Rhythm.HALF_YEARLY,
+    "jaehrlich": Rhythm.YEARLY,
+    "jährlich": Rhythm.YEARLY,
+    "alle_n_jahre": Rhythm.EVERY_YEARS,
+    "ereignis": Rhythm.EVENT,
+}
+_RHYTHM_FIELDS = {
+    "rhythm": "rhythmus",
+    "due_months": "erhebung_monate",
+    "every_years": "alle_jahre",
+    "first_year": "erstes_jahr",
+    "event_dates": "ereignistermine",
+}
 
 
 class IndicatorsInvalid(Exception):
@@ -178,7 +226,7 @@ def _xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 def _zip(names: list[str], cells: list[str]) -> dict[str, str]:
     values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(names)}
-    return {c: values.get(c, "") for c in COLUMNS}
+    return {c: values.get(c, "") for c in (*COLUMNS, *RHYTHM_COLUMNS, *OPTIONAL_COLUMNS)}
 
 
 # -- checking -----------------------------------------------------------------------------
@@ -225,6 +273,7 @@ def check_row(
         else:
             error("erhebung_tag", "row.not_a_day", value=v["erhebung_tag"])
     districts = [d.strip() for d in v["bezirke"].split("|") if d.strip()]
+    rhythm = _rhythm(v, months, day, error)
     columns = {
         "unit": "einheit",
         "direction": "richtung",
@@ -259,7 +308,13 @@ def check_row(
         error("quelle_email", "row.source_email_missing")
     if months and not email:
         error("quelle_email", "row.months_need_source")
-    series = _series(v["werte"], unit, districts, today, error) if unit is not None else []
+    computation = COMPUTATIONS.get(v.get("berechnung", "").lower())
+    if computation is None:
+        error("berechnung", "row.computation_invalid", value=v["berechnung"])
+    elif computation != Computation.TYPED and unit not in (Unit.PERCENT, Unit.RATE, Unit.INDEX):
+        error("berechnung", "row.computation_unit", value=v["berechnung"])
+    kind = computation or Computation.TYPED
+    series = _series(v["werte"], unit, districts, today, error, kind) if unit is not None else []
     if errors:
         return None, errors
     assert unit is not None and direction is not None
@@ -278,6 +333,11 @@ def check_row(
             "districts": districts,
             "source_label": v["quelle"],
             "notes": v["anmerkungen"],
+            "dimensions": [d for d in (p.strip() for p in v["merkmale"].split("|")) if d],
+            "computation": kind.value,
+            "numerator_label": v["zaehler"],
+            "denominator_label": v["nenner"],
+            **rhythm,
         },
         goal_codes=[c for c in _LIST.split(v["ziele"]) if c],
         measure_codes=[c for c in _LIST.split(v["massnahmen"]) if c],
@@ -288,20 +348,77 @@ def check_row(
     ), []
 
 
+def _rhythm(
+    v: dict[str, str], months: list[int], day: int, error: Callable[..., None]
+) -> dict[str, object]:
+    """The rhythm columns as the indicator's fields; reports what is wrong through ``error``."""
+    # ``.get``: a row built by hand (not read from a file) may lack the optional columns.
+    rhythm = RHYTHMS.get(v.get("rhythmus", "").strip().lower())
+    if rhythm is None:
+        error(
+            "rhythmus",
+            "row.definition",
+            problem="indicator.rhythm_unknown",
+            problem_params={"value": v.get("rhythmus", "")},
+        )
+        return {}
+    numbers: dict[str, int | None] = {"alle_jahre": None, "erstes_jahr": None}
+    for column in numbers:
+        text = v.get(column, "").strip()
+        if text.isdigit():
+            numbers[column] = int(text)
+        elif text:
+            error(column, "row.not_a_number", value=text)
+            return {}
+    events = [t.strip() for t in v.get("ereignistermine", "").split("|") if t.strip()]
+    spec = RhythmSpec(
+        rhythm=rhythm.value,
+        due_months=tuple(months),
+        due_day=day,
+        every_years=numbers["alle_jahre"] or 1,
+        first_year=numbers["erstes_jahr"],
+        event_dates=tuple(events),
+    )
+    for problem in rhythm_issues(spec):
+        error(
+            _RHYTHM_FIELDS[problem.field],
+            "row.definition",
+            problem=problem.code,
+            problem_params=problem.params,
+        )
+    return {
+        "rhythm": spec.rhythm,
+        "every_years": spec.every_years,
+        "first_year": spec.first_year,
+        "event_dates": normal_event_dates(events),
+    }
+
+
 def _series(
-    text: str, unit: Unit, districts: list[str], today: date, error: Callable[..., None]
+    text: str,
+    unit: Unit,
+    districts: list[str],
+    today: date,
+    error: Callable[..., None],
+    computation: Computation = Computation.TYPED,
 ) -> list[ValueRow]:
-    """``[Bezirk@]JJJJ-MM-TT=Wert`` entries separated by ``;``."""
+    """``[Bezirk@]JJJJ-MM-TT[ [merkmal=ausprägung, …]]=Wert`` entries separated by ``;``."""
     out: list[ValueRow] = []
-    seen: set[tuple[str, date]] = set()
-    for part in (p.strip() for p in text.split(";")):
+    seen: set[tuple[str, date, str]] = set()
+    for part in (p.strip() for p in _ENTRIES.split(text)):
         if not part:
             continue
-        where, sep, shown = part.partition("=")
+        match = _ENTRY.match(part)
+        where, shown = (match["where"], match["shown"]) if match else ("", "")
         district, _, day_text = where.strip().rpartition("@")
-        survey = parse_date(day_text)
-        if not sep or survey is None:
+        survey = parse_date(day_text.strip())
+        if match is None or survey is None:
             error("werte", "row.value_form", part=part)
+            continue
+        try:
+            cell = cell_from_text(match["cell"]) if match["cell"] is not None else TOTAL
+        except ValueError:
+            error("werte", "row.value_cell_form", part=part)
             continue
         if survey > today:
             error("werte", "row.value_in_future", part=part)
@@ -309,16 +426,45 @@ def _series(
         if district and district not in districts:
             error("werte", "row.value_district_unknown", part=part, district=district)
             continue
-        if (district, survey) in seen:
+        if (district, survey, cell) in seen:
             error("werte", "row.value_duplicate", part=part)
             continue
-        seen.add((district, survey))
-        entry = _entry(district, shown.strip(), unit)
+        seen.add((district, survey, cell))
+        if computation == Computation.TYPED or unit in (Unit.TEXT, Unit.SCALE):
+            entry = _entry(district, shown.strip(), unit)
+            entry = replace(entry, cell=cell) if isinstance(entry, Entry) else entry
+        else:
+            entry = _computed(district, cell, shown.strip(), unit, computation)
         if isinstance(entry, str):
             error("werte", "row.value_invalid", part=part, problem=entry)
             continue
         out.append(ValueRow(district, survey, entry))
-    return sorted(out, key=lambda r: (r.survey_date, r.district))
+    return sorted(out, key=lambda r: (r.survey_date, r.district, r.entry.cell))
+
+
+# ";" separates entries, except inside the brackets of a cell.
+_ENTRIES = re.compile(r";(?![^\[\]]*\])")
+_ENTRY = re.compile(r"^(?P<where>[^=\[]*?)\s*(?:\[(?P<cell>[^\]]*)\])?\s*=(?P<shown>.*)$", re.S)
+_BASE = re.compile(r"^(?P<num>[^/@]+)/(?P<den>[^/@]+)(?:@(?P<share>[^/@]+))?$")
+
+
+def _computed(
+    district: str, cell: str, shown: str, unit: Unit, computation: Computation
+) -> Entry | str:
+    """An entry computed from ``Zähler/Nenner[@Anteil]``, or the code of what is wrong."""
+    match = _BASE.match(shown.replace(" ", ""))
+    if match is None:
+        return "value.base_form"
+    figures: list[float | None] = []
+    for text in (match["num"], match["den"], match["share"]):
+        number = parse_number(text) if text is not None else None
+        if text is not None and number is None:
+            return "value.number_invalid"
+        figures.append(float(number) if number is not None else None)
+    entry, key = computed_entry(computation, unit, district, cell, figures)
+    if key is not None or entry is None:
+        return _PROBLEMS.get(key or "", "value.invalid")
+    return entry
 
 
 # validation.py's message keys → the codes of workflow/messages.py
@@ -329,6 +475,9 @@ _PROBLEMS = {
     "data.error.not_negative": "value.not_negative",
     "data.error.currency_cents": "value.currency_cents",
     "data.error.survey_empty": "value.survey_empty",
+    "data.error.base_required": "value.base_required",
+    "data.error.denominator_zero": "value.denominator_zero",
+    "data.error.population_share_required": "value.population_share_required",
 }
 
 
@@ -377,6 +526,8 @@ def import_indicators(
             rows.append(row)
     goals = _by_code(session, Goal, organisation_id)
     measures = _by_code(session, Measure, organisation_id)
+    kept = ensure_standard_dimensions(session, organisation_id, now)
+    errors += [e for row in rows for e in _cell_errors(row, kept)]
     for row in rows:
         for code in row.goal_codes:
             if code not in goals:
@@ -428,6 +579,24 @@ def import_indicators(
                 report.count(report.updated, "Werte")
     session.flush()
     return report
+
+
+def _cell_errors(row: IndicatorRow, kept: list[IndicatorDimension]) -> list[RowError]:
+    """Dimensions the organisation does not keep, and cells outside the row's breakdowns."""
+    codes = list(row.values["dimensions"])  # type: ignore[call-overload]
+    known = {d.code for d in kept}
+    errors = [
+        RowError(row.line, "merkmale", "row.dimension_unknown", {"code": c, "known": sorted(known)})
+        for c in codes
+        if c not in known
+    ]
+    breakdowns = indicator_dimensions(kept, codes)
+    for value in row.series:
+        if not is_cell_of(value.entry.cell, breakdowns):
+            errors.append(
+                RowError(row.line, "werte", "row.value_cell_unknown", {"cell": value.entry.cell})
+            )
+    return errors
 
 
 def _by_code(session: Session, model: type[Goal] | type[Measure], org_id: int) -> dict[str, int]:

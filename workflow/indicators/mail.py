@@ -19,6 +19,9 @@ from workflow.cycles.calendar import calendar_of
 from workflow.deadlines import days_overdue
 from workflow.forms.models import Delegation, DelegationStatus
 from workflow.forms.tokens import Phase, form_url, issue_token
+from workflow.indicators import rhythm
+from workflow.indicators.breakdown import cell_label
+from workflow.indicators.dimensions import dimensions_of, labels
 from workflow.indicators.models import DataRequest, IndicatorValue, Unit
 from workflow.indicators.requests import policy_for
 from workflow.reports import english, german
@@ -100,6 +103,23 @@ def period_label(period: str, lang: str) -> str:
     return f"{name} {year}"
 
 
+def request_period_label(request: DataRequest, lang: str) -> str:
+    """What the asked value describes: "Kalenderjahr 2027", "1. Halbjahr 2027" …; a request
+    opened before rhythms knew its reference shows its due month, as it always did."""
+    if request.reference_start is None or request.reference_end is None:
+        return period_label(request.period, lang)
+    return rhythm.reference_label(request.reference_start, request.reference_end, lang)
+
+
+def request_delivery_label(request: DataRequest, lang: str) -> str:
+    """ "Lieferung bis 15.02.2028" when the value describes another period than the month it
+    was asked for; empty otherwise (then the period already says when)."""
+    start, end = request.reference_start, request.reference_end
+    if start is None or end is None or rhythm.describes_month(start, end, request.period):
+        return ""
+    return rhythm.delivery_label(request.due_on, lang)
+
+
 def format_number(value: float | None, unit: str, lang: str) -> str:
     """German (1.234,5) or English (1,234.5) notation, with the unit's sign."""
     if value is None:
@@ -142,7 +162,8 @@ def data_context(
         item: dict[str, Any] = {
             "code": indicator.code,
             "title": indicator.statement,
-            "period_label": period_label(request.period, lang),
+            "period_label": request_period_label(request, lang),
+            "delivery_label": request_delivery_label(request, lang),
             "unit_label": unit_label(indicator.unit, lang),
             "due_on": format_date(request.due_on, lang),
             "days_overdue": days_overdue(request.due_on, now, cal),
@@ -256,10 +277,11 @@ def delivered_pairs(session: Session, request: DataRequest, lang: str) -> list[l
     unit = request.indicator.unit
     rows = sorted(
         session.scalars(select(IndicatorValue).where(IndicatorValue.data_request_id == request.id)),
-        key=lambda v: (v.district != "", v.district),
+        key=lambda v: (v.district != "", v.district, v.cell),
     )
     if not rows:
         return []
+    names = labels(dimensions_of(session, request.organisation_id))
     pairs = [[words["survey_date"], format_date(rows[0].survey_date, lang)]]
     for row in rows:
         flag = f" ({words['flag']})" if row.flagged else ""
@@ -271,6 +293,8 @@ def delivered_pairs(session: Session, request: DataRequest, lang: str) -> list[l
             pairs.append([words["counts"], f"{counts} ({words['mean']} {mean}){flag}"])
         else:
             label = row.district or area
+            if row.cell:
+                label = f"{label}, {cell_label(row.cell, names)}"
             pairs.append([label, format_number(row.value, unit, lang) + flag])
     if rows[0].comment:
         pairs.append([words["comment"], rows[0].comment])

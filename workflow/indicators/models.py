@@ -51,6 +51,35 @@ class Direction(StrEnum):
     TARGET = "target"
 
 
+class Rhythm(StrEnum):
+    """When an indicator's value is asked for, and which period it covers."""
+
+    MONTHS = "months"  # due in each of ``due_months``; the value describes the due month
+    HALF_YEARLY = "half_yearly"  # due twice a year; the value describes the half-year before
+    YEARLY = "yearly"  # due in one month for the previous calendar year
+    EVERY_YEARS = "every_years"  # like yearly, every ``every_years`` years from ``first_year``
+    EVENT = "event"  # due on each of ``event_dates`` (an election); describes that day
+
+
+class Computation(StrEnum):
+    """How a value follows from its base figures; TYPED means it is typed in directly."""
+
+    TYPED = "typed"
+    RATIO = "ratio"  # numerator ÷ denominator (× 100 for a percentage)
+    # Share in the measure (numerator ÷ denominator) ÷ share in the population, × 100:
+    # 100 means represented as in the population.
+    REPRESENTATION_INDEX = "representation_index"
+
+
+class CheckState(StrEnum):
+    """The Monitoringgruppe's look at a value: none yet, or geprüft / bestätigt / korrigiert."""
+
+    UNCHECKED = "unchecked"
+    CHECKED = "checked"  # geprüft
+    CONFIRMED = "confirmed"  # bestätigt: a flagged value is right as it stands
+    CORRECTED = "corrected"  # korrigiert: replaced by the value now stored
+
+
 class RequestStatus(StrEnum):
     OPEN = "open"
     DELIVERED = "delivered"
@@ -82,6 +111,22 @@ indicator_measure = Table(
 )
 
 
+class IndicatorDimension(Base):
+    """One breakdown the organisation keeps (Staatsangehörigkeit, Geschlecht, …) and its
+    categories, each ``{"code": …, "label": …}`` in the order they are shown."""
+
+    __tablename__ = "indicator_dimension"
+    __table_args__ = (UniqueConstraint("organisation_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200))
+    categories: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+
+
 class Indicator(Base):
     """One indicator: what it states, how it is measured, who delivers it and when."""
 
@@ -111,6 +156,19 @@ class Indicator(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Breakdowns: codes of the organisation's dimensions; a value is asked per cell of
+    # their product, besides the total.
+    dimensions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    computation: Mapped[str] = mapped_column(String(24), default=Computation.TYPED)
+    # What numerator and denominator count, e.g. "Ausländische Kinder in 5. Klassen der
+    # Gymnasien" / "Ausländische Kinder in allen 5. Klassen".
+    numerator_label: Mapped[str] = mapped_column(String(300), default="")
+    denominator_label: Mapped[str] = mapped_column(String(300), default="")
+    rhythm: Mapped[str] = mapped_column(String(16), default=Rhythm.MONTHS)
+    every_years: Mapped[int] = mapped_column(default=1)
+    first_year: Mapped[int | None]
+    # ISO dates, for the rhythm "event".
+    event_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     source_contact: Mapped[Contact | None] = relationship()
     goals: Mapped[list[Goal]] = relationship(secondary=indicator_goal, order_by=Goal.code)
@@ -155,16 +213,22 @@ class DataRequest(Base):
     delivered_by: Mapped[str] = mapped_column(String(200), default="")
     # How often values came in for this request: the first delivery, then corrections.
     deliveries: Mapped[int] = mapped_column(default=0)
+    # The period the asked value describes, shown apart from the delivery month; None on
+    # requests opened before rhythms knew it (their period is the due month).
+    reference_start: Mapped[date | None]
+    reference_end: Mapped[date | None]
 
     indicator: Mapped[Indicator] = relationship(lazy="joined", innerjoin=True)
     contact: Mapped[Contact] = relationship()
 
 
 class IndicatorValue(Base):
-    """One value of an indicator for one survey date and district ("" = city-wide)."""
+    """One value of an indicator for one survey date, district ("" = city-wide) and cell of
+    its breakdowns ("" = the total; else e.g. "geschlecht=w;staatsangehoerigkeit=nichtdeutsch",
+    dimension codes sorted)."""
 
     __tablename__ = "indicator_value"
-    __table_args__ = (UniqueConstraint("indicator_id", "district", "survey_date"),)
+    __table_args__ = (UniqueConstraint("indicator_id", "district", "survey_date", "cell"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
@@ -189,6 +253,16 @@ class IndicatorValue(Base):
     flag_reason: Mapped[str] = mapped_column(String(200), default="")
     revision: Mapped[int] = mapped_column(default=1)
     history: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    cell: Mapped[str] = mapped_column(String(200), default="")
+    # Base figures as numbers; with a computation other than "typed" they make the value.
+    numerator: Mapped[float | None]
+    denominator: Mapped[float | None]
+    # Percent of the population in the same cell, for the representation index.
+    population_share: Mapped[float | None]
+    check_state: Mapped[str] = mapped_column(String(12), default=CheckState.UNCHECKED)
+    checked_by: Mapped[str] = mapped_column(String(200), default="")
+    checked_at: Mapped[datetime | None]
+    check_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class DataDraft(Base):

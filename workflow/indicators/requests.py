@@ -25,6 +25,7 @@ from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle
 from workflow.cycles.stay import first_follow_up, first_step
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, contact_plan
+from workflow.indicators import rhythm
 from workflow.indicators.models import DataRequest, Indicator, RequestStatus
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,10 @@ def period_of(day: date) -> str:
 
 def rhythm_dates(indicator: Indicator, years: range) -> list[date]:
     """Every date a value of ``indicator`` is due in ``years``, ascending."""
-    months = sorted({m for m in indicator.due_months if 1 <= m <= 12})
-    day = min(max(indicator.due_day, 1), 28)
-    return [date(y, m, day) for y in years for m in months]
+    if not years:
+        return []
+    first, last = date(years[0], 1, 1), date(years[-1], 12, 31)
+    return rhythm.due_dates(rhythm.spec_of(indicator), first, last)
 
 
 def dates_to_open(indicator: Indicator, today: date, created_on: date) -> list[date]:
@@ -139,6 +141,9 @@ def _insert(
     cal: BusinessCalendar,
 ) -> int | None:
     assert indicator.source_contact_id is not None
+    # From the rhythm date itself, not the rolled-forward due date: a weekend must not move
+    # the period the value describes.
+    reference_start, reference_end = rhythm.reference_period(rhythm.spec_of(indicator), due)
     row = DataRequest(
         organisation_id=indicator.organisation_id,
         indicator_id=indicator.id,
@@ -152,6 +157,8 @@ def _insert(
         stay=1,
         delivered_by="",
         deliveries=0,
+        reference_start=reference_start,
+        reference_end=reference_end,
     )
     schedule_new(row, now=now, policy=policy, cal=cal)
     values = {

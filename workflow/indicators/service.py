@@ -1,6 +1,6 @@
 """Indicators and their values: define, change, record, deliver; callers own the transaction.
 
-A value is unique per (indicator, district, survey date): recording it again is a
+A value is unique per (indicator, district, survey date, cell): recording it again is a
 correction of the same row (history kept, revision counted), never a second value. A value
 far from the series is flagged (``series.outlier``), never refused. A value a department's
 answer reported (``measure_cycle_id``) gives way to the source's: the source's write takes
@@ -10,7 +10,7 @@ the row over, while the answer's write never touches a row it does not own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -22,7 +22,10 @@ from workflow.catalogue.models import Goal, Measure
 from workflow.clock import Clock
 from workflow.cycles.models import AuditEvent
 from workflow.indicators import series
+from workflow.indicators.breakdown import computed_value
 from workflow.indicators.models import (
+    CheckState,
+    Computation,
     DataRequest,
     Indicator,
     IndicatorValue,
@@ -41,6 +44,9 @@ _KEPT = (
     "source",
     "delivered_by",
     "measure_cycle_id",
+    "numerator",
+    "denominator",
+    "population_share",
 )
 
 
@@ -55,15 +61,37 @@ def numeric_value(entry: Entry) -> float | None:
     return entry.value
 
 
+def with_computed_value(indicator: Indicator, entry: Entry) -> Entry:
+    """The entry whose value its base figures give, when the indicator computes its values;
+    a computing indicator never keeps a typed value beside figures that say otherwise."""
+    if indicator.computation == Computation.TYPED or entry.numerator is None:
+        return entry
+    value = computed_value(
+        indicator.computation,
+        indicator.unit,
+        numerator=entry.numerator,
+        denominator=entry.denominator,
+        population_share=entry.population_share,
+    )
+    return replace(entry, value=value)
+
+
 def history_before(
-    session: Session, indicator_id: int, district: str, day: date, *, exclude: int | None = None
+    session: Session,
+    indicator_id: int,
+    district: str,
+    day: date,
+    *,
+    exclude: int | None = None,
+    cell: str = "",
 ) -> list[float]:
-    """Earlier numeric values of one indicator and district, oldest first."""
+    """Earlier numeric values of one indicator, district and cell, oldest first."""
     query = (
         select(IndicatorValue.value)
         .where(
             IndicatorValue.indicator_id == indicator_id,
             IndicatorValue.district == district,
+            IndicatorValue.cell == cell,
             IndicatorValue.survey_date < day,
             IndicatorValue.value.is_not(None),
         )
@@ -95,13 +123,26 @@ def record_value(
     measure_cycle_id: int | None = None,
 ) -> Recorded:
     """Store one value, or correct the one already stored for its date (or its request, or
-    its answer). Raises DateTaken when an answer's value would land on another's row."""
+    its answer). Raises DateTaken when an answer's value would land on another's row.
+    With base figures and a computing indicator the value is the computed one."""
+    entry = with_computed_value(indicator, entry)
     row = _existing(
-        session, indicator.id, entry.district, survey_date, data_request_id, measure_cycle_id
+        session,
+        indicator.id,
+        entry.district,
+        survey_date,
+        data_request_id,
+        measure_cycle_id,
+        cell=entry.cell,
     )
     value = numeric_value(entry)
     history = history_before(
-        session, indicator.id, entry.district, survey_date, exclude=row.id if row else None
+        session,
+        indicator.id,
+        entry.district,
+        survey_date,
+        exclude=row.id if row else None,
+        cell=entry.cell,
     )
     flagged = value is not None and series.outlier(history, value)
     fields: dict[str, Any] = {
@@ -112,6 +153,9 @@ def record_value(
         "comment": comment,
         "source": source if source is not None else indicator.source_label,
         "delivered_by": actor,
+        "numerator": entry.numerator,
+        "denominator": entry.denominator,
+        "population_share": entry.population_share,
     }
     if row is None:
         row = IndicatorValue(
@@ -120,6 +164,7 @@ def record_value(
             data_request_id=data_request_id,
             measure_cycle_id=measure_cycle_id,
             district=entry.district,
+            cell=entry.cell,
             delivered_by_name=actor_name,
             delivered_at=now,
             flagged=flagged,
@@ -144,6 +189,8 @@ def record_value(
     row.flagged = flagged
     row.flag_reason = FLAG_REASON if flagged else ""
     row.revision += 1
+    # A new value from the source has not been looked at yet, whatever its predecessor was.
+    row.check_state = CheckState.UNCHECKED.value
     if data_request_id is not None:
         row.data_request_id = data_request_id
     # Anyone but the answer itself writing here is the source (or a coordinator): it wins.
@@ -163,11 +210,14 @@ def _existing(
     day: date,
     request_id: int | None,
     measure_cycle_id: int | None = None,
+    *,
+    cell: str = "",
 ) -> IndicatorValue | None:
     on_date = session.scalars(
         select(IndicatorValue).where(
             IndicatorValue.indicator_id == indicator_id,
             IndicatorValue.district == district,
+            IndicatorValue.cell == cell,
             IndicatorValue.survey_date == day,
         )
     ).first()
@@ -176,6 +226,7 @@ def _existing(
             select(IndicatorValue).where(
                 IndicatorValue.indicator_id == indicator_id,
                 IndicatorValue.district == district,
+                IndicatorValue.cell == cell,
                 IndicatorValue.measure_cycle_id == measure_cycle_id,
             )
         ).first()
@@ -186,7 +237,9 @@ def _existing(
         return on_date
     of_request = session.scalars(
         select(IndicatorValue).where(
-            IndicatorValue.data_request_id == request_id, IndicatorValue.district == district
+            IndicatorValue.data_request_id == request_id,
+            IndicatorValue.district == district,
+            IndicatorValue.cell == cell,
         )
     ).first()
     if of_request is not None and on_date is not None and of_request.id != on_date.id:
@@ -260,7 +313,12 @@ def deliver(
                 "period": request.period,
                 "survey_date": survey_date.isoformat(),
                 "values": [
-                    {"district": r.row.district, "value": r.row.value, "flagged": r.row.flagged}
+                    {
+                        "district": r.row.district,
+                        "cell": r.row.cell,
+                        "value": r.row.value,
+                        "flagged": r.row.flagged,
+                    }
                     for r in recorded
                 ],
             },
@@ -289,6 +347,14 @@ DEFINITION_FIELDS = (
     "source_contact_id",
     "notes",
     "active",
+    "dimensions",
+    "computation",
+    "numerator_label",
+    "denominator_label",
+    "rhythm",
+    "every_years",
+    "first_year",
+    "event_dates",
 )
 
 

@@ -100,7 +100,11 @@ def _deliver(
     survey = min(date.fromisoformat(default_raw(RequestItem(request, []))["survey_date"]), day)
     last = session.scalars(
         select(IndicatorValue)
-        .where(IndicatorValue.indicator_id == indicator.id, IndicatorValue.district == "")
+        .where(
+            IndicatorValue.indicator_id == indicator.id,
+            IndicatorValue.district == "",
+            IndicatorValue.cell == "",
+        )
         .order_by(IndicatorValue.survey_date.desc())
         .limit(1)
     ).first()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from workflow.indicators import series
-from workflow.indicators.models import Indicator, IndicatorValue
+from workflow.indicators.models import CheckState, Indicator, IndicatorValue
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class IndicatorPoint:
     district: str
     value: float | None
     flagged: bool
+    # Not yet geprüft, bestätigt or korrigiert by the Monitoringgruppe: reports mark it.
+    unchecked: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class IndicatorSummary:
 def summarise(indicator: Indicator, values: list[IndicatorValue]) -> IndicatorSummary:
     """One indicator's summary from its city-wide values (any order)."""
     points = tuple(
-        IndicatorPoint(v.survey_date, v.district, v.value, v.flagged)
+        IndicatorPoint(
+            v.survey_date, v.district, v.value, v.flagged, v.check_state == CheckState.UNCHECKED
+        )
         for v in sorted(values, key=lambda v: v.survey_date)
     )
     numeric = [(p.survey_date, p.value) for p in points if p.value is not None]
@@ -89,6 +93,7 @@ def indicator_summaries(
         select(IndicatorValue).where(
             IndicatorValue.organisation_id == organisation_id,
             IndicatorValue.district == "",
+            IndicatorValue.cell == "",
             IndicatorValue.survey_date <= until,
         )
     ):

@@ -8,7 +8,7 @@ This module never decides about outliers.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -16,7 +16,8 @@ from typing import Any
 
 from workflow import messages
 from workflow.forms.validation import MAX_MAGNITUDE, FieldError, parse_date, parse_number
-from workflow.indicators.models import Unit
+from workflow.indicators.breakdown import computed_value
+from workflow.indicators.models import Computation, Unit
 
 MAX_TEXT = 10_000
 SCALE_POINTS = 5
@@ -24,12 +25,17 @@ SCALE_POINTS = 5
 
 @dataclass(frozen=True)
 class Entry:
-    """One value to store: city-wide (district "") or for one district."""
+    """One value to store: city-wide (district "") or for one district, the total (cell "")
+    or one cell of the breakdowns, with its base figures when they were given."""
 
     district: str
     value: float | None = None
     counts: tuple[int, ...] | None = None
     report: str = ""
+    cell: str = ""
+    numerator: float | None = None
+    denominator: float | None = None
+    population_share: float | None = None
 
 
 @dataclass
@@ -90,13 +96,148 @@ def check_counts(texts: Sequence[str]) -> tuple[tuple[int, ...] | None, list[tup
     return tuple(counts), []
 
 
+def base_error(
+    computation: str,
+    numerator: float | None,
+    denominator: float | None,
+    population_share: float | None,
+) -> str | None:
+    """The message key for base figures that cannot stand (or make no value), or None."""
+    if any(n is not None and n < 0 for n in (numerator, denominator, population_share)):
+        return "data.error.not_negative"
+    if computation == Computation.TYPED:
+        return None
+    if numerator is None or denominator is None:
+        return "data.error.base_required"
+    if denominator == 0:
+        return "data.error.denominator_zero"
+    if computation == Computation.REPRESENTATION_INDEX and not population_share:
+        return "data.error.population_share_required"
+    if population_share is not None and population_share > 100:
+        return "data.error.percent_range"
+    return None
+
+
+def computed_entry(
+    computation: str, unit: str, district: str, cell: str, figures: Sequence[float | None]
+) -> tuple[Entry | None, str | None]:
+    """An entry from its base figures (numerator, denominator, population share): with a
+    computing indicator the value is the computed one, else base figures only go along."""
+    numerator, denominator, share = figures
+    error = base_error(computation, numerator, denominator, share)
+    if error:
+        return None, error
+    value = computed_value(
+        computation, unit, numerator=numerator, denominator=denominator, population_share=share
+    )
+    if value is not None:
+        error = number_error(unit, Decimal(str(round(value, 6))))
+        if error:
+            return None, error
+    entry = Entry(
+        district,
+        value=value,
+        cell=cell,
+        numerator=numerator,
+        denominator=denominator,
+        population_share=share,
+    )
+    return entry, None
+
+
+BASE_FIELDS = ("num", "den", "pop")
+
+
+def cell_prefix(position: int) -> str:
+    """The form's name prefix of a cell: "" for the total (position 0), ``k<n>-`` else."""
+    return f"k{position}-" if position else ""
+
+
+def check_cells(
+    unit: str,
+    computation: str,
+    cells: Sequence[str],
+    text: Callable[[str], str],
+) -> tuple[list[Entry], list[FieldError]]:
+    """The total's and each cell's fields: ``value`` typed, or ``num`` / ``den`` (/ ``pop``)
+    from which a computing indicator's value follows; ``k<n>-`` before a cell's names.
+    The total is required, a cell only when something was typed for it."""
+    entries: list[Entry] = []
+    errors: list[FieldError] = []
+    for position, cell in enumerate(["", *cells]):
+        entry, problems = _check_cell(unit, computation, cell, cell_prefix(position), text)
+        errors += problems
+        if entry is not None:
+            entries.append(entry)
+    return entries, errors
+
+
+def _check_cell(
+    unit: str, computation: str, cell: str, prefix: str, text: Callable[[str], str]
+) -> tuple[Entry | None, list[FieldError]]:
+    typed = {name: text(prefix + name) for name in ("value", *BASE_FIELDS)}
+    if cell and not any(typed.values()):
+        return None, []
+    figures: list[float | None] = []
+    errors: list[FieldError] = []
+    for name in BASE_FIELDS:
+        number, error = check_number(Unit.INDEX, typed[name]) if typed[name] else (None, None)
+        if error:
+            errors.append(FieldError(prefix + name, error))
+        figures.append(number)
+    if errors:
+        return None, errors
+    # A cell of a computing indicator always computes; the total may be typed when the
+    # source has no base figures for it.
+    if computation != Computation.TYPED and (cell or any(f is not None for f in figures)):
+        entry, error = computed_entry(computation, unit, "", cell, figures)
+        if error:
+            return None, [FieldError(prefix + _base_field(error, figures), error)]
+        return entry, []
+    if not typed["value"]:
+        key = "data.error.cell_value_required" if cell else "data.error.value_required"
+        return None, [FieldError(prefix + "value", key)]
+    number, error = check_number(unit, typed["value"])
+    if error:
+        return None, [FieldError(prefix + "value", error)]
+    numerator, denominator, share = figures
+    entry = Entry(
+        "",
+        value=number,
+        cell=cell,
+        numerator=numerator,
+        denominator=denominator,
+        population_share=share,
+    )
+    return entry, []
+
+
+def _base_field(error: str, figures: Sequence[float | None]) -> str:
+    """Which base-figure field a problem belongs to, so the form marks the right input."""
+    numerator, denominator, share = figures
+    if error == "data.error.population_share_required" or (share is not None and share > 100):
+        return "pop"
+    if numerator is None or (error == "data.error.not_negative" and numerator < 0):
+        return "num"
+    if denominator is None or denominator == 0 or error == "data.error.not_negative":
+        return "den"
+    return "num"
+
+
 def check_delivery(
-    unit: str, districts: Sequence[str], raw: Mapping[str, str], *, today: date
+    unit: str,
+    districts: Sequence[str],
+    raw: Mapping[str, str],
+    *,
+    today: date,
+    cells: Sequence[str] = (),
+    computation: str = Computation.TYPED,
 ) -> CheckedDelivery:
     """One request's posted fields (names without the ``r-<id>-`` prefix) into entries.
 
-    ``survey_date``; then by unit: ``value`` and ``value-<n>`` per district, or ``c1``..``c5``,
-    or ``report``; ``comment`` always. The city-wide value is required, districts are not.
+    ``survey_date``; then by unit: ``value`` (or base figures, see ``check_cells``) for the
+    total and each cell, ``value-<n>`` per district, or ``c1``..``c5``, or ``report``;
+    ``comment`` always. The city-wide value is required, districts and cells are not.
     """
 
     def text(name: str) -> str:
@@ -129,10 +270,10 @@ def check_delivery(
         if counts is not None:
             entries.append(Entry("", counts=counts))
     else:
-        for name, district in [
-            ("value", ""),
-            *((f"value-{i}", d) for i, d in enumerate(districts)),
-        ]:
+        cell_entries, cell_errors = check_cells(unit, computation, cells, text)
+        entries += cell_entries
+        errors += cell_errors
+        for name, district in ((f"value-{i}", d) for i, d in enumerate(districts)):
             typed = text(name)
             if not typed:
                 if not district:

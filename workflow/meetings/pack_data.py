@@ -215,6 +215,7 @@ def _indicator(
             select(IndicatorValue).where(
                 IndicatorValue.indicator_id == indicator.id,
                 IndicatorValue.district == "",
+                IndicatorValue.cell == "",
                 IndicatorValue.survey_date <= until,
             )
         )

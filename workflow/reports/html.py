@@ -85,9 +85,9 @@ class Toc:
         raise KeyError(ident)
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    env = Environment(
+def template_environment() -> Environment:
+    """The reports' templates, escaped and strict; each report adds its own filters."""
+    return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=StrictUndefined,
@@ -95,6 +95,11 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = template_environment()
     env.filters.update(
         day=german.day,
         long_day=german.long_day,
@@ -220,6 +225,16 @@ def annual_html(report: Annual) -> str:
         rank_chart=_rates_chart("Quoten je Zielrang", rates.by_rank),
         department_chart=_rates_chart(f"Quoten je {report.header.terms.unit}", rates.by_department),
         indicator_charts=indicator_charts,
+        unchecked_last=_unchecked_last(report),
+    )
+
+
+def _unchecked_last(report: Annual) -> frozenset[str]:
+    """Codes of the indicators whose latest value nobody has geprüft, bestätigt or korrigiert."""
+    return frozenset(
+        s.code
+        for s in report.indicators
+        if (numeric := [p for p in s.points if p.value is not None]) and numeric[-1].unchecked
     )
 
 

@@ -72,7 +72,9 @@ def _row(
     session: Session, indicator_id: int, *, source: str | None = None, day: date | None = None
 ) -> IndicatorValue | None:
     query = select(IndicatorValue).where(
-        IndicatorValue.indicator_id == indicator_id, IndicatorValue.district == ""
+        IndicatorValue.indicator_id == indicator_id,
+        IndicatorValue.district == "",
+        IndicatorValue.cell == "",
     )
     if source is not None:
         query = query.where(

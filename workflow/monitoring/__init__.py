@@ -1,0 +1,1 @@
+"""The integration monitoring: its yearly report and what the Monitoringgruppe checks."""
