@@ -39,6 +39,8 @@ TO_CONTACT = frozenset(
         "data_final_reminder",
         "confirmation_data",
         "data_deadline_extended",
+        # "Meilenstein erreicht?": its context names the contact, whose address may change.
+        "milestone_due",
     }
 )
 # Invitations that carry a hand-over's link (a status check's own invitation carries no

@@ -6,8 +6,11 @@ registers them), and the real renderer with the one caller line render.py still 
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +25,13 @@ from api.dashboard import conferences as conference_pages
 from api.forms import conference_invitation as invitation_pages
 from notifications.models import OutboxMessage
 from notifications.render import Renderer
+from tests.conftest import make_runtime
 from tests.dashboard_seed import EMAILS, PASSWORD, login
+from workflow import runtime
 from workflow.accounts import Role, add_or_update_user
+from workflow.clock import FrozenClock
 from workflow.conference import cli as conference_cli
+from workflow.conference import invitations
 from workflow.conference.actors import add_actor, archive_actor
 from workflow.conference.conferences import create_conference
 from workflow.conference.consent import record_consent, withdraw_consent
@@ -370,3 +377,35 @@ def test_the_command_line(rt: Runtime) -> None:
     again = run("actor", "withdraw", actor_id[1], "--purpose", "invitations")
     assert again.exit_code == 1 and "keine gültige Einwilligung" in again.output
     assert world.org_id
+
+
+@pytest.mark.postgres
+def test_two_coordinators_inviting_at_once_invite_each_actor_once(
+    postgres_url: str, clock: FrozenClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both runs pass the "already invited?" check before either inserts: the later insert
+    meets the unique constraint and must count the actor as invited already, not fail."""
+    rt = make_runtime(postgres_url, clock, tmp_path)
+    try:
+        world = build(rt)
+        both_checked = threading.Barrier(2, timeout=20)
+        waited = threading.local()
+        checked = invitations.has_consent
+
+        def has_consent_together(*args: Any, **kwargs: Any) -> bool:
+            if not getattr(waited, "done", False):
+                waited.done = True
+                both_checked.wait()
+            return checked(*args, **kwargs)
+
+        monkeypatch.setattr(invitations, "has_consent", has_consent_together)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = [pool.submit(_invite, rt, world.conference_id) for _ in range(2)]
+            results = [run.result(timeout=60) for run in runs]
+        assert sorted((r.invited, r.already_invited) for r in results) == [(0, 1), (1, 0)]
+        with rt.sessions() as s:
+            invited = s.scalars(select(ConferenceInvitation.actor_id)).all()
+        assert invited == [world.consented]
+        assert _mails(rt) == [("eltern@verein.example.org", "pending")]
+    finally:
+        runtime.install(None)

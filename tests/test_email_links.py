@@ -52,6 +52,8 @@ from workflow.runtime import Runtime
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 KINDS = {p.name.split(".")[0] for p in TEMPLATES.glob("[!_]*.jinja")}
+# Links whose token in the address is the credential: opened without an account.
+PUBLIC = ("/f/", "/passwort/neu/", "/einladung/", "/aktivitaeten/")
 URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
@@ -240,6 +242,7 @@ def build(rt: Runtime) -> World:
         _status_request(rt, session, s, review)
         _assignment_messages(rt, session, s, owner)
         _status_check_messages(rt, session, s, owner, agreement)
+        _conference_messages(rt, session, s)
     _meeting_messages(rt, s)
     with unit_of_work(rt.sessions) as session:
         # Last, as it would be sent first: sending it retires the owner's older links and
@@ -462,6 +465,55 @@ def _status_check_messages(
     )  # fmt: skip
 
 
+def _conference_messages(rt: Runtime, session: object, s: Seed) -> None:
+    """An actor with both consents: conference_invitation and actor_activity_request; and the
+    coordinators' data_status (no Monitoringgruppe here), over the data requests above."""
+    from sqlalchemy.orm import Session
+
+    from notifications.data_status import queue_for_organisation
+    from workflow.conference.activities import request_reports
+    from workflow.conference.actors import add_actor
+    from workflow.conference.conferences import create_conference
+    from workflow.conference.consent import record_consent
+    from workflow.conference.invitations import invite
+    from workflow.indicators.models import Indicator, IndicatorValue
+
+    assert isinstance(session, Session)
+    now = rt.clock.now()
+    today = now.date()
+    actor = add_actor(
+        session, organisation_id=s.organisation_id, name="Elternverein Lindenau e. V.",
+        kind="association", email="vorstand@elternverein.example.org",
+        contact_name="Aylin Demir", now=now,
+    )  # fmt: skip
+    for purpose in ("invitations", "activity_reports"):
+        record_consent(
+            session, actor=actor, purpose=purpose, given_on=today, how="schriftlich",
+            recorded_by="test", today=today, now=now,
+        )  # fmt: skip
+    conference = create_conference(
+        session, organisation_id=s.organisation_id, title="Integrationskonferenz 2026",
+        held_on=today + timedelta(days=30), place="Ratssaal", created_by="test", now=now,
+    )  # fmt: skip
+    invited = invite(session, conference=conference, today=today, now=now, by="test")
+    reported = request_reports(session, organisation_id=s.organisation_id, year=2026, now=now)
+    assert (invited.invited, reported.queued) == (1, 1)
+    # A value nobody has checked yet, so the Datenstand has something to list.
+    indicator = session.scalars(
+        select(Indicator).where(Indicator.organisation_id == s.organisation_id)
+    ).first()
+    assert indicator is not None
+    session.add(
+        IndicatorValue(
+            organisation_id=s.organisation_id, indicator_id=indicator.id,
+            survey_date=today - timedelta(days=40), value=12.0, delivered_by="test",
+            delivered_at=now,
+        )
+    )  # fmt: skip
+    session.flush()
+    assert queue_for_organisation(session, organisation_id=s.organisation_id, now=now) >= 1
+
+
 def _status_request(rt: Runtime, session: object, s: Seed, item: int) -> None:
     """The coordination office asks the contact of a measure for its status: status_request."""
     from sqlalchemy.orm import Session
@@ -569,7 +621,7 @@ def open_every_link(rt: Runtime) -> list[Checked]:
                 out.append(Checked(kind, lang, recipient, ""))
             for url in urls:
                 path = url[len(base) :] or "/"
-                if urlsplit(path).path.startswith(("/f/", "/passwort/neu/")):
+                if urlsplit(path).path.startswith(PUBLIC):
                     client = by_client["anonymous"]  # the token in the address is the credential
                 else:
                     role = roles.get(recipient)

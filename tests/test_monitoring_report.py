@@ -23,6 +23,7 @@ from tests import factories
 from tests.dashboard_seed import csrf_headers, login, seed
 from workflow import cli_lang
 from workflow.catalogue.models import Field, Goal, Organisation
+from workflow.conference.models import Conference, ConferenceQuestion
 from workflow.db import make_engine, make_session_factory, unit_of_work
 from workflow.indicators.models import Indicator, IndicatorDimension, IndicatorValue
 from workflow.monitoring.models import StatisticsStatement
@@ -432,3 +433,33 @@ def test_page_coordinator_writes_steering_reads(rt: Runtime) -> None:
     assert "Stellungnahme aus dem Formular." in document.text
     assert "Annahme aus dem Formular." in document.text
     assert "Assumptions" in steering.get("/monitoring/2027/bericht?lang=en").text
+
+
+def test_a_survey_shows_the_scale_labels_its_conference_asked_with(
+    rt: Runtime, org_id: int
+) -> None:
+    labels = ["eigentlich nie", "selten", "manchmal", "oft", "sehr oft"]
+    before = _block(monitoring_html(_report(rt, org_id)), "S1")
+    assert "Stufe 1" in before and "eigentlich nie" not in before  # no question: numbered
+    with unit_of_work(rt.sessions) as s:
+        s1 = s.scalars(select(Indicator).where(Indicator.code == "S1")).one()
+        conference = Conference(
+            organisation_id=org_id,
+            title="Integrationskonferenz 2027",
+            held_on=date(2027, 9, 20),  # the day of S1's latest value
+            survey_code="TESTCODE",
+            created_at=datetime(2027, 8, 1, tzinfo=UTC),
+            created_by="test",
+        )
+        s.add(conference)
+        s.flush()
+        s.add(
+            ConferenceQuestion(
+                conference_id=conference.id, kind="scale", text="Wie oft …?",
+                indicator_id=s1.id, scale_labels=labels,
+            )
+        )  # fmt: skip
+    block = _block(monitoring_html(_report(rt, org_id)), "S1")
+    header = block[block.index('data-survey="S1"') :].split("</thead>")[0]
+    assert [label in header for label in labels] == [True] * 5
+    assert "Stufe" not in header

@@ -23,6 +23,7 @@ from workflow.accounts import Role, User
 from workflow.bodies.models import Body, BodyMember
 from workflow.catalogue.models import Contact, Organisation
 from workflow.cli import app
+from workflow.conference.models import Actor, ActorConsent
 from workflow.cycles.models import AuditEvent, Interview, MeasureCycle, TargetAgreement
 from workflow.cycles.service import open_cycle
 from workflow.db import Base, unit_of_work
@@ -254,3 +255,37 @@ def test_cli_in_english_exports_to_a_file(rt: Runtime, world: World, tmp_path: P
     assert data["email"] == EMAIL and data["tables"]["contact"][0]["name"] == NAME
     printed = zielflow("--lang", "en", "person", "export", "nobody@stadt.example.org")
     assert json.loads(printed.stdout)["tables"] == {}
+
+
+def test_an_actor_of_the_conference_is_exported_and_erased_like_everyone(
+    rt: Runtime, world: World
+) -> None:
+    """Actors' contact persons are personal data too; the generic walk must find them."""
+    with unit_of_work(rt.sessions) as s:
+        actor = Actor(
+            organisation_id=world.org_id, name="Elternverein Musterstadt e. V.",
+            kind="association", contact_name=NAME, email=EMAIL,
+            created_at=rt.clock.now(),
+        )  # fmt: skip
+        s.add(actor)
+        s.flush()
+        s.add(
+            ActorConsent(
+                organisation_id=world.org_id, actor_id=actor.id, purpose="invitations",
+                given_on=rt.clock.now().date(), how=f"E-Mail von {NAME}",
+                recorded_by="user:1", recorded_at=rt.clock.now(),
+            )
+        )  # fmt: skip
+        actor_id = actor.id
+    with unit_of_work(rt.sessions) as s:
+        data = export_person(s, _org(s, world), EMAIL)
+    assert [a["id"] for a in data["tables"]["actor"]] == [actor_id]
+    assert data["tables"]["actor_consent"][0]["how"] == f"E-Mail von {NAME}"
+    with unit_of_work(rt.sessions) as s:
+        done = erase_person(s, _org(s, world), EMAIL, force=True, now=rt.clock.now())
+    with unit_of_work(rt.sessions) as s:
+        kept = s.get(Actor, actor_id)
+        assert kept is not None and kept.name == "Elternverein Musterstadt e. V."
+        assert (kept.contact_name, kept.email) == ("Gelöschte Person 1", done.pseudonym)
+        consent = s.scalars(select(ActorConsent)).one()
+        assert NAME not in consent.how and consent.given_on == rt.clock.now().date()

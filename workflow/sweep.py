@@ -38,6 +38,7 @@ from workflow.cycles.stay import plan_of
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarget, Step, StepKind
 from workflow.decisions.assignment_sweep import sweep_assignments
+from workflow.forms import ladder_restart
 from workflow.indicators import requests as data_requests
 from workflow.indicators.models import DataRequest, RequestStatus
 from workflow.machine import STATES, State
@@ -347,7 +348,8 @@ def _process_request(
     )
     if reminders:
         i, step = reminders[-1]
-        draft = data_requests.reminder(request, step, final=i == last_reminder_index)
+        mark = ladder_restart.mark_of(session, request.contact_id)
+        draft = data_requests.reminder(request, step, final=i == last_reminder_index, mark=mark)
         report.add(draft.kind, enqueue(session, [draft], now=now))
         report.reminders += 1
     level = request.escalation_level

@@ -28,13 +28,38 @@ from workflow.catalogue.models import Contact, Goal, Measure
 from workflow.cycles.calendar import calendar_of
 from workflow.deadlines import days_overdue
 from workflow.indicators import requests as data_requests
+from workflow.indicators.breakdown import (
+    TOTAL,
+    cell_from_text,
+    cell_key,
+    is_cell_of,
+    parse_cell,
+)
+from workflow.indicators.dimensions import (
+    dimensions_of,
+    ensure_standard_dimensions,
+    indicator_dimensions,
+)
 from workflow.indicators.extension import ExtensionRefused, extend_request
-from workflow.indicators.models import DataRequest, Indicator, IndicatorValue, RequestStatus
+from workflow.indicators.models import (
+    Computation,
+    DataRequest,
+    Indicator,
+    IndicatorValue,
+    RequestStatus,
+)
 from workflow.indicators.rhythm import RhythmSpec
 from workflow.indicators.rhythm_check import rhythm_issues
 from workflow.indicators.service import record_value, save_indicator
 from workflow.indicators.summary import summarise
-from workflow.indicators.validation import Entry, definition_issues, entry_error
+from workflow.indicators.validation import (
+    DefinitionProblem,
+    Entry,
+    base_error,
+    computed_entry,
+    definition_issues,
+    entry_error,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=ERRORS)
 IndicatorId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -48,6 +73,14 @@ Rhythms = Literal["months", "half_yearly", "yearly", "every_years", "event"]
 EveryYears = Annotated[int, Field(ge=1, le=20)]
 FirstYear = Annotated[int, Field(ge=1990, le=2100)]
 EventDates = Annotated[list[date], Field(max_length=50)]
+Computations = Literal["typed", "ratio", "representation_index"]
+Code = Annotated[NoNul, Field(min_length=1, max_length=40)]
+Dimensions = Annotated[list[Code], Field(max_length=10)]
+BaseLabel = Annotated[NoNul, Field(max_length=300)]
+# A cell as its canonical key (breakdown.cell_key) or as {dimension: category}.
+Cell = Annotated[NoNul, Field(max_length=200)] | Annotated[dict[Code, Code], Field(max_length=10)]
+# The units whose value a share of two base figures can be (as the CSV import allows).
+COMPUTING_UNITS = ("percent", "rate", "index")
 
 
 class _In(BaseModel):
@@ -68,6 +101,10 @@ class IndicatorIn(_In):
     every_years: EveryYears = 1
     first_year: FirstYear | None = None
     event_dates: EventDates = []
+    dimensions: Dimensions = []
+    computation: Computations = "typed"
+    numerator_label: BaseLabel = ""
+    denominator_label: BaseLabel = ""
     district: District = ""
     districts: Annotated[list[District], Field(max_length=50)] = []
     source_label: Annotated[NoNul, Field(max_length=300)] = ""
@@ -93,6 +130,10 @@ class IndicatorPatch(_In):
     every_years: EveryYears | None = None
     first_year: FirstYear | None = None
     event_dates: EventDates | None = None
+    dimensions: Dimensions | None = None
+    computation: Computations | None = None
+    numerator_label: BaseLabel | None = None
+    denominator_label: BaseLabel | None = None
     district: District | None = None
     districts: Annotated[list[District], Field(max_length=50)] | None = None
     source_label: Annotated[NoNul, Field(max_length=300)] | None = None
@@ -118,6 +159,10 @@ class IndicatorOut(BaseModel):
     every_years: int
     first_year: int | None
     event_dates: list[date]
+    dimensions: list[str]
+    computation: str
+    numerator_label: str
+    denominator_label: str
     district: str
     districts: list[str]
     source_label: str
@@ -137,7 +182,11 @@ class IndicatorOut(BaseModel):
 class ValueIn(_In):
     survey_date: date
     district: District = ""
+    cell: Cell = ""
     value: Number | None = None
+    numerator: Number | None = None
+    denominator: Number | None = None
+    population_share: Number | None = None
     counts: Annotated[list[Annotated[int, Field(ge=0, le=10**9)]], Field(max_length=5)] | None = (
         None
     )
@@ -231,6 +280,10 @@ def _out(indicator: Indicator, values: list[IndicatorValue]) -> IndicatorOut:
         every_years=indicator.every_years,
         first_year=indicator.first_year,
         event_dates=[date.fromisoformat(d) for d in indicator.event_dates or []],
+        dimensions=list(indicator.dimensions or []),
+        computation=indicator.computation,
+        numerator_label=indicator.numerator_label,
+        denominator_label=indicator.denominator_label,
         district=indicator.district,
         districts=list(indicator.districts or []),
         source_label=indicator.source_label,
@@ -286,7 +339,28 @@ def _check_references(session: Session, org_id: int, values: dict[str, Any]) -> 
             raise unknown_reference(key, ref)
 
 
-def _check_definition(values: dict[str, Any]) -> None:
+def _breakdown_issues(values: dict[str, Any], known: list[str]) -> list[DefinitionProblem]:
+    """Dimensions the organisation does not keep (``known``) or named twice, and a
+    computation whose share cannot be the unit's value (the CSV import's rule)."""
+    codes: list[str] = values.get("dimensions") or []
+    problems = [
+        DefinitionProblem(
+            "dimensions", "indicator.dimension_unknown", {"code": c, "known": ", ".join(known)}
+        )
+        for c in codes
+        if c not in known
+    ]
+    if len(set(codes)) != len(codes):
+        problems.append(DefinitionProblem("dimensions", "indicator.dimensions_repeated"))
+    computation = values.get("computation") or Computation.TYPED
+    if computation != Computation.TYPED and values["unit"] not in COMPUTING_UNITS:
+        problems.append(
+            DefinitionProblem("computation", "indicator.computation_unit", {"value": computation})
+        )
+    return problems
+
+
+def _check_definition(values: dict[str, Any], known_dimensions: list[str]) -> None:
     problems = definition_issues(
         unit=values["unit"],
         direction=values["direction"],
@@ -305,6 +379,7 @@ def _check_definition(values: dict[str, Any]) -> None:
             event_dates=tuple(values.get("event_dates") or ()),
         )
     )
+    problems += _breakdown_issues(values, known_dimensions)
     if problems:
         first = problems[0]
         raise ApiError(
@@ -334,7 +409,11 @@ def _save(
         values["event_dates"] = sorted(
             {d.isoformat() if isinstance(d, date) else str(d) for d in values["event_dates"]}
         )
-    _check_definition(values)
+    now = runtime.current().clock.now()
+    # The standard list is made on first use, as the CSV import does, so that an organisation
+    # can name "geschlecht" before anyone opened the dimensions page.
+    known = [d.code for d in ensure_standard_dimensions(session, user.organisation_id, now)]
+    _check_definition(values, known)
     code = values.pop("code")
     goal_ids, measure_ids = values.pop("goal_ids", None), values.pop("measure_ids", None)
     try:
@@ -346,7 +425,7 @@ def _save(
                 values=values,
                 goal_ids=goal_ids,
                 measure_ids=measure_ids,
-                now=runtime.current().clock.now(),
+                now=now,
                 indicator=indicator,
             )
     except IntegrityError:
@@ -407,6 +486,7 @@ def update_indicator(
         "rhythm",
         "every_years",
         "event_dates",
+        "computation",
     ):
         if key in changes and changes[key] is None:
             raise field_empty(key)
@@ -422,14 +502,24 @@ def update_indicator(
         "every_years": indicator.every_years,
         "first_year": indicator.first_year,
         "event_dates": list(indicator.event_dates or []),
+        "dimensions": list(indicator.dimensions or []),
+        "computation": indicator.computation,
     }
     if "unit" in changes and changes["unit"] != indicator.unit and _has_values(session, indicator):
         raise ApiError(409, "unit_locked", reason="api.unit_locked")
-    for key in ("base_figures", "district", "source_label", "notes"):
+    for key in (
+        "base_figures",
+        "district",
+        "source_label",
+        "notes",
+        "numerator_label",
+        "denominator_label",
+    ):
         if key in changes and changes[key] is None:
             changes[key] = ""
-    if changes.get("districts", current["districts"]) is None:
-        changes["districts"] = []
+    for key in ("districts", "dimensions"):
+        if key in changes and changes[key] is None:
+            changes[key] = []
     saved = _save(session, user, {**current, **changes}, indicator)
     return _out(saved, _city_values(session, [saved.id])[saved.id])
 
@@ -469,11 +559,16 @@ def list_values(
     user: Reader,
     session: SessionDep,
     district: Annotated[str | None, Query(max_length=200)] = None,
+    cell: Annotated[
+        str | None, Query(max_length=200, description='"" nur die Gesamtwerte, sonst eine Zelle')
+    ] = None,
 ) -> list[ValueOut]:
     indicator = _load(session, user, indicator_id)
     query = select(IndicatorValue).where(IndicatorValue.indicator_id == indicator.id)
     if district is not None:
         query = query.where(IndicatorValue.district == district)
+    if cell is not None:
+        query = query.where(IndicatorValue.cell == cell)
     rows = session.scalars(
         query.order_by(IndicatorValue.survey_date, IndicatorValue.district, IndicatorValue.cell)
     ).all()
@@ -505,22 +600,7 @@ def add_value(
             reason="api.district_unknown",
             params={"district": body.district},
         )
-    entry = Entry(
-        body.district,
-        value=body.value,
-        counts=tuple(body.counts) if body.counts is not None else None,
-        report=body.report,
-    )
-    error = entry_error(indicator.unit, entry)
-    if error:
-        raise ApiError(
-            422,
-            "invalid_value",
-            details={"unit": indicator.unit},
-            wording=partial(translate, error),
-        )
-    if indicator.unit in ("scale", "text"):
-        entry = Entry(body.district, counts=entry.counts, report=entry.report)
+    entry = _entry(indicator, body, _cell_of(session, indicator, body.cell))
     recorded = record_value(
         session,
         indicator=indicator,
@@ -537,6 +617,121 @@ def add_value(
     return ValueResult(
         **ValueOut.model_validate(recorded.row).model_dump(), outcome=recorded.outcome
     )
+
+
+def _cell_refused(reason: str, **params: Any) -> ApiError:
+    return ApiError(422, "invalid_value", details={"field": "cell"}, reason=reason, params=params)
+
+
+def _cell_of(session: Session, indicator: Indicator, cell: str | dict[str, str]) -> str:
+    """The canonical key of the posted cell: the total, or one cell of the product of the
+    indicator's breakdowns naming every dimension once; anything else is refused."""
+    if cell == TOTAL or cell == {}:
+        return TOTAL
+    if isinstance(cell, str):
+        try:
+            cell = parse_cell(cell_from_text(cell))
+        except ValueError:
+            raise _cell_refused(
+                "indicator.cell_invalid", cell=cell, known=", ".join(indicator.dimensions or [])
+            ) from None
+    kept = dimensions_of(session, indicator.organisation_id)
+    categories = dict(indicator_dimensions(kept, indicator.dimensions or []))
+    if not categories:
+        raise _cell_refused("indicator.cell_without_dimensions")
+    for dimension, category in cell.items():
+        if dimension not in categories:
+            raise _cell_refused(
+                "indicator.cell_dimension_unknown",
+                dimension=dimension,
+                known=", ".join(categories),
+            )
+        if category not in categories[dimension]:
+            raise _cell_refused(
+                "indicator.cell_category_unknown",
+                dimension=dimension,
+                category=category,
+                known=", ".join(categories[dimension]),
+            )
+    key = cell_key(cell)
+    if not is_cell_of(key, list(categories.items())):
+        raise _cell_refused("indicator.cell_invalid", cell=key, known=", ".join(categories))
+    return key
+
+
+_FIGURES = ("numerator", "denominator", "population_share")
+
+
+def _value_refused(field: str, error: str) -> ApiError:
+    return ApiError(
+        422, "invalid_value", details={"field": field}, wording=partial(translate, error)
+    )
+
+
+def _unit_refused(unit: str, error: str) -> ApiError:
+    return ApiError(422, "invalid_value", details={"unit": unit}, wording=partial(translate, error))
+
+
+def _figure_field(error: str, figures: tuple[float | None, ...]) -> str:
+    """Which base figure a problem of ``base_error`` / ``computed_entry`` belongs to."""
+    numerator, denominator, share = figures
+    negative = [n for n, f in zip(_FIGURES, figures, strict=True) if f is not None and f < 0]
+    if error == "data.error.not_negative" and negative:
+        return negative[0]
+    if error == "data.error.population_share_required" or (share is not None and share > 100):
+        return "population_share"
+    if error == "data.error.denominator_zero" or (numerator is not None and denominator is None):
+        return "denominator"
+    return "numerator"
+
+
+def _entry(indicator: Indicator, body: ValueIn, cell: str) -> Entry:
+    """The posted value as an entry the unit allows: computed from its base figures when the
+    indicator computes, typed otherwise (base figures then only go along)."""
+    if indicator.unit in ("scale", "text"):
+        counts = tuple(body.counts) if body.counts is not None else None
+        entry = Entry(body.district, counts=counts, report=body.report, cell=cell)
+    else:
+        figures = (body.numerator, body.denominator, body.population_share)
+        # As in the delivery form: a cell of a computing indicator always computes, the total
+        # may be typed when the source has no base figures for it.
+        if indicator.computation != Computation.TYPED and (
+            cell or any(f is not None for f in figures)
+        ):
+            return _computed(indicator, body, cell, figures)
+        error = base_error(Computation.TYPED, *figures)
+        if error:
+            raise _value_refused(_figure_field(error, figures), error)
+        entry = Entry(
+            body.district,
+            value=body.value,
+            cell=cell,
+            numerator=body.numerator,
+            denominator=body.denominator,
+            population_share=body.population_share,
+        )
+    error = entry_error(indicator.unit, entry)
+    if error:
+        raise _unit_refused(indicator.unit, error)
+    return entry
+
+
+def _computed(
+    indicator: Indicator, body: ValueIn, cell: str, figures: tuple[float | None, ...]
+) -> Entry:
+    if body.value is not None:
+        # Refused rather than compared with the computed value: a second figure that must
+        # agree only invites rounding quarrels, and a caller sending one believes it counts.
+        raise ApiError(
+            422, "invalid_value", details={"field": "value"}, reason="indicator.value_computed"
+        )
+    entry, error = computed_entry(
+        indicator.computation, indicator.unit, body.district, cell, figures
+    )
+    if error or entry is None:
+        key = error or "data.error.base_required"
+        raise _value_refused(_figure_field(key, figures), key)
+    return entry
 
 
 # -- data requests ------------------------------------------------------------------------

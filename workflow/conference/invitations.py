@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from notifications.outbox import Draft, enqueue
@@ -80,7 +82,7 @@ def invite(
         )
     )
     result = InviteResult()
-    drafts = []
+    wanted: list[Actor] = []
     for actor in _chosen(session, conference, actor_ids):
         if actor.id in invited:
             result.already_invited += 1
@@ -89,28 +91,52 @@ def invite(
         elif not actor.email:
             result.without_address += 1
         else:
-            session.add(_invitation(conference, actor, now, by))
-            drafts.append(_draft(conference, actor))
-            result.invited += 1
-    session.flush()
-    enqueue(session, drafts, now=now)
+            wanted.append(actor)
+    inserted = _insert_invitations(session, conference, wanted, now, by)
+    # Another run may have invited some of them since the check above: they were invited.
+    result.invited = len(inserted)
+    result.already_invited += len(wanted) - len(inserted)
+    enqueue(session, [_draft(conference, a) for a in wanted if a.id in inserted], now=now)
     return result
 
 
-def _invitation(
-    conference: Conference, actor: Actor, now: datetime, by: str
-) -> ConferenceInvitation:
-    return ConferenceInvitation(
-        organisation_id=conference.organisation_id,
-        conference_id=conference.id,
-        actor_id=actor.id,
-        status=InvitationStatus.INVITED.value,
-        invited_at=now,
-        invited_by=by,
-        answered_at=None,
-        participants=0,
-        remark="",
-    )
+def _insert_invitations(
+    session: Session, conference: Conference, actors: Sequence[Actor], now: datetime, by: str
+) -> set[int]:
+    """The actors whose invitation this call inserted. A row another transaction inserted
+    after our check is skipped (ON CONFLICT DO NOTHING), not a unique violation: PostgreSQL
+    makes the later insert wait for the earlier commit and then skip, SQLite serialises
+    writers anyway."""
+    if not actors:
+        return set()
+    rows = [_invitation(conference, actor, now, by) for actor in actors]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(ConferenceInvitation).on_conflict_do_nothing(
+            index_elements=["conference_id", "actor_id"]
+        )
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(ConferenceInvitation).on_conflict_do_nothing(
+            index_elements=["conference_id", "actor_id"]
+        )
+    else:  # pragma: no cover - only the two supported databases
+        stmt = insert(ConferenceInvitation)
+    returned = session.connection().execute(stmt.returning(ConferenceInvitation.actor_id), rows)
+    return {int(actor_id) for actor_id in returned.scalars()}
+
+
+def _invitation(conference: Conference, actor: Actor, now: datetime, by: str) -> dict[str, Any]:
+    return {
+        "organisation_id": conference.organisation_id,
+        "conference_id": conference.id,
+        "actor_id": actor.id,
+        "status": InvitationStatus.INVITED.value,
+        "invited_at": now,
+        "invited_by": by,
+        "answered_at": None,
+        "participants": 0,
+        "remark": "",
+    }
 
 
 def _draft(conference: Conference, actor: Actor) -> Draft:

@@ -22,6 +22,7 @@ from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarget, Step, StepKind
 from workflow.decisions import assignments
 from workflow.decisions.models import Decision, DecisionKind, DecisionStatus
+from workflow.forms import ladder_restart
 
 MAX_BATCHES = 10_000
 
@@ -95,7 +96,10 @@ def _process(
     last_reminder = max((i for i, s in enumerate(plan) if s.kind is StepKind.REMINDER), default=-1)
     if reminders:
         i, step = reminders[-1]
-        draft = assignments.reminder(decision, contact, cycle_id, step, final=i == last_reminder)
+        mark = ladder_restart.mark_of(session, contact.id)
+        draft = assignments.reminder(
+            decision, contact, cycle_id, step, final=i == last_reminder, mark=mark
+        )
         swept.add(draft.kind, enqueue(session, [draft], now=now))
         swept.reminders += 1
     level = decision.escalation_level

@@ -28,6 +28,7 @@ from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, StepKind,
 from workflow.decisions.checks import due_date
 from workflow.decisions.errors import DecisionError
 from workflow.decisions.models import Decision, DecisionKind, DecisionStatus
+from workflow.forms import ladder_restart
 from workflow.forms.tokens import Phase
 from workflow.indicators.requests import policy_for
 
@@ -182,6 +183,44 @@ def reissue_assignment_link(
     return enqueue(session, [draft], now=now)
 
 
+def open_for_contact(session: Session, contact_id: int) -> list[Decision]:
+    """The contact's Aufträge not done yet."""
+    return list(
+        session.scalars(
+            select(Decision)
+            .where(
+                Decision.kind == DecisionKind.ASSIGNMENT.value,
+                Decision.contact_id == contact_id,
+                Decision.status != DecisionStatus.DONE.value,
+            )
+            .order_by(Decision.id)
+        )
+    )
+
+
+def restart_after_address_change(
+    session: Session, decision: Decision, *, now: datetime, mark: str
+) -> int:
+    """The ladder starts again from its first reminder, and a new link goes once to the
+    corrected address (made when it is sent), unless a queued email of the Auftrag brings one
+    anyway. Returns how many messages were queued; none for an Auftrag without due date or
+    before the first cycle, which has no ladder and no link."""
+    try:
+        contact, cycle_id = _checked(session, decision)
+    except DecisionError:
+        return 0
+    cal, policy = rules_of(session, decision.organisation_id)
+    decision.action_step = 0
+    decision.next_action_at = ladder_restart.restart_at(
+        plan_of(decision, policy, cal), now, policy, cal
+    )
+    prefix = f"as:{decision.id}:{decision.stay}:"
+    if ladder_restart.link_waiting(session, prefix, (REQUEST, REMINDER, FINAL_REMINDER)):
+        return 0
+    draft = request(decision, contact, cycle_id, notice="reissued", key=f"reissue{mark}")
+    return enqueue(session, [draft], now=now)
+
+
 # -- drafts -------------------------------------------------------------------------------
 
 
@@ -228,10 +267,12 @@ def request(
 
 
 def reminder(
-    decision: Decision, contact: Contact, cycle_id: int, step: Step, *, final: bool
+    decision: Decision, contact: Contact, cycle_id: int, step: Step, *, final: bool, mark: str = ""
 ) -> Draft:
+    """``mark``: the contact's latest address correction (``workflow.forms.ladder_restart``)."""
     kind = FINAL_REMINDER if final else REMINDER
-    return _to_contact(decision, contact, kind, f"reminder:{step.index}", cycle_id, step=step.index)
+    key = f"reminder:{step.index}{mark}"
+    return _to_contact(decision, contact, kind, key, cycle_id, step=step.index)
 
 
 def confirmation(decision: Decision, contact: Contact, cycle_id: int | None) -> Draft:

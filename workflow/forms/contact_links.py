@@ -5,7 +5,10 @@ anything handed on through them; the contact's open forms get a new link at the 
 (queued as ``link_reissued`` unless a queued email brings one anyway), and their reminders
 start again from the first one, because none reached the new address (a bouncing old address
 is the usual reason for the correction; bounce state is kept per address, so the new one
-starts clean). Never commits.
+starts clean). The contact's open data requests, status check parts, Aufträge and milestone
+questions do the same, each by a small function next to its own ladder, and each gets one
+email with a new link (``workflow.forms.ladder_restart`` keeps their keys apart from the old
+address's). Never commits.
 """
 
 from __future__ import annotations
@@ -20,11 +23,15 @@ from notifications.outbox import Draft, enqueue
 from workflow.catalogue.models import Contact, Measure
 from workflow.cycles.calendar import calendar_and_policy
 from workflow.cycles.models import AuditEvent, MeasureCycle
-from workflow.cycles.stay import first_follow_up, plan_of
-from workflow.deadlines import StepKind
+from workflow.cycles.stay import plan_of
+from workflow.decisions import assignments
+from workflow.forms import ladder_restart
 from workflow.forms.revocation import end_contact
 from workflow.forms.tokens import Phase
+from workflow.indicators import requests as data_requests
 from workflow.machine import State
+from workflow.milestones import sweep as milestone_sweep
+from workflow.status_checks import schedule as status_check_ladder
 
 _OPEN = {State.TARGET_AGREEMENT.value: Phase.TARGET_AGREEMENT, State.REVIEW.value: Phase.REVIEW}
 # Queued kinds that carry a form link (issued when sent, to the contact's address then).
@@ -51,6 +58,51 @@ def address_changed(*, session: Session, contact: Contact, now: datetime, actor:
     revoked = end_contact(
         session=session, contact_id=contact.id, now=now, actor=actor, reason="address_changed"
     )
+    queued = _restart_measures(session, contact, now, actor, revoked)
+    return queued + _restart_other_ladders(session, contact, now, actor)
+
+
+def _restart_other_ladders(session: Session, contact: Contact, now: datetime, actor: str) -> int:
+    """The contact's open data requests, status check parts, Aufträge and milestone questions
+    start again as its measures do, each by its own rules, under one recorded correction."""
+    requests = data_requests.open_for_contact(session, contact.id)
+    parts = status_check_ladder.open_for_contact(session, contact.id)
+    orders = assignments.open_for_contact(session, contact.id)
+    questions = milestone_sweep.asked_and_open(session, contact.id)
+    if not (requests or parts or orders or questions):
+        return 0
+    mark = ladder_restart.record(
+        session,
+        organisation_id=contact.organisation_id,
+        contact_id=contact.id,
+        now=now,
+        actor=actor,
+        items={
+            "data_request_ids": [r.id for r in requests],
+            "status_check_request_ids": [p.id for p in parts],
+            "decision_ids": [d.id for d in orders],
+            "milestone_ids": [m.id for m in questions],
+        },
+    )
+    queued = 0
+    for request in requests:
+        queued += data_requests.restart_after_address_change(session, request, now=now, mark=mark)
+    for part in parts:
+        queued += status_check_ladder.restart_after_address_change(
+            session, part, now=now, mark=mark
+        )
+    for order in orders:
+        queued += assignments.restart_after_address_change(session, order, now=now, mark=mark)
+    for question in questions:
+        queued += milestone_sweep.ask_again_after_address_change(
+            session, question, now=now, mark=mark
+        )
+    return queued
+
+
+def _restart_measures(
+    session: Session, contact: Contact, now: datetime, actor: str, revoked: int
+) -> int:
     mcs = session.scalars(
         select(MeasureCycle)
         .join(Measure, Measure.id == MeasureCycle.measure_id)
@@ -120,15 +172,9 @@ def _restart_reminders(session: Session, mc: MeasureCycle, now: datetime) -> Non
     latest, and escalations already sent are not sent again (their keys are unchanged), so
     the level stays what it was."""
     cal, policy = calendar_and_policy(session, mc)
-    plan = plan_of(mc, policy, cal)
-    if not plan:
+    at = ladder_restart.restart_at(plan_of(mc, policy, cal), now, policy, cal)
+    if at is None:
         return
-    first = plan[0]
-    at = (
-        first.at
-        if first.kind is StepKind.AUTO
-        else max(first.at, first_follow_up(now, policy, cal))
-    )
     # A plain UPDATE like the sweep's: the schedule must not bump the version an open page holds.
     session.execute(
         update(MeasureCycle)

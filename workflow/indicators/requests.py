@@ -25,6 +25,7 @@ from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle
 from workflow.cycles.stay import first_follow_up, first_step
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, contact_plan
+from workflow.forms import ladder_restart
 from workflow.indicators import rhythm
 from workflow.indicators.models import DataRequest, Indicator, RequestStatus
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 DATA_PHASE = "data_delivery"
 # A sweep that comes late still opens a request up to this long after its due date.
 LATE_OPENING = timedelta(days=14)
+# The kinds that bring the source a form link (made when they are sent).
+_LINK_KINDS = ("data_request", "data_reminder", "data_final_reminder", "data_deadline_extended")
 
 
 def policy_for(session: Session, organisation_id: int) -> DeadlinePolicy:
@@ -208,14 +211,46 @@ def _to_contact(request: DataRequest, kind: str, key: str, **extra: Any) -> Draf
     )
 
 
-def invitation(request: DataRequest) -> Draft:
-    return _to_contact(request, "data_request", f"dr:{request.id}:{request.stay}:request:0")
+def invitation(request: DataRequest, *, mark: str = "") -> Draft:
+    return _to_contact(request, "data_request", f"dr:{request.id}:{request.stay}:request:0{mark}")
 
 
-def reminder(request: DataRequest, step: Step, *, final: bool) -> Draft:
+def reminder(request: DataRequest, step: Step, *, final: bool, mark: str = "") -> Draft:
+    """``mark``: the contact's latest address correction (``workflow.forms.ladder_restart``)."""
     kind = "data_final_reminder" if final else "data_reminder"
-    key = f"dr:{request.id}:{request.stay}:reminder:{step.index}"
+    key = f"dr:{request.id}:{request.stay}:reminder:{step.index}{mark}"
     return _to_contact(request, kind, key, step=step.index)
+
+
+def open_for_contact(session: Session, contact_id: int) -> list[DataRequest]:
+    return list(
+        session.scalars(
+            select(DataRequest)
+            .where(
+                DataRequest.contact_id == contact_id,
+                DataRequest.status == RequestStatus.OPEN.value,
+            )
+            .order_by(DataRequest.id)
+        ).unique()
+    )
+
+
+def restart_after_address_change(
+    session: Session, request: DataRequest, *, now: datetime, mark: str
+) -> int:
+    """The ladder starts again from its first reminder, and the request goes once more to the
+    corrected address (its link is made when it is sent), unless a queued email of the
+    request brings one anyway. Returns how many messages were queued."""
+    org = session.get(Organisation, request.organisation_id)
+    assert org is not None
+    cal, policy = calendar_of(org), policy_for(session, request.organisation_id)
+    request.action_step = 0
+    request.next_action_at = ladder_restart.restart_at(
+        plan_of(request, policy, cal), now, policy, cal
+    )
+    if ladder_restart.link_waiting(session, f"dr:{request.id}:{request.stay}:", _LINK_KINDS):
+        return 0
+    return enqueue(session, [invitation(request, mark=mark)], now=now)
 
 
 def reminder_by_coordinator(request: DataRequest, *, day: str) -> Draft:

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.outbox import Draft, enqueue
+from workflow.catalogue.models import Contact, Measure
 from workflow.cycles.models import MeasureCycle
 from workflow.db import unit_of_work
+from workflow.forms import ladder_restart
 from workflow.machine import State
 from workflow.milestones.models import Milestone, MilestoneStatus
 from workflow.milestones.sync import backfill
@@ -72,11 +74,19 @@ def _ask(session: Session, milestone: Milestone, now: datetime) -> int:
         return 0
     contact = mc.measure.contact
     if contact is None:
-        log.warning("measure %s has no contact; milestone %s not asked", mc.measure.code, milestone.id)
+        log.warning(
+            "measure %s has no contact; milestone %s not asked", mc.measure.code, milestone.id
+        )
         return 0
-    draft = Draft(
+    added = enqueue(session, [_question(milestone, mc, contact, dedupe_key(milestone))], now=now)
+    milestone.asked += added
+    return added
+
+
+def _question(milestone: Milestone, mc: MeasureCycle, contact: Contact, key: str) -> Draft:
+    return Draft(
         organisation_id=mc.organisation_id,
-        dedupe_key=dedupe_key(milestone),
+        dedupe_key=key,
         kind=KIND,
         recipient_email=contact.email,
         recipient_name=contact.name,
@@ -85,11 +95,48 @@ def _ask(session: Session, milestone: Milestone, now: datetime) -> int:
         context={
             "milestone_id": milestone.id,
             "contact_id": contact.id,
+            # A question still queued when the address is corrected goes to the new one.
+            "recipient_contact_id": contact.id,
             "cycle_id": mc.cycle_id,
             "phase": "milestone",
             "due_on": milestone.due_on.isoformat(),
         },
     )
+
+
+def asked_and_open(session: Session, contact_id: int) -> list[Milestone]:
+    """The contact's milestones asked about on their current date and not answered: the
+    stay is in Umsetzung and no later question is scheduled."""
+    return list(
+        session.scalars(
+            select(Milestone)
+            .join(MeasureCycle, MeasureCycle.id == Milestone.measure_cycle_id)
+            .join(Measure, Measure.id == MeasureCycle.measure_id)
+            .where(
+                Measure.contact_id == contact_id,
+                MeasureCycle.state == State.IMPLEMENTATION.value,
+                Milestone.status == MilestoneStatus.OPEN.value,
+                Milestone.asked > 0,
+                Milestone.next_action_at.is_(None),
+            )
+            .order_by(Milestone.id)
+        )
+    )
+
+
+def ask_again_after_address_change(
+    session: Session, milestone: Milestone, *, now: datetime, mark: str
+) -> int:
+    """The question has no reminders: its ladder is the question itself, asked once more now
+    (unless it is still queued), its links made when it is sent to the corrected address.
+    Returns how many were queued."""
+    mc = session.get(MeasureCycle, milestone.measure_cycle_id)
+    contact = mc.measure.contact if mc is not None else None
+    if mc is None or contact is None:
+        return 0
+    if ladder_restart.link_waiting(session, dedupe_key(milestone), (KIND,)):
+        return 0  # still queued: it goes to the contact's address as it is when sent
+    draft = _question(milestone, mc, contact, f"{dedupe_key(milestone)}{mark}")
     added = enqueue(session, [draft], now=now)
     milestone.asked += added
     return added

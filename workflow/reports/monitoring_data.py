@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from workflow.catalogue.models import Field, Goal, Organisation
+from workflow.conference.models import Conference, ConferenceQuestion
 from workflow.indicators import dimensions
 from workflow.indicators.breakdown import TOTAL, cell_label, cells_of, ordered
 from workflow.indicators.models import (
@@ -87,6 +88,9 @@ class IndicatorRow:
     notes: str
     latest: Value | None  # the city-wide total up to 31.12. of the year
     cells: tuple[Value, ...]  # the latest value's cells, in the indicator's order
+    # A survey's five answer labels, as the conference that gave the latest value asked them;
+    # empty when no conference question names them (the report then numbers the points).
+    scale_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,8 +147,12 @@ def monitoring_report(session: Session, *, organisation_id: int, year: int) -> M
     indicators = _indicators(session, organisation_id)
     latest = _latest_totals(session, organisation_id, as_of)
     cells = _cells_of_latest(session, organisation_id, latest, labels)
+    scales = _scale_labels(session, organisation_id, latest)
     rows = {
-        ind_id: _indicator_row(info, latest.get(ind_id), cells.get(ind_id, []), labels)
+        ind_id: replace(
+            _indicator_row(info, latest.get(ind_id), cells.get(ind_id, []), labels),
+            scale_labels=scales.get(ind_id, ()),
+        )
         for ind_id, info in indicators.items()
     }
     return MonitoringReport(
@@ -268,6 +276,30 @@ def _cells_of_latest(
     for row in found:
         if row.survey_date == latest[row.indicator_id].survey_date:
             out[row.indicator_id].append(row)
+    return out
+
+
+def _scale_labels(
+    session: Session, organisation_id: int, latest: Mapping[int, Value]
+) -> dict[int, tuple[str, ...]]:
+    """Per survey indicator the labels its question had at the conference of the latest value's
+    day (the survey writes its values on the conference's day)."""
+    found = session.execute(
+        select(ConferenceQuestion.indicator_id, Conference.held_on, ConferenceQuestion.scale_labels)
+        .join(Conference, Conference.id == ConferenceQuestion.conference_id)
+        .where(
+            Conference.organisation_id == organisation_id,
+            ConferenceQuestion.indicator_id.in_(sorted(latest)),
+        )
+        .order_by(Conference.id)
+    ).all()
+    out: dict[int, tuple[str, ...]] = {}
+    for indicator_id, held_on, scale in found:
+        if indicator_id is None:
+            continue
+        value = latest.get(indicator_id)
+        if value is not None and value.survey_date == held_on and len(scale or ()) == 5:
+            out[indicator_id] = tuple(scale)
     return out
 
 

@@ -67,13 +67,14 @@ def _to_contact(request: StatusCheckRequest, kind: str, key: str, **extra: Any) 
     )
 
 
-def invitation(request: StatusCheckRequest) -> Draft:
-    return _to_contact(request, REQUEST, f"sc:{request.id}:{request.stay}:request:0")
+def invitation(request: StatusCheckRequest, *, mark: str = "") -> Draft:
+    """``mark``: after a corrected address, that correction's (``workflow.forms.ladder_restart``)."""
+    return _to_contact(request, REQUEST, f"sc:{request.id}:{request.stay}:request:0{mark}")
 
 
-def reminder(request: StatusCheckRequest, step: Step, *, final: bool) -> Draft:
+def reminder(request: StatusCheckRequest, step: Step, *, final: bool, mark: str = "") -> Draft:
     kind = FINAL_REMINDER if final else REMINDER
-    key = f"sc:{request.id}:{request.stay}:reminder:{step.index}"
+    key = f"sc:{request.id}:{request.stay}:reminder:{step.index}{mark}"
     return _to_contact(request, kind, key, step=step.index)
 
 

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from notifications.outbox import enqueue
 from workflow.catalogue.models import Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle
 from workflow.cycles.stay import first_follow_up, first_step
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, contact_plan
+from workflow.forms import ladder_restart
 from workflow.indicators.requests import policy_for
-from workflow.status_checks.models import StatusCheckRequest
+from workflow.status_checks import mail
+from workflow.status_checks.models import StatusCheck, StatusCheckRequest
 
 
 def rules_of(
@@ -49,3 +53,36 @@ def schedule_new(
         plan, first_follow_up(now, policy, cal)
     )
     request.escalation_level = 0
+
+
+def open_for_contact(session: Session, contact_id: int) -> list[StatusCheckRequest]:
+    """The contact's parts still waiting for an answer in checks not closed."""
+    return list(
+        session.scalars(
+            select(StatusCheckRequest)
+            .join(StatusCheck, StatusCheck.id == StatusCheckRequest.status_check_id)
+            .where(
+                StatusCheckRequest.contact_id == contact_id,
+                StatusCheckRequest.answered_at.is_(None),
+                StatusCheck.closed_at.is_(None),
+            )
+            .order_by(StatusCheckRequest.id)
+        )
+    )
+
+
+def restart_after_address_change(
+    session: Session, request: StatusCheckRequest, *, now: datetime, mark: str
+) -> int:
+    """The ladder starts again from its first reminder, and the invitation goes once more to
+    the corrected address (its link is made when it is sent), unless a queued email of the
+    part brings one anyway. Returns how many messages were queued."""
+    cal, policy = rules_of(session, request.organisation_id, request.status_check.cycle_id)
+    request.action_step = 0
+    request.next_action_at = ladder_restart.restart_at(
+        plan_of(request, policy, cal), now, policy, cal
+    )
+    waiting = mail.LINK_KINDS - {mail.CONFIRMATION}
+    if ladder_restart.link_waiting(session, f"sc:{request.id}:{request.stay}:", waiting):
+        return 0
+    return enqueue(session, [mail.invitation(request, mark=mark)], now=now)

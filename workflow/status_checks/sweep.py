@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from notifications.outbox import enqueue
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarget, Step, StepKind
+from workflow.forms import ladder_restart
 from workflow.status_checks import mail
 from workflow.status_checks.models import StatusCheckRequest
 from workflow.status_checks.schedule import plan_of, rules_of
@@ -98,7 +99,8 @@ def _process(
     last_reminder = max((i for i, s in enumerate(plan) if s.kind is StepKind.REMINDER), default=-1)
     if reminders:
         i, step = reminders[-1]
-        draft = mail.reminder(request, step, final=i == last_reminder)
+        mark = ladder_restart.mark_of(session, request.contact_id)
+        draft = mail.reminder(request, step, final=i == last_reminder, mark=mark)
         swept.add(draft.kind, enqueue(session, [draft], now=now))
         swept.reminders += 1
     level = request.escalation_level
