@@ -27,9 +27,8 @@ from bench.common import (
     Options,
     Recorder,
     median,
-    parse_options,
     postgres_database,
-    scratch,
+    run_benchmark,
 )
 from bench.data import Shape, Slot, populate
 from workflow.accounts import Role, add_or_update_user, create_api_token
@@ -384,12 +383,7 @@ def _figures(rec: Recorder, dataset: str, results: dict[str, list[LoadRun]]) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_options("api", __doc__ or "", argv)
-    rec = Recorder("api", opts, argv)
-    with scratch(opts):
-        run(opts, rec)
-    rec.write()
-    return 0
+    return run_benchmark("api", __doc__ or "", run, argv)
 
 
 if __name__ == "__main__":

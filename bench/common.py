@@ -350,3 +350,16 @@ class Recorder:
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         print(f"[{self.name}] wrote {path}", flush=True)
         return path
+
+
+def run_benchmark(
+    name: str, description: str, run: Callable[[Options, Recorder], None], argv: list[str] | None
+) -> int:
+    """The one ``main`` of every benchmark module: options, a scratch database, the run, the
+    figures written; ``python -m bench.<name>`` and ``python -m bench`` both come here."""
+    opts = parse_options(name, description, argv)
+    rec = Recorder(name, opts, argv)
+    with scratch(opts):
+        run(opts, rec)
+    rec.write()
+    return 0

@@ -22,9 +22,8 @@ from bench.common import (
     Options,
     Recorder,
     interleaved,
-    parse_options,
     postgres_database,
-    scratch,
+    run_benchmark,
     sqlite_database,
 )
 from bench.data import Shape, Slot, populate
@@ -182,12 +181,7 @@ def run(opts: Options, rec: Recorder) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_options("email", __doc__ or "", argv)
-    rec = Recorder("email", opts, argv)
-    with scratch(opts):
-        run(opts, rec)
-    rec.write()
-    return 0
+    return run_benchmark("email", __doc__ or "", run, argv)
 
 
 if __name__ == "__main__":

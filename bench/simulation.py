@@ -20,9 +20,8 @@ from bench.common import (
     Figure,
     Options,
     Recorder,
-    parse_options,
     postgres_database,
-    scratch,
+    run_benchmark,
 )
 from bench.data import write_catalogue
 
@@ -152,12 +151,7 @@ def run(opts: Options, rec: Recorder) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_options("simulation", __doc__ or "", argv)
-    rec = Recorder("simulation", opts, argv)
-    with scratch(opts):
-        run(opts, rec)
-    rec.write()
-    return 0
+    return run_benchmark("simulation", __doc__ or "", run, argv)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,8 @@ from bench.common import (
     Recorder,
     database_kind,
     interleaved,
-    parse_options,
     postgres_database,
-    scratch,
+    run_benchmark,
     sqlite_database,
 )
 from bench.data import Shape, Slot, populate, vacuum_tables
@@ -336,12 +335,7 @@ def _timed_load(data: SweepData) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_options("sweep", __doc__ or "", argv)
-    rec = Recorder("sweep", opts, argv)
-    with scratch(opts):
-        run(opts, rec)
-    rec.write()
-    return 0
+    return run_benchmark("sweep", __doc__ or "", run, argv)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,9 @@ from bench.common import (
     Figure,
     Options,
     Recorder,
-    parse_options,
     postgres_database,
     rotated,
-    scratch,
+    run_benchmark,
     sqlite_database,
 )
 from bench.data import Shape, Slot, populate
@@ -233,12 +232,7 @@ def run(opts: Options, rec: Recorder) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_options("transitions", __doc__ or "", argv)
-    rec = Recorder("transitions", opts, argv)
-    with scratch(opts):
-        run(opts, rec)
-    rec.write()
-    return 0
+    return run_benchmark("transitions", __doc__ or "", run, argv)
 
 
 if __name__ == "__main__":

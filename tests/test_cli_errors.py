@@ -134,6 +134,9 @@ COMMANDS: dict[str, Call] = {
     "monitoring statement": Call(
         ("--year", YEAR, "--text-file", str(EXAMPLES / "catalogue.csv")), ALL
     ),
+    # Adds an organisation of its own, so no organisation condition applies; lists them all.
+    "org add": Call(("rbk", "--name", "Kreis", "--kind", "district"), DATABASE | {BAD_SETTING}),
+    "org list": Call((), DATABASE | {BAD_SETTING}),
     # Long-running: only what they check before they serve.
     "serve": Call(("--port", "{port}"), frozenset({BAD_SETTING})),
     "worker": Call((), frozenset({BAD_SETTING})),

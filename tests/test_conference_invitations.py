@@ -1,12 +1,13 @@
 """The Integrationskonferenz, first half: actors and their consents, invitations through the
 outbox, registration and unsubscribing through the emailed link, the coordinators' pages and
-the command line. Both databases; the real app with this work's routers mounted (the lead
-registers them), and the real renderer with the one caller line render.py still lacks."""
+the command line. Both databases; the real app with this work's routers mounted, and the
+real renderer and sender."""
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,6 +26,8 @@ from api.dashboard import conferences as conference_pages
 from api.forms import conference_invitation as invitation_pages
 from notifications.models import OutboxMessage
 from notifications.render import Renderer
+from notifications.sender import send_pending
+from notifications.sink import CapturingHandler
 from tests.conftest import make_runtime
 from tests.dashboard_seed import EMAILS, PASSWORD, login
 from workflow import runtime
@@ -34,10 +37,10 @@ from workflow.conference import cli as conference_cli
 from workflow.conference import invitations
 from workflow.conference.actors import add_actor, archive_actor
 from workflow.conference.conferences import create_conference
-from workflow.conference.consent import record_consent, withdraw_consent
+from workflow.conference.consent import WITHDRAWN_NOTE, record_consent, withdraw_consent
 from workflow.conference.errors import ConferenceRefused
 from workflow.conference.invitations import invite
-from workflow.conference.mail import KINDS, invitation_context
+from workflow.conference.mail import KINDS
 from workflow.conference.models import (
     Actor,
     ActorConsent,
@@ -114,22 +117,6 @@ def _mails(rt: Runtime) -> list[tuple[str, str]]:
         return [(r.recipient_email, r.status) for r in rows]
 
 
-@pytest.fixture
-def caller_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the lead adds to notifications/render.py ``Renderer._extra``."""
-    original = Renderer._extra
-
-    def _extra(self: Renderer, kind: str, rows: Any, org: Any, lang: str) -> dict[str, Any]:
-        if kind in KINDS:
-            return invitation_context(
-                self.session, base_url=self.settings.base_url, now=self.now, rows=rows,
-                org=org, lang=lang,
-            )  # fmt: skip
-        return original(self, kind, rows, org, lang)
-
-    monkeypatch.setattr(Renderer, "_extra", _extra)
-
-
 def _render(rt: Runtime, email: str) -> tuple[str, str]:
     """The invitation email to ``email`` as the sender renders it: subject and text."""
     with unit_of_work(rt.sessions) as s:
@@ -191,7 +178,7 @@ def test_only_consented_actors_are_invited_and_a_second_run_sends_nothing_twice(
     assert refused.value.code == "email_taken"
 
 
-def test_register_and_decline_through_the_emailed_link(rt: Runtime, caller_line: None) -> None:
+def test_register_and_decline_through_the_emailed_link(rt: Runtime) -> None:
     world = build(rt)
     _invite(rt, world.conference_id)
     subject, text = _render(rt, "eltern@verein.example.org")
@@ -221,9 +208,7 @@ def test_register_and_decline_through_the_emailed_link(rt: Runtime, caller_line:
     assert "Sie haben abgesagt." in visitor.get(declined.headers["location"]).text
 
 
-def test_unsubscribing_withdraws_the_consent_and_the_next_run_skips_the_actor(
-    rt: Runtime, caller_line: None
-) -> None:
+def test_unsubscribing_withdraws_the_consent_and_the_next_run_skips_the_actor(rt: Runtime) -> None:
     world = build(rt)
     _invite(rt, world.conference_id)
     _, text = _render(rt, "eltern@verein.example.org")
@@ -409,3 +394,40 @@ def test_two_coordinators_inviting_at_once_invite_each_actor_once(
         assert _mails(rt) == [("eltern@verein.example.org", "pending")]
     finally:
         runtime.install(None)
+
+
+@pytest.fixture
+def mail_rt(
+    database_url: str, clock: FrozenClock, tmp_path: Path, smtp_sink: tuple[int, CapturingHandler]
+) -> Iterator[Runtime]:
+    port, _ = smtp_sink
+    rt = make_runtime(database_url, clock, tmp_path, smtp_port=port, smtp_timeout_seconds=2.0)
+    yield rt
+    runtime.install(None)
+    rt.dispose()
+
+
+def test_a_consent_withdrawn_after_queueing_stops_the_email_at_the_sender(
+    mail_rt: Runtime, smtp_sink: tuple[int, CapturingHandler]
+) -> None:
+    """The race the outbox clean-up cannot see: the consent ends after the row was claimed
+    for sending. Nothing is sent, the row is dead with its reason, and nobody is alarmed."""
+    _, sink = smtp_sink
+    world = build(mail_rt)
+    _invite(mail_rt, world.conference_id)
+    with unit_of_work(mail_rt.sessions) as s:  # as if withdrawn between claim and render
+        consent = s.scalars(
+            select(ActorConsent).where(
+                ActorConsent.actor_id == world.consented, ActorConsent.purpose == "invitations"
+            )
+        ).one()
+        consent.withdrawn_at = mail_rt.clock.now()
+    report = send_pending(mail_rt)
+    assert (report.emails_sent, report.dead) == (0, 1)
+    assert sink.messages == []
+    with mail_rt.sessions() as s:
+        row = s.scalars(select(OutboxMessage).where(OutboxMessage.kind.in_(KINDS))).one()
+        assert (row.status, row.last_error) == ("dead", WITHDRAWN_NOTE)
+        assert (
+            s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "dead_letter")).all() == []
+        )

@@ -1,4 +1,4 @@
-"""``zielflow org set`` and ``zielflow org show``: an organisation's settings from the shell.
+"""``zielflow org add|list|set|show``: the organisations of an installation and their settings.
 
 Thin commands over workflow/organisation_settings.py, one transaction each; a refused value
 is one line (in the language of ``--lang``) on standard error and exit status 1.
@@ -138,3 +138,47 @@ def org_set(
         _fail(" ".join(setting_problem(p, cli_lang.current()) for p in exc.problems))
         return
     typer.echo("\n".join(describe(values, slug, cli_lang.current())))
+
+
+@org_app.command("add", help=say("help.org_add"))
+def org_add(
+    slug: Annotated[str, typer.Argument(help=say("help.arg.org_slug"))],
+    name: Annotated[str, typer.Option("--name", help=say("help.opt.org_name"))],
+    kind: Annotated[str, typer.Option("--kind", help=say("help.opt.org_kind"))],
+    parent: Annotated[str, typer.Option("--parent", help=say("help.opt.org_parent"))] = "",
+) -> None:
+    """Add an organisation: a city, a district, or a town of a district."""
+    from api.i18n import translate
+    from workflow.org_registry import OrganisationRefused, add_organisation
+
+    rt = runtime.current()
+    try:
+        with unit_of_work(rt.sessions) as session:
+            added = add_organisation(
+                session, slug=slug, name=name, kind=kind, parent_slug=parent,
+                state=rt.settings.state, timezone=rt.settings.timezone,
+            )  # fmt: skip
+            shown = (added.slug, added.name, added.kind)
+    except OrganisationRefused as exc:
+        _fail(say(f"org.add.{exc.code}", **exc.params))
+        return
+    kind_label = translate("org.kind." + shown[2], cli_lang.current())
+    typer.echo(say("org.added", slug=shown[0], name=shown[1], kind=kind_label))
+
+
+@org_app.command("list", help=say("help.org_list"))
+def org_list() -> None:
+    """Every organisation of the installation, each district followed by its towns."""
+    from api.i18n import translate
+    from workflow.org_registry import list_organisations
+
+    rt = runtime.current()
+    with rt.sessions() as session, session.begin():
+        listed = list_organisations(session)
+    if not listed:
+        typer.echo(say("org.none"))
+        return
+    lang = cli_lang.current()
+    for o in listed:
+        indent = "  " if o.parent_slug else ""
+        typer.echo(f"{indent}{o.slug}  {o.name} ({translate('org.kind.' + o.kind, lang)})")
