@@ -125,6 +125,8 @@ def _fill(path: str, s: Seed, ids: dict[str, int]) -> str:
         # Indicator values and dimensions (none exist in the seed).
         "value_id": 1,
         "dimension_id": 1,
+        # A town of the reader's district (the seed's organisation is no district: 404).
+        "slug": "burscheid",
     }
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(values[m.group(1)]), path)
 

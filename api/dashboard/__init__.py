@@ -13,6 +13,7 @@ from api.dashboard import (
     council,
     decisions,
     dimensions,
+    district,
     heads,
     indicators,
     interview,
@@ -54,3 +55,4 @@ router.include_router(monitoring.router)
 router.include_router(conferences.router)
 router.include_router(conference_survey.router)
 router.include_router(actor_activities.router)
+router.include_router(district.router)

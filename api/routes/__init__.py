@@ -10,6 +10,7 @@ from api.routes import (
     catalogue,
     cycles,
     decisions,
+    district,
     indicators,
     mail_domains,
     measure_cycles,
@@ -38,3 +39,4 @@ router.include_router(status_requests.router)
 router.include_router(decisions.router)
 router.include_router(status_checks.router)
 router.include_router(value_checks.router)
+router.include_router(district.router)

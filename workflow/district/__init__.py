@@ -1,0 +1,1 @@
+"""A district (Landkreis) and its towns: what the district may see of them."""
