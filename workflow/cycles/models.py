@@ -123,6 +123,9 @@ class AuditEvent(Base):
     """Append-only: one row for every move, extension and answer; never updated."""
 
     __tablename__ = "audit_event"
+    # Reminders look up the latest address correction of their contact by event name
+    # (workflow/forms/ladder_restart.py): without it, each one would read the whole trail.
+    __table_args__ = (Index("ix_audit_event_event", "event"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
