@@ -167,6 +167,8 @@ class Filler:
             "name": self.org.mails or ["0-00000.eml"],
             "raw": self.org.form_tokens[:1] or ["unknown-token-for-the-walk"],
             "token": self.org.reset_tokens[:1] or ["unknown-token-for-the-walk"],
+            # A town of the reader's district: neither organisation of the walk is a district.
+            "slug": ["walk-town"],
         }
         if name in fixed:
             return fixed[name]

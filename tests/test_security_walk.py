@@ -57,7 +57,7 @@ EVIL = "https://evil.example"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Routes whose credential is a secret in the URL (a form link, a reset link): whoever holds
 # it may use it, so they are not another organisation's to refuse. Their own tests own them.
-CREDENTIAL_IN_URL = {"raw", "token"}
+CREDENTIAL_IN_URL = {"raw", "token", "code"}  # code: a conference survey's short link
 ROLES = [Role.COORDINATOR, Role.ADMIN, Role.STEERING]
 # Referrer policies that never send a path (form links carry their token there) elsewhere.
 REFERRER_POLICIES = {

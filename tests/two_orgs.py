@@ -36,6 +36,9 @@ from workflow.bodies.models import BodyKind, Meeting
 from workflow.bodies.service import add_member, create_body
 from workflow.catalogue.models import Measure
 from workflow.catalogue.service import ensure_organisation, import_catalogue
+from workflow.conference.actors import add_actor
+from workflow.conference.conferences import create_conference
+from workflow.conference.consent import record_consent
 from workflow.cycles.models import MeasureCycle
 from workflow.cycles.service import open_cycle, record_interview
 from workflow.db import unit_of_work
@@ -199,6 +202,24 @@ def _bodies(session: Session, organisation_id: int, name: str, domain: str, toda
     session.flush()
 
 
+def _conference(
+    session: Session, organisation_id: int, name: str, domain: str, now: datetime
+) -> None:
+    """An actor with a consent and a conference: the Integrationskonferenz routes take their ids."""
+    actor = add_actor(
+        session, organisation_id=organisation_id, name=f"Verein {name}", kind="association",
+        email=f"verein@{domain}", contact_name=f"Vorsitz {name}", now=now,
+    )  # fmt: skip
+    record_consent(
+        session, actor=actor, purpose="invitations", given_on=now.date(),
+        how=f"schriftlich {name}", recorded_by="test", today=now.date(), now=now,
+    )  # fmt: skip
+    create_conference(
+        session, organisation_id=organisation_id, title=f"Integrationskonferenz {name}",
+        held_on=date(YEAR, 9, 17), place=f"Ratssaal {name}", created_by="test", now=now,
+    )  # fmt: skip
+
+
 def _first_measure(session: Session, org_seed: Seed) -> int:
     mc = session.get(MeasureCycle, org_seed.item_ids[0])
     assert mc is not None
@@ -300,6 +321,11 @@ def seed_two_orgs(rt: Runtime, work_dir: Path) -> TwoOrgs:
                 )
         _bodies(session, a_seed.organisation_id, MARK, A_DOMAIN, today)
         _bodies(session, b_seed.organisation_id, "Musterstadt", "musterstadt.example.org", today)
+        _conference(session, a_seed.organisation_id, MARK, A_DOMAIN, rt.clock.now())
+        _conference(
+            session, b_seed.organisation_id, "Musterstadt", "musterstadt.example.org",
+            rt.clock.now(),
+        )  # fmt: skip
         for address in (A_EMAILS[Role.ADMIN], f"{Role.ADMIN.value}@musterstadt.example.org"):
             queue_password_reset(session, address, rt.clock.now())
     run_sweep(sessions=rt.sessions, clock=rt.clock)
