@@ -26,10 +26,13 @@ from workflow.accounts import Role, TokenScope, User, user_for_api_token
 from workflow.catalogue.models import Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.db import unit_of_work
-from workflow.sessions import user_for_session
+from workflow.memberships import Place, acting_as, place_by_id, place_of, places_of
+from workflow.sessions import signed_in
 from workflow.terms import words_by_language
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Names the organisation a request acts for (its short name); see ``acting_user``.
+ORGANISATION_HEADER = "X-Zielflow-Organisation"
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -75,15 +78,75 @@ def optional_user(request: Request, _csrf: CookieCsrf, session: SessionDep) -> U
         user, token = found
         if token.scope != TokenScope.WRITE.value and request.method not in SAFE_METHODS:
             raise ApiError(403, "token_read_only", reason="api.token_read_only")
-        return user
+        return acting_user(request, session, user, chosen=None, by_token=True)
     key = signed_in_key(request)
     if key is None:
         return None
     idle = timedelta(minutes=rt.settings.session_idle_minutes)
-    signed_in = user_for_session(session, key, rt.clock.now(), idle=idle, sessions=own)
-    if signed_in is None:
+    live = signed_in(session, key, rt.clock.now(), idle=idle, sessions=own)
+    if live is None:
         forget(request)
-    return signed_in
+        return None
+    return acting_user(request, session, live[0], chosen=live[1], by_token=False)
+
+
+def acting_user(
+    request: Request, session: Session, user: User, *, chosen: int | None, by_token: bool
+) -> User:
+    """The user as they act in the one organisation this request is for, never a guess.
+
+    The ``X-Zielflow-Organisation`` header names it (any caller); else the organisation chosen
+    with the switcher (browser session); else the home organisation — which a token of a user
+    with several organisations may not assume: such a call must name one. A name the user
+    holds no place in is refused like one that does not exist, so nobody learns which
+    organisations there are. An archived organisation admits nobody.
+    """
+    named = request.headers.get(ORGANISATION_HEADER)
+    if not by_token:
+        # The pages' organisation switcher lists these (api/templating.py).
+        request.state.zf_places = [p for p in places_of(session, user) if p.home or not p.archived]
+    place: Place | None
+    if named is not None:
+        place = place_of(session, user, named.strip())
+        if place is None:
+            raise ApiError(403, "organisation_not_yours", reason="api.organisation_not_yours")
+    elif chosen is not None and chosen != user.organisation_id:
+        # A membership ended or archived since the choice: back home, never a stale place.
+        place = place_by_id(session, user, chosen)
+        if place is None or place.archived:
+            place = places_of(session, user)[0]
+    elif by_token:
+        places = places_of(session, user)
+        if len(places) > 1:
+            raise ApiError(
+                400,
+                "organisation_required",
+                reason="api.organisation_required",
+                params={
+                    "header": ORGANISATION_HEADER,
+                    "choices": ", ".join(p.slug for p in places),
+                },
+            )
+        place = places[0]
+    else:
+        return _admitted(session, user)
+    if place.archived and not user.operator:
+        raise WordedHTTPException(403, "api.organisation_archived")
+    org = session.get(Organisation, place.organisation_id)
+    if org is not None:
+        # A copy: an error page renders after the rollback has expired the session's rows.
+        columns = Organisation.__table__.columns
+        request.state.zf_organisation = Organisation(
+            **{c.key: getattr(org, c.key) for c in columns}
+        )
+    return acting_as(user, place)
+
+
+def _admitted(session: Session, user: User) -> User:
+    org = session.get(Organisation, user.organisation_id)
+    if org is not None and org.archived_at is not None and not user.operator:
+        raise WordedHTTPException(403, "api.organisation_archived")
+    return user
 
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
@@ -163,6 +226,7 @@ def actor_of(user: User) -> str:
 
 
 def organisation_of(session: Session, user: User) -> Organisation:
+    """The organisation the request acts for (``acting_user`` set the user's to it)."""
     org = session.get(Organisation, user.organisation_id)
     assert org is not None  # a user row cannot exist without its organisation (FK)
     return org
@@ -174,3 +238,14 @@ def today_of(org: Organisation) -> date:
 
 def days_until(day: date, org: Organisation) -> int:
     return (day - today_of(org)) // timedelta(days=1)
+
+
+def require_operator(user: CurrentUser) -> User:
+    """The platform operator: manages the installation's organisations (issue 15)."""
+    if not user.operator:
+        raise WordedHTTPException(403, "http.forbidden")
+    return user
+
+
+require_operator.zf_roles = frozenset({"operator"})  # type: ignore[attr-defined]
+Operator = Annotated[User, Depends(require_operator)]

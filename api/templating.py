@@ -41,9 +41,12 @@ def render(
             salutation=getattr(person, "salutation", ""), name=person.name, lang=lang
         ),
         "csrf_token": token_for(request),
+        # More than one: the header offers the switcher (api/dashboard/switcher.py).
+        "places": getattr(request.state, "zf_places", []),
     }
     # The template is rendered right here, so every text it translates gets these words.
-    with terms_in_effect(_organisation(context)):
+    acting = getattr(request.state, "zf_organisation", None)
+    with terms_in_effect(_organisation(context) or acting):
         return templates.TemplateResponse(
             request, name, {**base, **context}, status_code=status_code, headers=headers
         )

@@ -18,6 +18,7 @@ from notifications.digest_items import (
     STATUS_CHECK,
     OpenItem,
     Resolution,
+    town_of_key,
 )
 from notifications.digest_periods import Period
 from notifications.digest_views import DigestViews
@@ -64,6 +65,32 @@ def compare(
     return change
 
 
+def split(change: Change) -> tuple[Change, dict[int, Change]]:
+    """The body's own part of ``change`` and each represented town's part, by town id."""
+    own = Change()
+    towns: dict[int, Change] = {}
+
+    def part(key: str) -> Change:
+        town, _ = town_of_key(key)
+        return own if town is None else towns.setdefault(town, Change())
+
+    for item in change.new:
+        part(item.key).new.append(item)
+    for item in change.still_open:
+        part(item.key).still_open.append(item)
+    for ended in change.resolved:
+        part(ended.key).resolved.append(ended)
+    return own, towns
+
+
+def totals_of(change: Change) -> dict[str, int]:
+    return {
+        "new": len(change.new),
+        "still_open": len(change.still_open),
+        "resolved": len(change.resolved),
+    }
+
+
 def language_of(lang: str) -> str:
     return lang if lang in LABELS else "de"
 
@@ -81,8 +108,11 @@ def content(
     change: Change,
     views: DigestViews,
     lang: str,
+    towns: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The template context of one member's digest, in their language."""
+    """The template context of one member's digest, in their language; ``change`` is the
+    body's own part, ``towns`` the parts of the towns the member represents (``town_content``).
+    The totals count both."""
     lang = language_of(lang)
 
     def opened(items: list[OpenItem], kind: str, is_new: bool) -> list[dict[str, Any]]:
@@ -126,9 +156,48 @@ def content(
         "status_checks": sorted(
             checks + ended(STATUS_CHECK), key=lambda i: (*by_urgency(i), i["line"])
         ),
+        "towns": towns or [],
         "totals": {
-            "new": len(change.new),
-            "still_open": len(change.still_open),
-            "resolved": len(change.resolved),
+            key: n + sum(t["totals"][key] for t in towns or [])
+            for key, n in totals_of(change).items()
         },
+    }
+
+
+def town_content(
+    *, name: str, path: str, change: Change, views: DigestViews, lang: str
+) -> dict[str, Any]:
+    """One represented town's part of a digest: its escalated measures, indicators and
+    status checks, open before ended, the longest overdue first; ``views`` are the town's."""
+    lang = language_of(lang)
+
+    def listed(kind: str) -> list[dict[str, Any]]:
+        # A measure's open view has no ``resolution``; the town's one list needs it on each.
+        rows = [
+            {"resolution": None, **views.open_view(i, lang), "is_new": True}
+            for i in change.new
+            if i.kind == kind
+        ]
+        rows += [
+            {"resolution": None, **views.open_view(i, lang), "is_new": False}
+            for i in change.still_open
+            if i.kind == kind
+        ]
+        rows += [
+            {**views.resolved_view(r, lang), "is_new": False}
+            for r in change.resolved
+            if r.kind == kind
+        ]
+        return sorted(
+            rows,
+            key=lambda i: (i["resolution"] is not None, not i["is_new"], -i["days_overdue"]),
+        )
+
+    return {
+        "name": name,
+        "path": path,
+        "measures": listed(MEASURE),
+        "indicators": listed(INDICATOR),
+        "status_checks": listed(STATUS_CHECK),
+        "totals": totals_of(change),
     }

@@ -8,7 +8,7 @@ a decision of the body's meetings, while it is due and not done. The
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlalchemy import or_, select
@@ -18,7 +18,7 @@ from notifications.models import Channel, OutboxMessage, OutboxStatus
 from workflow.bodies.models import Body, BodyScope, Meeting
 from workflow.bodies.queries import field_ids_of
 from workflow.catalogue.models import Goal, Measure
-from workflow.cycles.models import MeasureCycle
+from workflow.cycles.models import Cycle, MeasureCycle
 from workflow.deadlines import DeadlinePolicy, EscalationTarget
 from workflow.decisions.models import Decision, DecisionStatus
 from workflow.indicators.models import (
@@ -33,6 +33,9 @@ DIGEST_ITEM = "digest_item"
 DECISIONS_AHEAD_DAYS = 14  # a decision enters the digest this many days before it is due
 MEASURE, INDICATOR, DECISION = "measure", "indicator", "decision"
 STATUS_CHECK = "status_check"
+# A represented town's items carry this prefix and the town's id before their own key, so
+# they never collide with the district's keys in a member's ``digest_reported``.
+TOWN_PREFIX = "town"
 
 
 @dataclass
@@ -70,8 +73,51 @@ def open_items(
     return items
 
 
+def town_key(town_id: int, key: str) -> str:
+    return f"{TOWN_PREFIX}:{town_id}:{key}"
+
+
+def town_of_key(key: str) -> tuple[int | None, str]:
+    """(the town's id, the item's own key) of a town item; (None, key) for any other."""
+    prefix, _, rest = key.partition(":")
+    town, _, own = rest.partition(":")
+    if prefix != TOWN_PREFIX or not town.isdigit():
+        return None, key
+    return int(town), own
+
+
+def town_items(
+    session: Session,
+    *,
+    town_id: int,
+    policy: DeadlinePolicy,
+    year: int,
+    measures: bool = True,
+) -> dict[str, OpenItem]:
+    """The town's escalated items, as a district body's digest lists the district's: its
+    measures of the cycle of ``year`` and its status checks (unless ``measures`` is False:
+    a body for indicators only) and its indicators, keyed with ``town_key``. The district
+    body's fields are the district's, so none narrows the town's; its decisions are the
+    body's own and stay out."""
+    own: dict[str, OpenItem] = {}
+    if measures:
+        _measures(session, town_id, None, own, year=year)
+        _status_checks(session, town_id, None, own)
+    _indicators(session, town_id, None, policy, own)
+    out: dict[str, OpenItem] = {}
+    for key, item in own.items():
+        item.key = town_key(town_id, key)
+        out[item.key] = item
+    return out
+
+
 def _measures(
-    session: Session, org_id: int, fields: set[int] | None, items: dict[str, OpenItem]
+    session: Session,
+    org_id: int,
+    fields: set[int] | None,
+    items: dict[str, OpenItem],
+    *,
+    year: int | None = None,
 ) -> None:
     stmt = (
         select(OutboxMessage.id, OutboxMessage.context, MeasureCycle.id, MeasureCycle.stay)
@@ -89,6 +135,8 @@ def _measures(
     )
     if fields is not None:
         stmt = stmt.where(Goal.field_id.in_(fields))
+    if year is not None:
+        stmt = stmt.join(Cycle, Cycle.id == MeasureCycle.cycle_id).where(Cycle.year == year)
     for row_id, context, mc_id, stay in session.execute(stmt):
         key = measure_key(mc_id, stay)
         item = items.setdefault(key, OpenItem(key, MEASURE, mc_id))
@@ -245,6 +293,10 @@ class Resolution:
 
 def resolution(session: Session, key: str) -> Resolution | None:
     """The end of the item ``key`` if it really ended; None if it only left the scope."""
+    town, own = town_of_key(key)
+    if town is not None:
+        ended = resolution(session, own)
+        return replace(ended, key=key) if ended is not None else None
     kind, _, rest = key.partition(":")
     ref, _, stay = rest.partition(":")
     if not ref.isdigit():

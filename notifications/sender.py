@@ -42,6 +42,7 @@ from workflow.conference.consent import WITHDRAWN_NOTE
 from workflow.conference.mail import ConsentWithdrawn
 from workflow.config import Settings
 from workflow.db import unit_of_work
+from workflow.organisations.active import of_active_organisation
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> C
             select(OutboxMessage.id)
             .where(
                 OutboxMessage.channel == Channel.EMAIL.value,
+                # An archived organisation sends nothing, not even what was queued before.
+                of_active_organisation(OutboxMessage.organisation_id),
                 or_(
                     and_(
                         OutboxMessage.status == OutboxStatus.PENDING.value,

@@ -127,6 +127,8 @@ def _fill(path: str, s: Seed, ids: dict[str, int]) -> str:
         "dimension_id": 1,
         # A town of the reader's district (the seed's organisation is no district: 404).
         "slug": "burscheid",
+        # A goal of the example catalogue (a town's link to a district goal: 404 for a city).
+        "goal_id": 1,
     }
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(values[m.group(1)]), path)
 
@@ -238,8 +240,10 @@ def test_the_role_matrix_is_what_the_issue_asks(rt_sqlite: Runtime) -> None:
         "/konto/tokens",
         "/konto/tokens/{token_id}/widerrufen",
         "/massnahmen/{item_id}/sachstand",
-        # …or starting a status check of it (issue 12, item 1).
+        # …or starting a status check of it (issue 12, item 1)…
         "/massnahmen/{item_id}/sachstandsabfrage",
+        # …or choosing which of their organisations the pages act for (issue 15, item 1).
+        "/organisation/wechseln",
     ]
     assert table[("POST", "/api/v1/measure-cycles/{item_id}/status-request")] == reader
     assert table[("POST", "/massnahmen/{item_id}/sachstand")] == reader

@@ -208,6 +208,7 @@ def test_no_special_category_data_can_be_stored_about_a_member() -> None:
         "salutation",  # Frau, Herr or none: how emails greet them, as they were entered
         "represents",
         "represents_name",
+        "represents_organisation_id",  # the town a member speaks for: a role, not a trait
         "role",
         "deputy_of_id",
         "user_id",

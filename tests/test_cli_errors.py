@@ -137,6 +137,17 @@ COMMANDS: dict[str, Call] = {
     # Adds an organisation of its own, so no organisation condition applies; lists them all.
     "org add": Call(("rbk", "--name", "Kreis", "--kind", "district"), DATABASE | {BAD_SETTING}),
     "org list": Call((), DATABASE | {BAD_SETTING}),
+    "org rename": Call(("rbk", "--name", "Kreis"), DATABASE | {BAD_SETTING}),
+    "org move": Call(("rbk", "--no-parent"), DATABASE | {BAD_SETTING}),
+    "org archive": Call(("rbk",), DATABASE | {BAD_SETTING}),
+    "org unarchive": Call(("rbk",), DATABASE | {BAD_SETTING}),
+    "operator grant": Call(("niemand@stadt.example.org",), DATABASE | {BAD_SETTING}),
+    "operator revoke": Call(("niemand@stadt.example.org",), DATABASE | {BAD_SETTING}),
+    "user join": Call(
+        ("neu@stadt.example.org", "--org", "rbk", "--role", "steering"), DATABASE | {BAD_SETTING}
+    ),
+    "user leave": Call(("neu@stadt.example.org", "--org", "rbk"), DATABASE | {BAD_SETTING}),
+    "user places": Call(("neu@stadt.example.org",), DATABASE | {BAD_SETTING}),
     # Long-running: only what they check before they serve.
     "serve": Call(("--port", "{port}"), frozenset({BAD_SETTING})),
     "worker": Call((), frozenset({BAD_SETTING})),

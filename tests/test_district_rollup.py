@@ -156,4 +156,4 @@ def test_nothing_under_the_district_view_writes(rt_sqlite: Runtime) -> None:
         for method, path, _ in app_routes()
         if path.startswith(("/kreis", "/api/v1/district"))
     ]
-    assert len(routes) == 3 and {m for m, _ in routes} == {"GET"}
+    assert len(routes) == 6 and {m for m, _ in routes} == {"GET"}

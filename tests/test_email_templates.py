@@ -50,6 +50,7 @@ KIND_KEYS: dict[str, set[str]] = {
         "indicators",
         "decisions",
         "status_checks",
+        "towns",
         "totals",
     },
     "confirmation_agreement": COMMON
@@ -762,6 +763,7 @@ def digest_extras(lang: str) -> dict[str, Any]:
             check,
             check | {"resolution": "beantwortet" if de else "answered", "is_new": False},
         ],
+        "towns": [],  # a represented town's part: tests/test_town_representatives.py
     }
 
 

@@ -142,6 +142,7 @@ REALISTIC: dict[str, Callable[[int], Any]] = {
     "actor_token.purpose": lambda i: ("invitation", "activity_report")[i % 2],
     "conference_question.kind": lambda i: ("scale", "text")[i % 2],
     "conference_invitation.status": lambda i: ("invited", "registered", "declined")[i % 3],
+    "membership.role": lambda i: ("coordinator", "steering", "admin")[i % 3],
     "language": lambda i: "de",
 }
 

@@ -52,6 +52,7 @@ ERROR_CODES = (
     "unknown_setting",
     "unknown_unit_term",
     "unknown_council_term",
+    "unknown_choice",
 )
 HEAD_CODES = (
     "email_required",
@@ -111,6 +112,7 @@ def test_good_values_are_normalised() -> None:
         ("unit_term", "", "unknown_unit_term"),
         ("unit_term", "Abteilung", "unknown_unit_term"),
         ("council_term", "Bundestag", "unknown_council_term"),
+        ("shares_with_district", "vielleicht", "unknown_choice"),
     ],
 )
 def test_each_bad_value_is_named_with_its_rule(setting: str, value: str, code: str) -> None:

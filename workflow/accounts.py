@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy import ForeignKey, String, false, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from workflow.db import Base, unit_of_work
@@ -63,6 +63,26 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    # Platform operator: manages the installation's organisations, above their admins.
+    operator: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class Membership(Base):
+    """A further organisation a user works for, with a role there.
+
+    The user's own row keeps the home organisation and role; a membership adds one more
+    (a district officer who also coordinates a small town). Every request acts on one
+    organisation, named by the caller (api/deps.py).
+    """
+
+    __tablename__ = "membership"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
 
 

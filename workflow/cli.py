@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from workflow import cli_errors, cli_help, cli_lang, runtime
+from workflow import cli_errors, cli_help, cli_lang, membership_cli, runtime
 from workflow.cli_text import count, has, say, say_n
 from workflow.db import unit_of_work
 
@@ -34,11 +34,13 @@ def _add_groups() -> None:
     """The command groups of their own modules, imported once the language is chosen."""
     from workflow.bodies.cli import body_app, member_app
     from workflow.meetings.cli import meeting_app
+    from workflow.operator_cli import operator_app
     from workflow.org_cli import org_app
     from workflow.status_checks.cli import status_check_cmd
 
     # `org set` and `org show` live in their own module; further `org` commands can join it.
     app.add_typer(org_app, name="org")
+    app.add_typer(operator_app, name="operator")
     app.add_typer(body_app, name="body")
     app.add_typer(member_app, name="member")
     app.add_typer(meeting_app, name="meeting")
@@ -329,6 +331,11 @@ def user_add(
     typer.echo(say("user.saved", email=email, role=chosen.value))
 
 
+user_app.command("join", help=say("help.user_join"))(membership_cli.user_join)
+user_app.command("leave", help=say("help.user_leave"))(membership_cli.user_leave)
+user_app.command("places", help=say("help.user_places"))(membership_cli.user_places)
+
+
 @user_app.command("deactivate", help=say("help.user_deactivate"))
 def user_deactivate(email: EmailArg, org: OrgOption = "") -> None:
     """Switch an account off: its sessions, API tokens and reset links end at once."""
@@ -415,6 +422,9 @@ def simulate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help=say("help.opt.json"))] = False,
     catalogue: Annotated[Path | None, typer.Option(help=say("help.opt.sim_catalogue"))] = None,
     database_url: Annotated[str, typer.Option(help=say("help.opt.database_url"))] = "",
+    organisations: Annotated[
+        int, typer.Option("--organisations", min=1, max=500, help=say("help.opt.organisations"))
+    ] = 1,
 ) -> None:
     """Run the real engine through DAYS simulated days and print what happened."""
     import json
@@ -445,6 +455,7 @@ def simulate_cmd(
         state=runtime.current().settings.state,
         # The example indicators name the example catalogue's goals and measures.
         indicators=EXAMPLE_INDICATORS if catalogue is None else None,
+        organisations=organisations,
     )
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -681,11 +692,18 @@ def demo(
     port: Annotated[int, typer.Option(help=say("help.opt.port"))] = 8000,
     smtp_port: Annotated[int, typer.Option(help=say("help.opt.smtp_port"))] = 0,
     catalogue: Annotated[Path | None, typer.Option(help=say("help.opt.demo_catalogue"))] = None,
+    district: Annotated[bool, typer.Option("--district", help=say("help.opt.demo_district"))] = False,
 ) -> None:
     """Everything in one process group: database, example data, API, worker with beat, mail sink."""
     from workflow.demo import run_demo
 
-    run_demo(port=port, smtp_port=smtp_port, catalogue=catalogue, today=datetime.now())
+    run_demo(
+        port=port,
+        smtp_port=smtp_port,
+        catalogue=catalogue,
+        today=datetime.now(),
+        district=district,
+    )
 
 
 def lang_first(argv: list[str]) -> list[str]:

@@ -85,12 +85,20 @@ def prepare(catalogue: Path | None, today: datetime) -> tuple[str, str]:
     return DEMO_LOGIN, password
 
 
-def run_demo(*, port: int, smtp_port: int, catalogue: Path | None, today: datetime) -> None:
+def run_demo(
+    *, port: int, smtp_port: int, catalogue: Path | None, today: datetime, district: bool = False
+) -> None:
     from notifications.sink import start_sink
 
     rt = runtime.current()
     settings = rt.settings
-    login, password = prepare(catalogue, today)
+    if district:
+        from workflow.demo_district import account_lines, prepare_district
+
+        logins = account_lines(prepare_district(catalogue, today))
+    else:
+        login, password = prepare(catalogue, today)
+        logins = [say("demo.login", login=login, password=password)]
     smtp_port = smtp_port or settings.smtp_port
     assert settings.mail_sink_dir is not None
     controller, _ = start_sink("127.0.0.1", smtp_port, settings.mail_sink_dir)
@@ -113,7 +121,7 @@ def run_demo(*, port: int, smtp_port: int, catalogue: Path | None, today: dateti
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    print(_banner(port=port, smtp_port=smtp_port, login=login, password=password), flush=True)
+    print(_banner(port=port, smtp_port=smtp_port, logins=logins), flush=True)
     failed = False
     while not stop.wait(0.5):
         if any(child.poll() is not None for child in children):
@@ -134,13 +142,13 @@ def run_demo(*, port: int, smtp_port: int, catalogue: Path | None, today: dateti
         sys.exit(1)
 
 
-def _banner(*, port: int, smtp_port: int, login: str, password: str) -> str:
+def _banner(*, port: int, smtp_port: int, logins: list[str]) -> str:
     sink = runtime.current().settings.mail_sink_dir
     lines = [
         "",
         say("demo.running"),
         say("demo.address", url=f"http://127.0.0.1:{port}/"),
-        say("demo.login", login=login, password=password),
+        *logins,
         say("demo.mail", port=smtp_port, path=sink),
         say("demo.stop_hint"),
         "",

@@ -38,6 +38,7 @@ def describe(values: dict[str, str], slug: str, lang: str = "de") -> list[str]:
         "unit_term": f"{translate('org.unit_term.' + values['unit_term'], lang)} "
         f"({values['unit_term']})",
         "council_term": _council_shown(values, lang),
+        "shares_with_district": translate(f"org.choice.{values['shares_with_district']}", lang),
     }
     lines = [f"{translate('org.title', lang)} {slug}"]
     lines += [f"  {setting_label(k, lang)}: {shown.get(k, v)}" for k, v in values.items()]
@@ -99,6 +100,10 @@ def org_set(
     council_term: Annotated[
         str | None, typer.Option("--council-term", help=say("help.opt.council_term"))
     ] = None,
+    shares_with_district: Annotated[
+        str | None,
+        typer.Option("--shares-with-district", help=say("help.opt.shares_with_district")),
+    ] = None,
     org: OrgOption = "",
 ) -> None:
     """Change the organisation's settings (created if there is none yet) and show them."""
@@ -116,6 +121,7 @@ def org_set(
         "timezone": timezone,
         "unit_term": unit_term,
         "council_term": council_term,
+        "shares_with_district": shares_with_district,
     }
     if all(v is None for v in changes.values()):
         _fail(say("org.nothing_to_change"))
@@ -182,3 +188,92 @@ def org_list() -> None:
     for o in listed:
         indent = "  " if o.parent_slug else ""
         typer.echo(f"{indent}{o.slug}  {o.name} ({translate('org.kind.' + o.kind, lang)})")
+
+
+SlugArg = Annotated[str, typer.Argument(help=say("help.arg.org_slug"))]
+
+
+def _refused(exc: Exception) -> None:
+    """A refusal of workflow/organisations/manage.py, worded from the errors catalogue."""
+    from workflow import messages
+
+    code, params = getattr(exc, "code", ""), getattr(exc, "params", {})
+    _fail(messages.message(f"organisation.{code}", cli_lang.current(), **params))
+
+
+@org_app.command("rename", help=say("help.org_rename"))
+def org_rename(
+    slug: SlugArg,
+    name: Annotated[str, typer.Option("--name", help=say("help.opt.org_name"))],
+) -> None:
+    """Give an organisation a new name; its short name stays."""
+    from workflow.organisations.manage import OrganisationRefused, rename_organisation
+
+    rt = runtime.current()
+    try:
+        with unit_of_work(rt.sessions) as session:
+            org = rename_organisation(
+                session, slug=slug, name=name, actor="cli", now=rt.clock.now()
+            )
+            shown = (org.slug, org.name)
+    except OrganisationRefused as exc:
+        _refused(exc)
+        return
+    typer.echo(say("org.renamed", slug=shown[0], name=shown[1]))
+
+
+@org_app.command("move", help=say("help.org_move"))
+def org_move(
+    slug: SlugArg,
+    parent: Annotated[str, typer.Option("--parent", help=say("help.opt.org_parent"))] = "",
+    no_parent: Annotated[bool, typer.Option("--no-parent", help=say("help.opt.no_parent"))] = False,
+) -> None:
+    """Assign a town to a district, or take a parent away (--no-parent)."""
+    from workflow.organisations.manage import OrganisationRefused, move_organisation
+
+    if bool(parent.strip()) == no_parent:
+        _fail(say("org.move.parent_or_none"))
+    rt = runtime.current()
+    try:
+        with unit_of_work(rt.sessions) as session:
+            org = move_organisation(
+                session, slug=slug, parent_slug=parent, actor="cli", now=rt.clock.now()
+            )
+            shown = org.slug
+    except OrganisationRefused as exc:
+        _refused(exc)
+        return
+    if no_parent:
+        typer.echo(say("org.moved_off", slug=shown))
+    else:
+        typer.echo(say("org.moved", slug=shown, parent=parent.strip()))
+
+
+@org_app.command("archive", help=say("help.org_archive"))
+def org_archive(slug: SlugArg) -> None:
+    """Archive an organisation: its data stays, nothing is sent for it any more."""
+    from workflow.organisations.manage import OrganisationRefused, archive_organisation
+
+    rt = runtime.current()
+    try:
+        with unit_of_work(rt.sessions) as session:
+            shown = archive_organisation(session, slug=slug, actor="cli", now=rt.clock.now()).slug
+    except OrganisationRefused as exc:
+        _refused(exc)
+        return
+    typer.echo(say("org.archived", slug=shown))
+
+
+@org_app.command("unarchive", help=say("help.org_unarchive"))
+def org_unarchive(slug: SlugArg) -> None:
+    """Reactivate an archived organisation."""
+    from workflow.organisations.manage import OrganisationRefused, unarchive_organisation
+
+    rt = runtime.current()
+    try:
+        with unit_of_work(rt.sessions) as session:
+            shown = unarchive_organisation(session, slug=slug, actor="cli", now=rt.clock.now()).slug
+    except OrganisationRefused as exc:
+        _refused(exc)
+        return
+    typer.echo(say("org.unarchived", slug=shown))

@@ -1,4 +1,5 @@
-"""An organisation's own settings: name, kind, office, contact address, Land, time zone, terms.
+"""An organisation's own settings: name, kind, office, contact address, Land, time zone, terms,
+and whether a town shares its data with its district.
 
 Owns the checks of every value and the one function that changes them. Raises errors with
 a code and parameters, never a sentence: the page, the API and the CLI pick the words.
@@ -31,6 +32,7 @@ FIELDS = (
     "timezone",
     "unit_term",
     "council_term",
+    "shares_with_district",
 )
 KINDS = ("city", "district", "town")
 LAENDER: tuple[str, ...] = get_args(Bundesland)
@@ -43,6 +45,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_IN_ADDRESS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 # The words the organisation uses (workflow/terms.py); "" as council term means "by kind".
 _TERMS = ("unit_term", "council_term")
+# Yes/no settings: stored as booleans, shown and typed as "yes" or "no" (German words accepted
+# too, since the page and the shell are German first).
+_CHOICES = ("shares_with_district",)
+YES, NO = "yes", "no"
+_YES_NO = {"yes": YES, "ja": YES, "true": YES, "1": YES, "no": NO, "nein": NO, "false": NO, "0": NO}
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,13 @@ def time_zones() -> frozenset[str]:
 
 def current(org: Organisation) -> dict[str, str]:
     """The settings as plain values, in ``FIELDS`` order."""
-    return {name: str(getattr(org, name)) for name in FIELDS}
+    return {name: _shown(name, getattr(org, name)) for name in FIELDS}
+
+
+def _shown(name: str, value: object) -> str:
+    if name in _CHOICES:
+        return YES if value else NO
+    return str(value)
 
 
 def check(changes: Mapping[str, str | None]) -> dict[str, str]:
@@ -101,6 +114,11 @@ def _one(name: str, raw: str) -> tuple[str, Problem | None]:
     limit = LIMITS.get(name)
     if limit is not None and len(value) > limit:
         return value, Problem(name, "too_long", {"limit": limit, "length": len(value)})
+    if name in _CHOICES:
+        choice = _YES_NO.get(value.lower())
+        if choice is None:
+            return value, Problem(name, "unknown_choice", {"value": value, "allowed": "yes, no"})
+        return choice, None
     if name == "kind" and value.lower() not in KINDS:
         return value, Problem(name, "unknown_kind", {"value": value, "allowed": ", ".join(KINDS)})
     if name == "contact_email":
@@ -139,7 +157,7 @@ def update_settings(
     if org is None:
         raise LookupError(organisation_id)
     for name, value in check(changes).items():
-        setattr(org, name, value)
+        setattr(org, name, value == YES if name in _CHOICES else value)
     session.flush()
     return org
 

@@ -33,6 +33,8 @@ class UserSession(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # The organisation chosen with the switcher; NULL: the user's home organisation.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
 
 
 def _sha256(raw: str) -> str:
@@ -76,6 +78,19 @@ def user_for_session(
 ) -> User | None:
     """The signed-in user of a live session, or None (unknown, ended, idle too long, too old,
     deactivated). With ``sessions`` the touch gets a transaction of its own (read requests)."""
+    found = signed_in(session, raw, now, idle=idle, sessions=sessions)
+    return found[0] if found else None
+
+
+def signed_in(
+    session: Session,
+    raw: str,
+    now: datetime,
+    *,
+    idle: timedelta,
+    sessions: sessionmaker[Session] | None = None,
+) -> tuple[User, int | None] | None:
+    """The user of a live session and the organisation chosen in it (None: the home one)."""
     row = session.scalars(select(UserSession).where(UserSession.key_hash == _sha256(raw))).first()
     if row is None or row.ended_at is not None:
         return None
@@ -91,7 +106,16 @@ def user_for_session(
         else:
             with unit_of_work(sessions) as own:
                 own.execute(touch)
-    return user
+    return user, row.organisation_id
+
+
+def choose_organisation(session: Session, *, raw: str, organisation_id: int | None) -> None:
+    """The switcher's choice: later requests of this session act for ``organisation_id``."""
+    session.execute(
+        update(UserSession)
+        .where(UserSession.key_hash == _sha256(raw), UserSession.ended_at.is_(None))
+        .values(organisation_id=organisation_id)
+    )
 
 
 def deactivate_user(

@@ -40,6 +40,15 @@ from workflow.indicators.importer import import_indicators
 from workflow.indicators.simulation import DataSources
 from workflow.machine import Event, State
 from workflow.migrate import upgrade
+from workflow.simulate_organisations import (
+    OrgPlan,
+    OrgRun,
+    org_seed,
+    organisation_plans,
+    organisation_summary,
+    sending_organisations,
+    summed,
+)
 from workflow.tasks import TickReport, tick
 from workflow.transitions import apply_event
 
@@ -112,11 +121,14 @@ def run_simulation(
     state: str = "NW",
     indicators: Path | None = None,
     bodies: bool = True,
+    organisations: int = 1,
 ) -> dict[str, Any]:
     """``indicators``: a file for ``import-indicators`` whose sources then deliver; the CLI
     passes the example indicators with the example catalogue (they name its codes).
     ``bodies`` False leaves the bodies without meetings: the coordinator then follows every
-    drop proposal at once, as before bodies met (for tests built on that older world)."""
+    drop proposal at once, as before bodies met (for tests built on that older world).
+    ``organisations`` above 1: a district (slug ``organisation``) and that many towns under
+    it, each with its own copy of the catalogue, simulated together in one database."""
     settings_probe = Settings(database_url=database_url, var_dir=var_dir)
     upgrade(settings_probe.database_url)
     port = _free_port()
@@ -145,6 +157,7 @@ def run_simulation(
             state=state,
             indicators=indicators,
             model_bodies=bodies,
+            plans=organisation_plans(organisation, organisations, catalogue, var_dir),
         )
     finally:
         controller.stop()
@@ -157,6 +170,16 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _set_up(s: Session, plan: OrgPlan, state: str) -> Organisation:
+    org = ensure_organisation(s, slug=plan.slug, name=plan.name, state=state, kind=plan.kind)
+    if plan.parent is not None:
+        parent = s.scalars(select(Organisation).where(Organisation.slug == plan.parent)).one()
+        org.parent_id = parent.id
+    import_catalogue(session=s, organisation_id=org.id, path=plan.catalogue)
+    ensure_people(s, org)
+    return org
 
 
 def _simulate(
@@ -172,34 +195,52 @@ def _simulate(
     state: str,
     indicators: Path | None,
     model_bodies: bool,
+    plans: list[OrgPlan] | None = None,
 ) -> dict[str, Any]:
-    with unit_of_work(rt.sessions) as s:
-        org = ensure_organisation(s, slug=organisation, name="Stadt Simulationshausen", state=state)
-        import_catalogue(session=s, organisation_id=org.id, path=catalogue)
-        ensure_people(s, org)
-        org_id = org.id
-        cal = calendar_of(org)
+    plans = plans or organisation_plans(organisation, 1, catalogue, rt.settings.var_dir)
+    org_ids: list[int] = []
+    for plan in plans:
+        with unit_of_work(rt.sessions) as s:
+            org = _set_up(s, plan, state)
+            org_ids.append(org.id)
+            # All organisations share state and timezone, so one calendar serves them all.
+            cal = calendar_of(org)
     clock.set(cal.at_local(start, 9))
     if indicators is not None:
+        for org_id in org_ids:
+            with unit_of_work(rt.sessions) as s:
+                import_indicators(
+                    session=s, organisation_id=org_id, path=indicators, now=clock.now(), today=start
+                )
+    for org_id in org_ids:
         with unit_of_work(rt.sessions) as s:
-            import_indicators(
-                session=s, organisation_id=org_id, path=indicators, now=clock.now(), today=start
-            )
-    with unit_of_work(rt.sessions) as s:
-        if (
-            s.scalars(
-                select(Cycle).where(Cycle.organisation_id == org_id, Cycle.year == start.year)
-            ).first()
-            is None
-        ):
-            open_cycle(
-                session=s, clock=clock, organisation_id=org_id, year=start.year, actor=COORDINATOR
-            )
-    bodies = bodies_model.start(rt, org_id, seed, enabled=model_bodies)
+            if (
+                s.scalars(
+                    select(Cycle).where(Cycle.organisation_id == org_id, Cycle.year == start.year)
+                ).first()
+                is None
+            ):
+                open_cycle(
+                    session=s,
+                    clock=clock,
+                    organisation_id=org_id,
+                    year=start.year,
+                    actor=COORDINATOR,
+                )
+    runs = [
+        OrgRun(
+            org_id,
+            bodies_model.start(rt, org_id, org_seed(seed, i), enabled=model_bodies),
+            status_model.start(org_seed(seed, i), start, actor=COORDINATOR),
+        )
+        for i, org_id in enumerate(org_ids)
+    ]
+    # The departments of every organisation act in one pass over all measures, as the
+    # sweep and the sender do; the agreements' milestones draw from the first's stream.
     people = People(
         random.Random(seed),
-        drops_wait_for_bodies=bodies.decide_drops,
-        status=status_model.start(seed, start, actor=COORDINATOR),
+        drops_wait_for_bodies=runs[0].bodies.decide_drops,
+        status=runs[0].status,
     )
     digests = Counter[str]()
     # The data sources draw from a stream of their own, so adding indicators leaves the
@@ -211,33 +252,44 @@ def _simulate(
         _count(digests, tick(rt))
         if cal.is_working_day(day):
             clock.set(cal.at_local(day, 11))
-            wanted = _next_cycle_wanted(rt, org_id, day)
-            if wanted is not None:
-                with unit_of_work(rt.sessions) as s:
-                    open_cycle(
-                        session=s,
-                        clock=clock,
-                        organisation_id=org_id,
-                        year=wanted,
-                        actor=COORDINATOR,
-                    )
+            for run in runs:
+                _open_wanted_cycle(rt, clock, run.org_id, day)
             _act(rt, clock, people, cal, day)
             data_sources.act(rt, clock, sources, cal, day)
-            bodies_model.act(rt, clock, bodies, cal, day, sink)
-            if people.status is not None:
-                status_model.act(rt, clock, people.status, cal, day, org_id)
+            for run in runs:
+                bodies_model.act(rt, clock, run.bodies, cal, day, sink)
+            for run in runs:
+                status_model.act(rt, clock, run.status, cal, day, run.org_id)
         clock.set(cal.at_local(day, 16))
         _count(digests, tick(rt))
     end = start + timedelta(days=days)
-    summary = _summary(rt, sink, org_id, cal, start=start, end=end, days=days, seed=seed)
+    summary = _summary(rt, sink, org_ids[0], cal, start=start, end=end, days=days, seed=seed)
     # Digests queued, and member periods that passed without anything new to tell.
     summary["digests"] = {"sent": digests["sent"], "skipped": digests["skipped"]}
+    today = cal.local_date(clock.now())
     with rt.sessions() as s:
-        summary |= bodies_model.summary(s, org_id, end)
-        summary |= status_model.summary(
-            s, organisation_id=org_id, today=cal.local_date(clock.now()), end=end
-        )
+        senders = sending_organisations(s, sink)
+        per_org = [
+            organisation_summary(s, org_id, senders, today=today, end=end, waiting=WAITING)
+            for org_id in org_ids
+        ]
+    for key in ("meetings", "decisions", "status_checks", "milestones"):
+        summary[key] = summed([entry[key] for entry in per_org])
+    summary["organisations"] = per_org
     return summary
+
+
+def _open_wanted_cycle(rt: runtime.Runtime, clock: FrozenClock, org_id: int, day: date) -> None:
+    wanted = _next_cycle_wanted(rt, org_id, day)
+    if wanted is not None:
+        with unit_of_work(rt.sessions) as s:
+            open_cycle(
+                session=s,
+                clock=clock,
+                organisation_id=org_id,
+                year=wanted,
+                actor=COORDINATOR,
+            )
 
 
 def _count(digests: Counter[str], report: TickReport) -> None:

@@ -43,6 +43,7 @@ from workflow.indicators import requests as data_requests
 from workflow.indicators.models import DataRequest, RequestStatus
 from workflow.machine import STATES, State
 from workflow.milestones.sweep import sweep_milestones
+from workflow.organisations.active import of_active_organisation
 from workflow.status_checks.sweep import sweep_status_checks
 from workflow.transitions import apply_event
 
@@ -118,7 +119,10 @@ def _claim_due(session: Session, now: datetime, limit: int) -> list[MeasureCycle
     # at BEGIN IMMEDIATE, so the second sweep simply finds nothing left to do.
     stmt = (
         select(MeasureCycle)
-        .where(MeasureCycle.next_action_at <= now)
+        .where(
+            MeasureCycle.next_action_at <= now,
+            of_active_organisation(MeasureCycle.organisation_id),
+        )
         .order_by(MeasureCycle.next_action_at, MeasureCycle.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=MeasureCycle)
@@ -316,7 +320,10 @@ def _sweep_data_requests(
 def _claim_due_requests(session: Session, now: datetime, limit: int) -> list[DataRequest]:
     stmt = (
         select(DataRequest)
-        .where(DataRequest.next_action_at <= now)
+        .where(
+            DataRequest.next_action_at <= now,
+            of_active_organisation(DataRequest.organisation_id),
+        )
         .order_by(DataRequest.next_action_at, DataRequest.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=DataRequest)

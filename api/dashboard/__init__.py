@@ -14,6 +14,7 @@ from api.dashboard import (
     decisions,
     dimensions,
     district,
+    goal_links,
     heads,
     indicators,
     interview,
@@ -25,12 +26,14 @@ from api.dashboard import (
     meetings,
     monitoring,
     my_bodies,
+    operator,
     organisation,
     outbox,
     overview,
     reports,
     status_checks,
     status_sheet,
+    switcher,
     value_checks,
 )
 
@@ -56,3 +59,6 @@ router.include_router(conferences.router)
 router.include_router(conference_survey.router)
 router.include_router(actor_activities.router)
 router.include_router(district.router)
+router.include_router(switcher.router)
+router.include_router(operator.router)
+router.include_router(goal_links.router)

@@ -45,7 +45,8 @@ from workflow.bodies.models import (
     MemberRole,
     Represents,
 )
-from workflow.catalogue.models import Field
+from workflow.catalogue.models import Field, Organisation
+from workflow.district.rollup import is_district, towns_of
 from workflow.meetings.queries import body_meetings
 from workflow.salutation import SALUTATIONS
 
@@ -74,6 +75,14 @@ def _choices() -> dict[str, Any]:
         "languages": list(LANGUAGES),
         "salutations": list(SALUTATIONS),
     }
+
+
+def _towns(session: Session, body: Body) -> list[Organisation]:
+    """The towns a member of ``body`` may speak for: those of its district, if it is one."""
+    org = session.get(Organisation, body.organisation_id)
+    if org is None or not is_district(org):
+        return []
+    return [t for t in towns_of(session, org) if t.archived_at is None]
 
 
 def _fields(session: Session, user: User) -> list[Field]:
@@ -195,6 +204,7 @@ def _body_page(
         names=names,
         principals=[m for m in s.current if m.role != MemberRole.DEPUTY.value],
         meetings=body_meetings(session, body_id=body.id, today=today),
+        towns=_towns(session, body),
         error=error,
         failed=failed,
         typed=typed or {},
@@ -293,6 +303,7 @@ async def add_member(
             role=typed["role"] or MemberRole.MEMBER.value,
             deputy_of=deputy_of,
             joined_on=joined_on or UNSET,
+            represents_town=typed["represents_town"] or None,
         )
 
     return await _act(
@@ -341,9 +352,10 @@ def _no_open_member() -> PageError:
     return PageError(404, "not_found", "not_found.body_member")
 
 
-def _as_stored(member: BodyMember) -> dict[str, str]:
+def _as_stored(session: Session, member: BodyMember) -> dict[str, str]:
     """The member's values in the edit form's names, for the first showing of the form."""
     return {
+        "represents_town": members.represented_town_slug(session, member) or "",
         "name": member.name,
         "email": member.email,
         "salutation": member.salutation,
@@ -378,6 +390,7 @@ def _edit_page(
         typed=typed,
         error=error,
         principals=[m for m in current if m.role != MemberRole.DEPUTY.value and m.id != member.id],
+        towns=_towns(session, body),
         **_choices(),
         **_words(request),
     )
@@ -393,7 +406,7 @@ def member_form(
 ) -> HTMLResponse:
     body = _body(session, user, body_id)
     member = _open_member(session, body, member_id)
-    return _edit_page(request, session, user, body, member, typed=_as_stored(member))
+    return _edit_page(request, session, user, body, member, typed=_as_stored(session, member))
 
 
 @router.post(
@@ -421,6 +434,9 @@ async def correct_member(
                 represents_name=typed["represents_name"],
                 role=typed["role"] or None,
                 deputy_of=whole_number(typed["deputy_of"]),
+            )
+            members.set_represented_town(
+                session=session, body=body, member=member, town=typed["represents_town"] or None
             )
     except BodyError as exc:
         session.expire_all()  # show what is stored, not what the refused change set

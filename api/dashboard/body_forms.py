@@ -22,6 +22,7 @@ MEMBER_FIELDS = (
     "language",
     "represents",
     "represents_name",
+    "represents_town",
     "role",
     "deputy_of",
     "joined_on",

@@ -11,12 +11,15 @@ from api.routes import (
     cycles,
     decisions,
     district,
+    goal_links,
     indicators,
     mail_domains,
+    measure_cycle_batch,
     measure_cycles,
     meeting_pack,
     meetings,
     organisation,
+    organisations,
     outbox,
     pipeline,
     reports,
@@ -28,7 +31,18 @@ from api.routes import (
 
 # Every JSON text that names a {unit} or {council} uses the words of the reader's organisation.
 router = APIRouter(dependencies=[Depends(organisation_words, scope="function")])
-for module in (pipeline, measure_cycles, cycles, catalogue, outbox, users, reports, indicators):
+# The batch before the single moves: a later POST /{item_id} must not capture "transitions".
+for module in (
+    pipeline,
+    measure_cycle_batch,
+    measure_cycles,
+    cycles,
+    catalogue,
+    outbox,
+    users,
+    reports,
+    indicators,
+):
     router.include_router(module.router)
 router.include_router(organisation.router)
 router.include_router(mail_domains.router)
@@ -40,3 +54,5 @@ router.include_router(decisions.router)
 router.include_router(status_checks.router)
 router.include_router(value_checks.router)
 router.include_router(district.router)
+router.include_router(organisations.router)
+router.include_router(goal_links.router)

@@ -65,8 +65,9 @@ def refusals() -> Iterator[None]:
 
 
 def _body(session: Session, user: User, body_id: int) -> Body:
+    org_id = organisation_of(session, user).id
     with refusals():
-        return queries.get_body(session, organisation_id=user.organisation_id, body_id=body_id)
+        return queries.get_body(session, organisation_id=org_id, body_id=body_id)
 
 
 def _out(session: Session, user: User, body: Body) -> BodyOut:
@@ -99,10 +100,12 @@ def _out(session: Session, user: User, body: Body) -> BodyOut:
 
 def _member_out(session: Session, user: User, member: BodyMember) -> MemberOut:
     today = today_of(organisation_of(session, user))
+    computed = ("current", "represents_town")
     return MemberOut.model_validate(
         {
-            **{k: getattr(member, k) for k in MemberOut.model_fields if k != "current"},
+            **{k: getattr(member, k) for k in MemberOut.model_fields if k not in computed},
             "current": member.is_current(today),
+            "represents_town": members.represented_town_slug(session, member),
         }
     )
 
@@ -111,7 +114,7 @@ def _member_out(session: Session, user: User, member: BodyMember) -> MemberOut:
 def list_bodies(user: Reader, session: SessionDep) -> list[BodyOut]:
     return [
         _out(session, user, b)
-        for b in queries.bodies_of(session, organisation_id=user.organisation_id)
+        for b in queries.bodies_of(session, organisation_id=organisation_of(session, user).id)
     ]
 
 
@@ -120,7 +123,7 @@ def create_body(payload: BodyIn, user: Coordinator, session: SessionDep) -> Body
     with refusals():
         body = service.create_body(
             session=session,
-            organisation_id=user.organisation_id,
+            organisation_id=organisation_of(session, user).id,
             name=payload.name,
             kind=payload.kind.value,
             scope=payload.scope.value,
@@ -206,6 +209,7 @@ def add_member(
             deputy_of=payload.deputy_of_id,
             user_id=payload.user_id,
             joined_on=payload.joined_on or UNSET,
+            represents_town=payload.represents_town,
         )
     return _member_out(session, user, member)
 
@@ -240,6 +244,7 @@ def change_member(
             role=payload.role.value if payload.role else None,
             deputy_of=payload.deputy_of_id if "deputy_of_id" in given else UNSET,
             user_id=payload.user_id if "user_id" in given else UNSET,
+            represents_town=(payload.represents_town if "represents_town" in given else UNSET),
         )
     return _member_out(session, user, member)
 

@@ -19,6 +19,12 @@ Label = Annotated[NoNul, StringConstraints(max_length=200)]
 Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
 Language = Annotated[str, Field(pattern="^(de|en)$", description="de oder en")]
 # How emails greet the member (workflow/salutation.py); "" for none.
+# A town of the body's district, by its short name (issue 15); the service checks the rest.
+TownSlug = Annotated[
+    NoNul,
+    StringConstraints(min_length=1, max_length=40),
+    Field(description="Kurzname einer Kommune des Kreises, dem das Gremium gehört"),
+]
 Salutation = Annotated[
     Literal["", "frau", "herr"], Field(description="frau, herr oder leer (keine Angabe)")
 ]
@@ -97,10 +103,15 @@ class MemberIn(BaseModel):
         default=None, description="leer: das Konto mit derselben Adresse, falls es eines gibt"
     )
     joined_on: Day | None = Field(default=None, description="leer: heute")
+    represents_town: TownSlug | None = Field(
+        default=None,
+        description="nur in Gremien eines Kreises: die vertretene Kommune; setzt represents=town",
+    )
 
 
 class MemberPatch(BaseModel):
-    """Only what changes; ``null`` clears ``represents``, ``deputy_of_id`` or ``user_id``."""
+    """Only what changes; ``null`` clears ``represents``, ``deputy_of_id``, ``user_id`` or
+    ``represents_town``."""
 
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
@@ -111,6 +122,7 @@ class MemberPatch(BaseModel):
     role: MemberRole | None = None
     deputy_of_id: Id | None = None
     user_id: Id | None = None
+    represents_town: TownSlug | None = None
 
 
 class MemberEnd(BaseModel):
@@ -130,6 +142,7 @@ class MemberOut(BaseModel):
     salutation: str
     represents: Represents | None
     represents_name: str
+    represents_town: str | None = Field(description="Kurzname der vertretenen Kommune")
     role: MemberRole
     deputy_of_id: int | None
     user_id: int | None

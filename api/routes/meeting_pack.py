@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.deps import Reader, SessionDep
+from api.deps import Reader, SessionDep, organisation_of
 from api.errors import ApiError
 from api.i18n import translate
 from api.routes.schemas import ERRORS
@@ -33,7 +33,9 @@ def pack_response(
 ) -> Response:
     """The pack of the reader's organisation's meeting; 404 for any other meeting."""
     try:
-        meeting = get_meeting(session, organisation_id=user.organisation_id, meeting_id=meeting_id)
+        meeting = get_meeting(
+            session, organisation_id=organisation_of(session, user).id, meeting_id=meeting_id
+        )
     except BodyError as exc:
         message = translate("pack.error.not_found", lang)
         raise ApiError(404, exc.code, message, {"meeting_id": meeting_id}) from None

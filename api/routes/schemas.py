@@ -240,3 +240,79 @@ class UserIn(BaseModel):
     name: Annotated[OneLine, Field(max_length=200)] = ""
     role: Literal["coordinator", "steering", "admin"]
     password: Annotated[str, StringConstraints(min_length=12, max_length=200)]
+
+
+# A coordinator accepts a meeting's worth of reviews at once; more than this in one
+# transaction holds the row locks of too many measures for too long.
+MAX_BATCH_ITEMS = 500
+
+
+class BatchItemIn(TransitionIn):
+    """One move of a batch: the single endpoint's body and the id of the measure-in-cycle."""
+
+    id: Id
+
+
+def _distinct_ids(items: list[BatchItemIn]) -> list[BatchItemIn]:
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        raise PydanticCustomError(
+            "duplicate_id",
+            "Jede Maßnahme darf im Stapel nur einmal vorkommen.",
+        )
+    return items
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: Annotated[
+        list[BatchItemIn],
+        Field(min_length=1, max_length=MAX_BATCH_ITEMS),
+        AfterValidator(_distinct_ids),
+    ]
+
+
+class BatchItemOut(BaseModel):
+    id: int
+    state: str
+    state_label: str
+    version: int
+
+
+class BatchOut(BaseModel):
+    items: list[BatchItemOut]
+
+
+class BatchItemError(BaseModel):
+    index: int = Field(description="Position im Stapel, ab 0")
+    id: int
+    status: int = Field(description="was der einzelne Aufruf geantwortet hätte")
+    code: str
+    message: str = Field(description="für Menschen, in der Sprache der Anfrage")
+    details: dict[str, Any]
+
+
+class KeysetPage(BaseModel):
+    """A page of ``GET /api/v1/measure-cycles``; ``total`` is null on pages asked by ``after``."""
+
+    items: list[ItemOut]
+    total: int | None = Field(description="Anzahl aller Treffer; null, wenn after angegeben ist")
+    page: int
+    page_size: int
+    next: str | None = Field(
+        description="Cursor der nächsten Seite (für after); null auf der letzten"
+    )
+
+
+class BatchRefusedDetails(BaseModel):
+    items: list[BatchItemError] = Field(description="nur die abgelehnten Änderungen")
+
+
+class BatchRefusedBody(BaseModel):
+    code: Literal["batch_refused"]
+    message: str = Field(description="für Menschen, in der Sprache der Anfrage")
+    details: BatchRefusedDetails
+
+
+class BatchRefusedOut(BaseModel):
+    error: BatchRefusedBody

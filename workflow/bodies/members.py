@@ -3,6 +3,10 @@
 A membership is never deleted: ``end_membership`` sets ``left_on`` and the row stays, so the
 body's history can be shown. A person who returns gets a new row. Refusals are ``BodyError``
 with a code and parameters.
+
+A member of a district's body may speak for one town of that district (issue 15): named by
+its short name, only a town whose parent is the body's organisation. "The smaller
+municipalities" stay a member with ``represents`` "town" and a name but no organisation.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from workflow.bodies.errors import BodyError
 from workflow.bodies.models import Body, BodyMember, MemberRole, Represents
 from workflow.bodies.queries import open_membership
 from workflow.bodies.races import taken_means
+from workflow.catalogue.models import Organisation, OrganisationKind
 
 
 def _user_for(session: Session, body: Body, email: str, user_id: int | None) -> int | None:
@@ -60,6 +65,59 @@ def _deputy_target(
     return principal.id
 
 
+def _town(session: Session, body: Body, slug: str) -> Organisation:
+    """The town ``slug`` of the district that owns ``body``; refused for anything else."""
+    district = session.get(Organisation, body.organisation_id)
+    if district is None or district.kind != OrganisationKind.DISTRICT.value:
+        raise BodyError("town_needs_district_body", body=body.name)
+    town = session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
+    # Another district's town and an unknown slug answer alike: nothing about others leaks.
+    if town is None or town.parent_id != district.id or town.kind != OrganisationKind.TOWN.value:
+        raise BodyError("town_not_in_district", town=slug[:60], district=district.name)
+    if town.archived_at is not None:
+        raise BodyError("town_archived", town=town.name)
+    return town
+
+
+def set_represented_town(
+    *, session: Session, body: Body, member: BodyMember, town: str | None
+) -> BodyMember:
+    """The town ``member`` speaks for (its short name), or none; never commits.
+
+    Setting one fills ``represents`` ("town") and ``represents_name`` (the town's name) where
+    they are empty or still name the previous town; a member who represents another group
+    cannot speak for a town. Clearing keeps ``represents`` and the name, so the member stays
+    e.g. the voice of the smaller municipalities.
+    """
+    slug = (town or "").strip()
+    if not slug:
+        member.represents_organisation_id = None
+        session.flush()
+        return member
+    found = _town(session, body, slug)
+    if member.represents not in (None, Represents.TOWN.value):
+        raise BodyError("town_needs_represents_town", town=found.name)
+    previous = (
+        session.get(Organisation, member.represents_organisation_id)
+        if member.represents_organisation_id
+        else None
+    )
+    if not member.represents_name or (previous and member.represents_name == previous.name):
+        member.represents_name = found.name
+    member.represents = Represents.TOWN.value
+    member.represents_organisation_id = found.id
+    session.flush()
+    return member
+
+
+def represented_town_slug(session: Session, member: BodyMember) -> str | None:
+    """The short name of the town ``member`` speaks for, if any (for forms and answers)."""
+    if member.represents_organisation_id is None:
+        return None
+    town = session.get(Organisation, member.represents_organisation_id)
+    return town.slug if town else None
+
+
 def add_member(
     *,
     session: Session,
@@ -75,9 +133,11 @@ def add_member(
     deputy_of: str | int | None = None,
     user_id: int | None = None,
     joined_on: date | Unset | None = UNSET,
+    represents_town: str | None = None,
 ) -> BodyMember:
     """A new membership from ``joined_on`` (not given: today; None: not known); ``deputy_of``
-    is the principal's email or member id; ``salutation`` as entered ("Frau", "herr", "").
+    is the principal's email or member id; ``salutation`` as entered ("Frau", "herr", "");
+    ``represents_town`` the short name of the district's town the member speaks for.
 
     An account of the organisation with the same address is linked unless ``user_id`` names one.
     """
@@ -108,6 +168,8 @@ def add_member(
     with taken_means(session, "member_already_current", email=email, body=body.name):
         session.add(member)
         session.flush()
+    if represents_town:
+        set_represented_town(session=session, body=body, member=member, town=represents_town)
     return member
 
 
@@ -124,8 +186,13 @@ def update_member(
     role: str | None = None,
     deputy_of: str | int | Unset | None = UNSET,
     user_id: int | Unset | None = UNSET,
+    represents_town: str | Unset | None = UNSET,
 ) -> BodyMember:
-    """Corrects a membership; the address and the dates are its identity and history."""
+    """Corrects a membership; the address and the dates are its identity and history.
+
+    ``represents_town``: a town's short name, None to clear; a member who now represents
+    another group than a town no longer speaks for one.
+    """
     if member.left_on is not None:
         raise BodyError("member_already_ended", email=member.email, on=member.left_on.isoformat())
     if name is not None:
@@ -140,6 +207,8 @@ def update_member(
         if represents is not None:
             choice(represents, Represents, "unknown_represents")
         member.represents = represents
+        if represents != Represents.TOWN.value:
+            member.represents_organisation_id = None
     if represents_name is not None:
         member.represents_name = text(represents_name, "represents_name_invalid", required=False)
     if role is not None or deputy_of is not UNSET:
@@ -154,6 +223,8 @@ def update_member(
     if user_id is not UNSET:
         linked = None if user_id is None else _user_for(session, body, member.email, user_id)
         member.user_id = linked
+    if represents_town is not UNSET:
+        set_represented_town(session=session, body=body, member=member, town=represents_town)
     session.flush()
     return member
 

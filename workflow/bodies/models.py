@@ -127,6 +127,10 @@ class BodyMember(Base):
     represents: Mapped[str | None] = mapped_column(String(32))
     # The council group's or the town's name, or the organisation a member comes from.
     represents_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # The town a member of a district's body speaks for; its items reach that member too.
+    represents_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id"), index=True
+    )
     role: Mapped[str] = mapped_column(
         String(16), default=MemberRole.MEMBER.value, server_default="member"
     )

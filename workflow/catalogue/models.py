@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base
@@ -56,6 +56,10 @@ class Organisation(Base):
         String(16), default="fachbereich", server_default="fachbereich"
     )
     council_term: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # An archived organisation keeps its data but sends nothing and admits nobody.
+    archived_at: Mapped[datetime | None]
+    # A town that declines appears in its district's reports as counts only.
+    shares_with_district: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Concept(Base):
@@ -95,8 +99,10 @@ class Goal(Base):
     code: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(500))
     rank: Mapped[int]
+    # A town's goal may serve a goal of its district (seed 002: "Vernetzung mit den Zielen").
+    district_goal_id: Mapped[int | None] = mapped_column(ForeignKey("goal.id"), index=True)
 
-    field: Mapped[Field] = relationship(lazy="joined")
+    field: Mapped[Field] = relationship(lazy="joined", foreign_keys=[field_id])
 
 
 class Department(Base):

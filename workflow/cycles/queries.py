@@ -245,45 +245,62 @@ class PipelineCounts:
 def pipeline_counts(
     session: Session, *, cycle: Cycle, today: date, f: ItemFilter = ItemFilter()
 ) -> PipelineCounts:
-    """Counts by phase, field, department and escalation level: four GROUP BY queries."""
+    """Counts by phase, field, department and escalation level from one GROUP BY.
+
+    One scan groups by field, department, state, level and "overdue"; the few hundred
+    groups are summed here. The overdue filter is applied to the groups, not the scan,
+    because the levels count the overdue items whatever that filter says.
+    """
     is_overdue = case((overdue_clause(today), 1), else_=0)
-
-    def grouped(*keys: Any) -> list[Any]:
-        query = _joined(
-            select(*keys, MeasureCycle.state, func.count(MeasureCycle.id), func.sum(is_overdue))
+    query = _joined(
+        select(
+            Field.id,
+            Field.code,
+            Field.name,
+            Department.id,
+            Department.name,
+            MeasureCycle.state,
+            MeasureCycle.escalation_level,
+            is_overdue,
+            func.count(MeasureCycle.id),
         )
-        query = _filtered(query, cycle.id, f, today).group_by(*keys, MeasureCycle.state)
-        return list(session.execute(query))
-
+    )
+    query = _filtered(query, cycle.id, replace(f, overdue=None), today).group_by(
+        Field.id,
+        Field.code,
+        Field.name,
+        Department.id,
+        Department.name,
+        MeasureCycle.state,
+        MeasureCycle.escalation_level,
+        is_overdue,
+    )
     by_state = {s.value: 0 for s in State}
-    for state, n, _ in grouped():
-        by_state[state] = int(n)
-
-    def groups(id_col: Any, code_col: Any, name_col: Any) -> list[GroupCounts]:
-        out: dict[int, GroupCounts] = {}
-        for gid, code, name, state, n, late in grouped(id_col, code_col, name_col):
-            g = out.setdefault(gid, GroupCounts(gid, code, name))
-            g.by_state[state] = int(n)
-            g.total += int(n)
-            g.overdue += int(late or 0)
-        return sorted(out.values(), key=lambda g: (g.code, g.name))
-
-    by_field = groups(Field.id, Field.code, Field.name)
-    by_department = groups(Department.id, Department.name, Department.name)
-    level_query = _filtered(
-        _joined(select(MeasureCycle.escalation_level, func.count(MeasureCycle.id))),
-        cycle.id,
-        replace(f, overdue=True),
-        today,
-    ).group_by(MeasureCycle.escalation_level)
-    by_level = {int(level): int(n) for level, n in session.execute(level_query)}
+    fields: dict[int, GroupCounts] = {}
+    departments: dict[int, GroupCounts] = {}
+    by_level: dict[int, int] = {}
+    for field_id, code, name, dept_id, dept, state, level, late, n in session.execute(query):
+        n, late = int(n), int(late or 0)
+        if late:
+            by_level[int(level)] = by_level.get(int(level), 0) + n
+        if f.overdue is not None and bool(late) != f.overdue:
+            continue
+        by_state[state] = by_state.get(state, 0) + n
+        for groups, gid, gcode, gname in (
+            (fields, field_id, code, name),
+            (departments, dept_id, dept, dept),
+        ):
+            g = groups.setdefault(gid, GroupCounts(gid, gcode, gname))
+            g.by_state[state] = g.by_state.get(state, 0) + n
+            g.total += n
+            g.overdue += n * late
     return PipelineCounts(
         cycle_id=cycle.id,
         year=cycle.year,
         total=sum(by_state.values()),
         by_state=by_state,
-        by_field=by_field,
-        by_department=by_department,
+        by_field=sorted(fields.values(), key=lambda g: (g.code, g.name)),
+        by_department=sorted(departments.values(), key=lambda g: (g.code, g.name)),
         overdue_total=sum(by_level.values()),
         overdue_by_level=by_level,
     )

@@ -25,6 +25,7 @@ from workflow.reports.html import TEMPLATES
 
 LANGUAGES = ("de", "en")
 
+
 def meeting_pack_html(session: Session, meeting_id: int, language: str) -> str:
     """The pack as one self-contained HTML document; ``meeting_not_found`` if there is none."""
     meeting = session.get(Meeting, meeting_id)
@@ -49,7 +50,7 @@ def render_pack(pack: Pack, language: str, org: Organisation | None = None) -> s
     """``org`` gives the words (Fachbereich or Amt …); without it, the default words."""
     lang = language if language in LANGUAGES else "de"
     # Imported here: the catalogue lives with the pages; this module only reads it.
-    from api.i18n import terms_in_effect, translate
+    from api.i18n import terms_in_effect, translate, translate_plural
 
     def t(key: str, **values: object) -> str:
         return translate(key, lang, **values)
@@ -60,9 +61,14 @@ def render_pack(pack: Pack, language: str, org: Organisation | None = None) -> s
         text = translate(key, lang)
         return str(value) if text == key else text
 
+    def tp(key: str, count: int, **values: object) -> str:
+        return translate_plural(key, count, lang, **values)
+
     template = _environment(lang).get_template("meeting_pack.html")
     with terms_in_effect(org):
-        return template.render(p=pack, lang=lang, t=t, label=label, tz=ZoneInfo(pack.timezone))
+        return template.render(
+            p=pack, lang=lang, t=t, tp=tp, label=label, tz=ZoneInfo(pack.timezone)
+        )
 
 
 @lru_cache(maxsize=len(LANGUAGES))

@@ -6,24 +6,27 @@ measure with the department's answer and reason; an escalated item's history; an
 indicator's latest values and target; an earlier decision's text, status and due date.
 A reference that does not belong to the meeting's organisation is treated as missing, never
 shown. After the agenda, the state of implementation: each measure of the body's fields
-with its latest status (``workflow.status_checks.by_field``) on the meeting day. Values
-stay raw codes and dates: ``workflow.meetings.pack`` picks the words.
+with its latest status (``workflow.status_checks.by_field``) on the meeting day. In a
+district's body, for each town a current member represents: that town's measures of its
+cycle of the meeting's year that are overdue on the meeting day. Values stay raw codes and
+dates: ``workflow.meetings.pack`` picks the words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.bodies.models import Body, Meeting
+from workflow.bodies.models import Body, BodyMember, Meeting
 from workflow.bodies.queries import current_members
 from workflow.bodies.scope_access import covered_fields
 from workflow.catalogue.models import Field, Organisation
-from workflow.cycles.models import MeasureCycle
-from workflow.cycles.queries import TimelineEntry, timeline
+from workflow.cycles.models import Cycle, MeasureCycle
+from workflow.cycles.queries import TimelineEntry, overdue_clause, timeline
 from workflow.decisions.models import Decision
 from workflow.indicators.models import Indicator, IndicatorValue
 from workflow.indicators.summary import IndicatorPoint, summarise
@@ -84,6 +87,18 @@ class PackItem:
 
 
 @dataclass(frozen=True)
+class TownSection:
+    """A town a member of the body speaks for, and its overdue measures on the meeting day."""
+
+    name: str
+    represented_by: tuple[str, ...]  # the members' names
+    year: int
+    has_cycle: bool
+    total: int  # the town's measures in its cycle of ``year``
+    overdue: tuple[MeasureStatus, ...]
+
+
+@dataclass(frozen=True)
 class Pack:
     organisation: str
     office: str
@@ -102,6 +117,7 @@ class Pack:
     items: tuple[PackItem, ...]
     # "Stand der Umsetzung": the body's fields, each measure's latest status on the day.
     status_fields: tuple[FieldBlock, ...] = ()
+    towns: tuple[TownSection, ...] = ()
 
 
 def pack_of(session: Session, meeting: Meeting) -> Pack:
@@ -115,6 +131,7 @@ def pack_of(session: Session, meeting: Meeting) -> Pack:
         .where(AgendaItem.meeting_id == meeting.id)
         .order_by(AgendaItem.position, AgendaItem.id)
     ).all()
+    members = current_members(session, body_id=body.id, day=meeting.held_on)
     return Pack(
         organisation=org.name,
         office=org.office_name,
@@ -129,15 +146,55 @@ def pack_of(session: Session, meeting: Meeting) -> Pack:
         title=meeting.title,
         year=cycle.year if cycle else None,
         members=tuple(
-            Person(m.name, m.role, m.represents or "", m.represents_name)
-            for m in current_members(session, body_id=body.id, day=meeting.held_on)
+            Person(m.name, m.role, m.represents or "", m.represents_name) for m in members
         ),
         guests=_guests(session, meeting),
         items=tuple(
             _item(session, org.id, meeting, number, item) for number, item in enumerate(agenda, 1)
         ),
         status_fields=_status_fields(session, org.id, body, meeting.held_on),
+        towns=_towns(session, org, members, meeting.held_on),
     )
+
+
+def _towns(
+    session: Session, district: Organisation, members: Sequence[BodyMember], day: date
+) -> tuple[TownSection, ...]:
+    """One section per town of ``district`` that a current member speaks for, by name.
+
+    As in the digest, a town that does not share its data with the district is shown all
+    the same: its own representative speaks for it in this body.
+    """
+    speakers: dict[int, list[str]] = {}
+    for m in members:
+        if m.represents_organisation_id is not None:
+            speakers.setdefault(m.represents_organisation_id, []).append(m.name)
+    towns = [
+        t
+        for t in (session.get(Organisation, town_id) for town_id in speakers)
+        if t is not None and t.parent_id == district.id and t.archived_at is None
+    ]
+    return tuple(
+        _town_section(session, t, tuple(speakers[t.id]), day)
+        for t in sorted(towns, key=lambda t: (t.name, t.slug))
+    )
+
+
+def _town_section(
+    session: Session, town: Organisation, names: tuple[str, ...], day: date
+) -> TownSection:
+    cycle = session.scalars(
+        select(Cycle).where(Cycle.organisation_id == town.id, Cycle.year == day.year)
+    ).first()
+    if cycle is None:
+        return TownSection(town.name, names, day.year, False, 0, ())
+    total = session.scalar(
+        select(func.count(MeasureCycle.id)).where(MeasureCycle.cycle_id == cycle.id)
+    )
+    late = session.scalars(
+        select(MeasureCycle.id).where(MeasureCycle.cycle_id == cycle.id, overdue_clause(day))
+    ).all()
+    return TownSection(town.name, names, day.year, True, total or 0, tuple(statuses(session, late)))
 
 
 def _status_fields(

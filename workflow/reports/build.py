@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from workflow.reports import data, html
 from workflow.reports.data import ReportUnavailable
+from workflow.reports.district_data import district_part
 
 __all__ = ["FORMATS", "KINDS", "Rendered", "ReportUnavailable", "build_report"]
 
@@ -54,10 +55,12 @@ def build_report(
         scope = data.scope_for(
             session, organisation_id=organisation_id, year=year, report_date=report_date
         )
+        # District part (issue 15, item 4): None unless the organisation is a district.
+        towns = district_part(session, scope, with_status_quo=kind == "status-quo")
         document = (
-            html.status_quo_html(data.status_quo(session, scope))
+            html.status_quo_html(data.status_quo(session, scope), towns)
             if kind == "status-quo"
-            else html.annual_html(data.annual(session, scope))
+            else html.annual_html(data.annual(session, scope), towns)
         )
     if fmt == "pdf":
         from workflow.reports.pdf import html_to_pdf

@@ -22,6 +22,7 @@ from workflow.catalogue.models import Field
 from workflow.machine import State
 from workflow.reports import data, pending, rates
 from workflow.reports.council_models import CouncilFieldText, CouncilPaper
+from workflow.reports.district_data import DistrictPart, district_part
 from workflow.reports.german import number
 from workflow.terms import terms_for
 
@@ -72,6 +73,8 @@ class CouncilPaperData:
     agreed: int
     completed: int
     overdue: int
+    # District part (issue 15, item 4): the towns for the Kreistag; None for anyone else.
+    district: DistrictPart | None = None
 
     @property
     def summary(self) -> str:
@@ -178,6 +181,7 @@ def council_paper(session: Session, scope: data.Scope) -> CouncilPaperData:
         agreed=sum(f.agreed for f in fields),
         completed=sum(f.completed for f in fields),
         overdue=sum(f.overdue for f in fields),
+        district=district_part(session, scope),  # District part (issue 15, item 4).
     )
 
 

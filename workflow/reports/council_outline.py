@@ -59,6 +59,11 @@ def outline(paper: CouncilPaperData) -> tuple[Block, ...]:
         blocks.append(Block("subheading", f"Handlungsfeld {section.code}: {section.name}"))
         blocks.append(Block("para", section.figures))
         blocks.extend(Block("para", p) for p in paragraphs(section.assessment))
+    if paper.district:  # District part (issue 15, item 4): the towns, for the Kreistag.
+        # Imported here: district_sections builds on this module's Block.
+        from workflow.reports.district_sections import outline_blocks
+
+        blocks.extend(outline_blocks(paper.district, paper.year))
     blocks.append(Block("heading", "Anlagen"))
     blocks.append(
         Block("items", rows=tuple((f"Anlage {i}: {t}",) for i, t in enumerate(paper.attachments, 1)))

@@ -19,6 +19,8 @@ from workflow.decisions import export as register
 from workflow.decisions.queries import DecisionRow
 from workflow.reports import charts, german
 from workflow.reports.data import Annual, FieldBlock, MeetingPack, StatusQuo
+from workflow.reports.district_data import DistrictPart
+from workflow.reports.district_sections import add_to_toc, html_context
 from workflow.reports.rates import RateRow
 from workflow.reports.stands import STAND_DE
 
@@ -161,13 +163,15 @@ def _decision_chart(fields: tuple[FieldBlock, ...]) -> Markup:
     )
 
 
-def status_quo_html(report: StatusQuo) -> str:
+def status_quo_html(report: StatusQuo, district: DistrictPart | None = None) -> str:
     toc = Toc()
     toc.add("ueberblick", "Überblick")
     for block in report.fields:
         toc.add(f"feld-{block.code}", f"Handlungsfeld {block.code}: {block.name}")
         for goal in block.goals:
             toc.add(f"ziel-{goal.code}", f"Ziel {goal.code} (Rang {goal.rank}): {goal.name}", 2)
+    if district:  # District part (issue 15, item 4): the towns that share their data.
+        add_to_toc(toc, district, goals=False)
     toc.add("methode", "Methodische Hinweise")
     return _render(
         "status_quo.html",
@@ -176,10 +180,12 @@ def status_quo_html(report: StatusQuo) -> str:
         h=report.header,
         toc=toc,
         decision_chart=_decision_chart(report.fields),
+        district_goals=False,
+        **html_context(district, report.header.year),
     )
 
 
-def annual_html(report: Annual) -> str:
+def annual_html(report: Annual, district: DistrictPart | None = None) -> str:
     toc = Toc()
     for ident, title in (
         ("ueberblick", "Überblick"),
@@ -194,6 +200,8 @@ def annual_html(report: Annual) -> str:
         ("methode", "Methodische Hinweise"),
         ("begriffe", "Begriffe"),
     ):
+        if ident == "methode" and district:  # District part (issue 15, item 4).
+            add_to_toc(toc, district, goals=True)
         toc.add(ident, title)
     indicator_charts = {
         s.code: Markup(
@@ -226,6 +234,8 @@ def annual_html(report: Annual) -> str:
         department_chart=_rates_chart(f"Quoten je {report.header.terms.unit}", rates.by_department),
         indicator_charts=indicator_charts,
         unchecked_last=_unchecked_last(report),
+        district_goals=True,
+        **html_context(district, report.header.year),
     )
 
 

@@ -1,0 +1,102 @@
+"""GET /api/v1/measure-cycles with ``after``: a keyset walk meets the numbered pages' rows."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from api.app import create_app
+from tests.dashboard_seed import bearer, seed
+from workflow.accounts import Role
+from workflow.cycles.models import MeasureCycle
+from workflow.db import unit_of_work
+from workflow.runtime import Runtime
+
+LIST = "/api/v1/measure-cycles"
+SIZE = 7
+
+
+def _spread_due_dates(rt: Runtime, ids: list[int]) -> None:
+    """Ties, gaps and missing dates, so the walk by due date crosses each kind of boundary."""
+    with unit_of_work(rt.sessions) as session:
+        for n, item in enumerate(ids):
+            due = None if n % 5 == 0 else date(2026, 4, 1 + n % 3)
+            session.execute(update(MeasureCycle).where(MeasureCycle.id == item).values(due_on=due))
+
+
+def _numbered(client: TestClient, h: dict[str, str], params: Mapping[str, object]) -> list[int]:
+    first = client.get(LIST, params={**params, "page_size": SIZE}, headers=h).json()
+    pages = -(-first["total"] // SIZE)
+    return [
+        i["id"]
+        for page in range(1, pages + 1)
+        for i in client.get(
+            LIST, params={**params, "page_size": SIZE, "page": page}, headers=h
+        ).json()["items"]
+    ]
+
+
+def _walked(client: TestClient, h: dict[str, str], params: Mapping[str, object]) -> list[int]:
+    answer = client.get(LIST, params={**params, "page_size": SIZE}, headers=h).json()
+    ids = [i["id"] for i in answer["items"]]
+    while answer["next"] is not None:
+        answer = client.get(
+            LIST, params={**params, "page_size": SIZE, "after": answer["next"]}, headers=h
+        ).json()
+        assert answer["total"] is None
+        assert answer["items"], "a cursor was handed out for an empty page"
+        ids += [i["id"] for i in answer["items"]]
+    return ids
+
+
+@pytest.mark.parametrize("order", ["code", "due", "state"])
+def test_walking_with_after_meets_the_numbered_pages(rt: Runtime, order: str) -> None:
+    s = seed(rt)
+    client, h = TestClient(create_app()), bearer(s, Role.COORDINATOR)
+    _spread_due_dates(rt, s.item_ids)
+    moved = client.post(
+        f"/api/v1/measure-cycles/{s.item_ids[4]}/transitions",
+        json={
+            "event": "record_interview",
+            "version": 1,
+            "payload": {"decision": "keep", "held_on": "2026-03-02"},
+        },
+        headers=h,
+    )
+    assert moved.status_code == 200
+    numbered = _numbered(client, h, {"order": order})
+    assert sorted(numbered) == sorted(s.item_ids)
+    assert _walked(client, h, {"order": order}) == numbered
+    only = {"order": order, "state": "initial_interview"}
+    assert _walked(client, h, only) == _numbered(client, h, only)
+    assert len(_walked(client, h, only)) == len(s.item_ids) - 1
+
+
+def _cursor(data: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+
+def test_a_bad_cursor_is_422_with_a_german_sentence(rt_sqlite: Runtime) -> None:
+    s = seed(rt_sqlite)
+    client, h = TestClient(create_app()), bearer(s, Role.COORDINATOR)
+    good = client.get(LIST, params={"page_size": 5}, headers=h).json()["next"]
+    assert client.get(LIST, params={"after": good}, headers=h).status_code == 200
+    for order, cursor in (
+        ("code", "nicht-base64!"),
+        ("code", _cursor([1, 2])),
+        ("code", _cursor({"o": "code", "k": ["M1"]})),
+        ("code", _cursor({"o": "code", "k": ["M1", "7"]})),
+        ("due", _cursor({"o": "due", "k": ["morgen", "M1", 7]})),
+        ("due", good),
+    ):
+        answer = client.get(LIST, params={"order": order, "after": cursor}, headers=h)
+        assert answer.status_code == 422, (cursor, answer.text)
+        error = answer.json()["error"]
+        assert error["code"] == "cursor_invalid"
+        assert "erste Seite" in error["message"]

@@ -1,0 +1,173 @@
+"""Pages of the measures-in-cycle list by position (keyset) or by number, with one sort order.
+
+A page asked by number counts every match and skips to ``offset``, which reads all rows before
+it; a page asked after a cursor starts at the sort key of the previous page's last row and
+counts nothing, so its cost does not grow with the page's position. Both sort by the list's
+order (``queries.ORDERS``) and then by id, so the key is unique and a keyset walk meets every
+row exactly once, in the order the numbered pages show.
+
+The filters, joins and columns are those of ``queries.list_items``; nothing here decides what
+a list shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from workflow.catalogue.models import Contact, Measure
+from workflow.cycles.models import Cycle, MeasureCycle
+from workflow.cycles.queries import (
+    _ITEM_COLUMNS,
+    ORDERS,
+    ItemFilter,
+    ItemRow,
+    _filtered,
+    _joined,
+)
+
+# The sort key after the list's order: (column, the ItemRow attribute holding its value).
+_KEYS: dict[str, tuple[tuple[Any, str], ...]] = {
+    "code": ((Measure.code, "measure_code"), (MeasureCycle.id, "id")),
+    "due": (
+        (MeasureCycle.due_on, "due_on"),
+        (Measure.code, "measure_code"),
+        (MeasureCycle.id, "id"),
+    ),
+    "state": (
+        (MeasureCycle.state, "state"),
+        (Measure.code, "measure_code"),
+        (MeasureCycle.id, "id"),
+    ),
+}
+# Only ``due_on`` may be null, and it sorts last (``ORDERS["due"]``).
+_NULLABLE = {"due_on"}
+_MAX_CURSOR = 2000
+
+
+class CursorInvalid(ValueError):
+    """The ``after`` cursor is not one this list handed out for this order."""
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[ItemRow]
+    total: int | None
+    next: str | None
+
+
+def encode_cursor(order: str, row: ItemRow) -> str:
+    key = [_json_value(getattr(row, attr)) for _col, attr in _KEYS[order]]
+    raw = json.dumps({"o": order, "k": key}, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _json_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def decode_cursor(order: str, cursor: str) -> list[Any]:
+    """The sort key in ``cursor``; raises CursorInvalid for anything this module did not write."""
+    if len(cursor) > _MAX_CURSOR:
+        raise CursorInvalid("too long")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw.decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise CursorInvalid("not base64 JSON") from None
+    if not isinstance(data, dict) or data.get("o") != order:
+        raise CursorInvalid("another order")
+    key = data.get("k")
+    keys = _KEYS[order]
+    if not isinstance(key, list) or len(key) != len(keys):
+        raise CursorInvalid("wrong key length")
+    return [_key_value(attr, value) for (_col, attr), value in zip(keys, key, strict=True)]
+
+
+def _key_value(attr: str, value: object) -> object:
+    if attr == "id":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+            raise CursorInvalid("id")
+        return value
+    if attr in _NULLABLE:
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise CursorInvalid("date") from None
+    if not isinstance(value, str) or len(value) > 500:
+        raise CursorInvalid(attr)
+    return value
+
+
+def _after(order: str, values: list[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order of ``_KEYS[order]`` (nulls last)."""
+    condition: ColumnElement[bool] = false()
+    # From the last column to the first: (a, rest) > (x, rest') ⇔ a > x or (a = x and rest > rest').
+    for (column, attr), value in reversed(list(zip(_KEYS[order], values, strict=True))):
+        if attr in _NULLABLE and value is None:
+            condition = and_(column.is_(None), condition)
+        elif attr in _NULLABLE:
+            condition = or_(column > value, column.is_(None), and_(column == value, condition))
+        else:
+            condition = or_(column > value, and_(column == value, condition))
+    first_column, first_attr = _KEYS[order][0]
+    first = values[0]
+    # Redundant with the condition above, but a plain range on the leading column lets the
+    # planner start an index scan there instead of reading from the beginning.
+    if first_attr in _NULLABLE and first is None:
+        return and_(first_column.is_(None), condition)
+    if first_attr in _NULLABLE:
+        return and_(or_(first_column >= first, first_column.is_(None)), condition)
+    return and_(first_column >= first, condition)
+
+
+def list_page(
+    session: Session,
+    *,
+    cycle: Cycle,
+    today: date,
+    f: ItemFilter,
+    order: str,
+    limit: int,
+    offset: int = 0,
+    after: str | None = None,
+) -> Page:
+    """One page: after the cursor ``after`` (no total) or at ``offset`` (with the total).
+
+    Raises CursorInvalid for a cursor this list did not hand out for ``order``.
+    """
+    order = order if order in _KEYS else "code"
+    position: ColumnElement[bool] = true()
+    if after is not None:
+        position = _after(order, decode_cursor(order, after))
+    # Implied by the cycle, said so that the unique index on (organisation_id, code) of
+    # measure can serve the sort by code.
+    same_org = Measure.organisation_id == cycle.organisation_id
+    query = _filtered(
+        _joined(select(*_ITEM_COLUMNS).join(Cycle, Cycle.id == MeasureCycle.cycle_id))
+        .outerjoin(Contact, Contact.id == Measure.contact_id)
+        .where(same_org, position),
+        cycle.id,
+        f,
+        today,
+    ).order_by(*ORDERS[order], MeasureCycle.id)
+    if after is None and offset:
+        query = query.offset(offset)
+    # One row more than the page tells whether another page follows, without counting.
+    found = [ItemRow(**r._mapping, today=today) for r in session.execute(query.limit(limit + 1))]
+    rows = found[:limit]
+    total = None
+    if after is None:
+        counted = _filtered(_joined(select(func.count(MeasureCycle.id))), cycle.id, f, today)
+        total = int(session.scalar(counted.where(same_org)) or 0)
+    following = encode_cursor(order, rows[-1]) if len(found) > limit else None
+    return Page(rows=rows, total=total, next=following)

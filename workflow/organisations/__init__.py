@@ -1,0 +1,1 @@
+"""Managing the installation's organisations (the platform operator's work, issue 15)."""
