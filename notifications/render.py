@@ -411,6 +411,7 @@ class Renderer:
                 "indicators": [],
                 "decisions": [],
                 "status_checks": [],
+                "towns": [],  # before members could represent a town (issue 15)
             }
             extra.update(legacy | ctx["digest"])
         return extra

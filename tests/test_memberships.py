@@ -82,6 +82,13 @@ def test_a_token_of_two_organisations_must_name_one(rt: Runtime) -> None:
         assert answer.status_code == 403, answer.text
         assert answer.json()["error"]["code"] == "organisation_not_yours"
 
+    me = client.get("/api/v1/me", headers={**token, HEADER: "nachbarort"}).json()
+    assert (me["organisation"], me["role"]) == ("nachbarort", "steering")
+    assert [(p["slug"], p["role"], p["home"]) for p in me["organisations"]] == [
+        ("musterstadt", "coordinator", True),
+        ("nachbarort", "steering", False),
+    ]
+
     with rt.sessions() as session:
         stored = session.get(User, s.user_ids[Role.COORDINATOR])
         assert stored is not None
@@ -157,6 +164,27 @@ def test_an_archived_organisation_admits_nobody(rt: Runtime) -> None:
     )
     assert named.status_code == 403
     assert "archiviert" in named.text
+
+
+def test_the_admin_of_the_other_organisation_sees_the_guest(rt: Runtime) -> None:
+    s = _world(rt)
+    with unit_of_work(rt.sessions) as session:
+        admin = session.get(User, s.user_ids[Role.ADMIN])
+        assert admin is not None
+        join(
+            session,
+            user=admin,
+            organisation=_org(session, "nachbarort"),
+            role="admin",
+            now=rt.clock.now(),
+        )
+    client = TestClient(create_app())
+    listed = client.get("/api/v1/users", headers={**bearer(s, Role.ADMIN), HEADER: "nachbarort"})
+    assert listed.status_code == 200, listed.text
+    assert {(u["email"], u["role"]) for u in listed.json()} == {
+        ("admin@musterstadt.example.org", "admin"),
+        ("coordinator@musterstadt.example.org", "steering"),
+    }
 
 
 def test_joining_checks_role_and_home(rt: Runtime) -> None:

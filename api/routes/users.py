@@ -14,11 +14,12 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from api.deps import Admin, Reader, SessionDep
+from api.deps import Admin, Reader, SessionDep, organisation_of
 from api.errors import ApiError
 from api.routes.schemas import ERRORS, UserIn, UserOut
 from workflow import runtime
 from workflow.accounts import AccountRefused, ApiToken, Role, User, add_or_update_user
+from workflow.memberships import members_of, places_of
 from workflow.sessions import deactivate_user
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
@@ -45,9 +46,34 @@ class TokenOut(BaseModel):
     revoked_at: datetime | None
 
 
-@router.get("/me", response_model=UserOut, summary="Das eigene Konto")
-def me(user: Reader) -> UserOut:
-    return UserOut.model_validate(user)
+class PlaceOut(BaseModel):
+    """An organisation the account works for, to be named in ``X-Zielflow-Organisation``."""
+
+    slug: str
+    name: str
+    role: str
+    home: bool
+
+
+class MeOut(UserOut):
+    organisation: str  # the organisation this request acted for
+    organisations: list[PlaceOut]
+
+
+@router.get("/me", response_model=MeOut, summary="Das eigene Konto und seine Organisationen")
+def me(user: Reader, session: SessionDep) -> MeOut:
+    stored = session.get(User, user.id)
+    assert stored is not None  # the request's own account
+    acting = organisation_of(session, user)
+    return MeOut(
+        **UserOut.model_validate(user).model_dump(),
+        organisation=acting.slug,
+        organisations=[
+            PlaceOut(slug=p.slug, name=p.name, role=p.role, home=p.home)
+            for p in places_of(session, stored)
+            if p.home or not p.archived
+        ],
+    )
 
 
 @router.get(
@@ -67,7 +93,13 @@ def list_users(user: Admin, session: SessionDep) -> list[UserOut]:
     rows = session.scalars(
         select(User).where(User.organisation_id == user.organisation_id).order_by(User.email)
     )
-    return [UserOut.model_validate(u) for u in rows]
+    own = [UserOut.model_validate(u) for u in rows]
+    # Accounts of other organisations who also work here, with their role here.
+    guests = [
+        UserOut.model_validate(u).model_copy(update={"role": role})
+        for u, role in members_of(session, user.organisation_id)
+    ]
+    return sorted(own + guests, key=lambda u: u.email)
 
 
 @router.post(
