@@ -1,11 +1,23 @@
 """Sends the outbox: claim rows under a lease, one email per recipient and kind, mark them sent.
 
 At-least-once by construction: a row is marked sent only after the SMTP server accepted
-the message. Each claim carries a token, and right before each email the claim's lease is
-renewed for just that email's rows, so a long batch is never taken over by a second worker
-while the first still sends it. The one window for a duplicate is a crash after the server's
-"250 OK" and before the mark commits; the Message-ID is fixed on the rows before sending, and
-such rows are resent together and alone, so the copy carries the same Message-ID.
+the message. Each claim carries a token; its lease is renewed for all its rows in one
+statement whenever it could run out during the next send (every SMTP step timing out), so
+a long batch is never taken over by a second worker while the first still sends it.
+
+The pipeline (``_Delivery``): one thread renders the claim ahead in chunks of
+``RENDER_CHUNK`` emails, each chunk one transaction with its rows' Message-IDs fixed and
+what the templates read prefetched; most emails are written as bytes (notifications/mime.py).
+``ZIELFLOW_SMTP_CONNECTIONS`` connections send them. A second thread marks each sent email;
+the marks waiting at one moment share one commit, and each connection awaits its previous
+email's mark after RCPT and before DATA, so the commit overlaps the server's answers.
+
+The duplicate windows: (1) a crash after the server's "250" and before the mark commits
+leaves at most one email per connection sent and unmarked (one with the default single
+connection, as before); (2) a connection that drops while waiting for the "250". The
+Message-ID is fixed on the rows before sending, and such rows are resent together and
+alone, so the copy carries the same Message-ID. Rendered but unsent emails of a dead
+worker are resent the same way; their form links were never seen by anyone.
 """
 
 from __future__ import annotations
@@ -14,33 +26,37 @@ import asyncio
 import hashlib
 import logging
 import secrets
+import threading
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from notifications.bounces.verp import return_path
+from notifications.mime import Envelope, message_bytes
 from notifications.models import Channel, OutboxMessage, OutboxStatus
 from notifications.outbox import Draft, enqueue
-from notifications.recipients import WITHDRAWN
+from notifications.recipients import WITHDRAWN, recipient_contact_id
 from notifications.recipients import resolve as resolve_recipients
 from notifications.render import RenderedEmail, Renderer
-from notifications.smtp import PermanentFailure, SmtpConnection, TemporaryFailure
+from notifications.smtp import PermanentFailure, TemporaryFailure
+from notifications.smtp_pool import RawSmtpConnection
 from notifications.subject import SubjectHeader
 from workflow import runtime
 from workflow.accounts import Role, User
-from workflow.catalogue.models import Organisation
+from workflow.catalogue.models import Contact, Measure, Organisation
 from workflow.conference.consent import WITHDRAWN_NOTE
 from workflow.conference.mail import ConsentWithdrawn
-from workflow.config import Settings
+from workflow.config import LEASE_TIMEOUTS, Settings
+from workflow.cycles.models import MeasureCycle
 from workflow.db import unit_of_work
 from workflow.organisations.active import of_active_organisation
 
@@ -54,6 +70,10 @@ SINGLE |= {"meeting_invitation", "meeting_changed"}
 SINGLE |= {"conference_invitation"}
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
+# Emails rendered in one transaction: large enough to save round trips, small enough that
+# SQLite's write lock (held while rendering) never stalls a mark for long.
+RENDER_CHUNK = 8
+T = TypeVar("T")
 
 
 @dataclass
@@ -96,6 +116,7 @@ def group_key(row: OutboxMessage) -> GroupKey:
 class Claim:
     token: str
     ids: list[int]
+    lease_until: datetime | None = None
 
 
 def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> Claim:
@@ -136,7 +157,7 @@ def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> C
             )
             .execution_options(synchronize_session=False)
         )
-    return Claim(token, ids)
+    return Claim(token, ids, now + lease)
 
 
 def message_id(row_ids: list[int], mail_from: str) -> str:
@@ -210,29 +231,431 @@ def _run_coroutine(coroutine: Coroutine[Any, Any, None]) -> None:
 
 
 async def _deliver(rt: runtime.Runtime, taken: Claim, report: SendReport) -> None:
-    with unit_of_work(rt.sessions) as session:
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.id.in_(taken.ids), OutboxMessage.claim_token == taken.token)
-            .order_by(OutboxMessage.id)
-        ).all()
-        # Addresses as they are now (a corrected one included), before rows are grouped.
-        withdrawn = resolve_recipients(session, list(rows))
-        for row in withdrawn:
-            row.status = OutboxStatus.DEAD.value
-            row.lease_until = None
-            row.last_error = row.last_error or WITHDRAWN
-        groups: dict[GroupKey, list[int]] = defaultdict(list)
-        for row in rows:
-            if row in withdrawn:
-                continue
-            # Rows that already went out once under a Message-ID (a crash in the window)
-            # go out again exactly as before: together, alone, with that Message-ID.
-            key = ("resend", row.message_id) if row.message_id else group_key(row)
-            groups[key].append(row.id)
-    async with SmtpConnection(rt.settings) as smtp:
-        for row_ids in groups.values():
-            await _deliver_group(rt, smtp, taken.token, row_ids, report)
+    await _Delivery(rt, taken, report).run()
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One email, built and with its rows' Message-ID fixed, waiting for a connection."""
+
+    row_ids: list[int]
+    kind: str
+    sender: str
+    recipient: str
+    data: bytes | None  # the message as SMTP bytes (notifications/mime.py) ...
+    message: EmailMessage | None  # ... or, for a shape it does not write, the message object
+
+
+class _Delivery:
+    """One claim's emails: rendered in a thread, sent over the pool, each marked once sent.
+
+    The rendering thread works ahead in small chunks (one transaction each), so the next
+    emails are built while the server answers; a second thread marks sent emails (those
+    waiting share a commit) and renews the lease. A connection sends the next email's DATA
+    only once the previous one is marked, so a killed worker leaves at most one email per
+    connection sent and unmarked (the documented duplicate window).
+    """
+
+    def __init__(self, rt: runtime.Runtime, taken: Claim, report: SendReport) -> None:
+        self.rt = rt
+        self.taken = taken
+        self.report = report
+        self.lease = timedelta(seconds=rt.settings.send_lease_seconds)
+        # A send may take every SMTP step's timeout; the lease must outlast that at its start.
+        self.min_lease = timedelta(seconds=LEASE_TIMEOUTS * rt.settings.smtp_timeout_seconds)
+        self.lease_until = taken.lease_until or rt.clock.now()
+        self.ours: set[int] = set(taken.ids)
+        self.finished: set[int] = set()
+        self.render_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send-render")
+        self.mark_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send-mark")
+        self.renewing = asyncio.Lock()
+        self.marking_lock = threading.Lock()
+        self.to_mark: list[tuple[Outgoing, asyncio.Future[None]]] = []
+
+    async def _in(self, thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(thread, fn, *args)
+
+    async def run(self) -> None:
+        try:
+            groups = await self._in(self.render_thread, self._groups)
+            if groups:
+                await self._pipeline(groups)
+        finally:
+            self.render_thread.shutdown()
+            self.mark_thread.shutdown()
+
+    async def _pipeline(self, groups: list[list[int]]) -> None:
+        connections = min(self.rt.settings.smtp_connections, len(groups))
+        queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize=2 * RENDER_CHUNK)
+        tasks = [asyncio.create_task(self._produce(groups, queue, connections))]
+        tasks += [asyncio.create_task(self._consume(queue)) for _ in range(connections)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- the rendering thread --------------------------------------------------------------
+
+    def _groups(self) -> list[list[int]]:
+        """The claim's rows as emails: withdrawn addresses dead, the rest grouped."""
+        with unit_of_work(self.rt.sessions) as session:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(self.taken.ids),
+                    OutboxMessage.claim_token == self.taken.token,
+                )
+                .order_by(OutboxMessage.id)
+            ).all()
+            # Addresses as they are now (a corrected one included), before rows are grouped;
+            # the contacts loaded in one query first, so that each row's lookup is a hit.
+            held = _prefetch_contacts(session, list(rows))
+            withdrawn = resolve_recipients(session, list(rows))
+            del held
+            for row in withdrawn:
+                row.status = OutboxStatus.DEAD.value
+                row.lease_until = None
+                row.last_error = row.last_error or WITHDRAWN
+            groups: dict[GroupKey, list[int]] = defaultdict(list)
+            for row in rows:
+                if row in withdrawn:
+                    continue
+                # Rows that already went out once under a Message-ID (a crash in the window)
+                # go out again exactly as before: together, alone, with that Message-ID.
+                key = ("resend", row.message_id) if row.message_id else group_key(row)
+                groups[key].append(row.id)
+        self.finished.update(r.id for r in withdrawn)
+        return list(groups.values())
+
+    def _render_chunk(self, chunk: list[list[int]]) -> list[Outgoing]:
+        """Render ``chunk`` in one transaction; if any email fails, each again in its own."""
+        try:
+            with unit_of_work(self.rt.sessions) as session:
+                return self._render_together(session, chunk)
+        except _ChunkFailed:
+            pass
+        built = (
+            _prepare_group(self.rt, self.taken.token, ids, self.report)
+            for ids in chunk
+            if self._still_ours(ids)
+        )
+        return [out for out in built if out is not None]
+
+    def _render_together(self, session: Session, chunk: list[list[int]]) -> list[Outgoing]:
+        now = self.rt.clock.now()
+        kept = [ids for ids in chunk if self._still_ours(ids)]
+        mail_from = self.rt.settings.mail_from
+        mids = {tuple(ids): message_id(ids, mail_from) for ids in kept}
+        if mids:
+            session.execute(
+                update(OutboxMessage),
+                [{"id": i, "message_id": mid} for ids, mid in mids.items() for i in ids],
+            )
+        wanted = [i for ids in kept for i in ids]
+        rows = {
+            r.id: r
+            for r in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(wanted)))
+        }
+        # Held here so that the renderer's gets and lazy loads find them in the identity map,
+        # which holds objects only weakly: one query per kind for the chunk, not per email.
+        held = _prefetch(session, list(rows.values()))
+        orgs = {
+            o.id: o
+            for o in session.scalars(
+                select(Organisation).where(
+                    Organisation.id.in_({r.organisation_id for r in rows.values()})
+                )
+            )
+        }
+        renderer = Renderer(session, self.rt.settings, now)
+        built: list[Outgoing] = []
+        for ids in kept:
+            group = [rows[i] for i in ids]
+            try:
+                built.append(_build(renderer, group, orgs.get(group[0].organisation_id), now))
+            except Exception as exc:
+                # Roll back the whole chunk; each of its emails is then rendered on its own.
+                raise _ChunkFailed from exc
+        del held
+        return built
+
+    def _still_ours(self, ids: list[int]) -> bool:
+        if all(i in self.ours for i in ids):
+            return True
+        log.warning("outbox rows %s were taken over by another worker; skipped", ids)
+        return False
+
+    def _renew(self) -> None:
+        """Extend the lease of every row of the claim still being sent, in one statement.
+
+        A transaction of its own: inside a chunk's it would lock rows being marked sent.
+        """
+        with unit_of_work(self.rt.sessions) as session:
+            self._renew_in(session, self.rt.clock.now())
+
+    def _renew_in(self, session: Session, now: datetime) -> None:
+        pending = [i for i in self.taken.ids if i not in self.finished]
+        if not pending:
+            return
+        kept = session.connection().execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(pending),
+                OutboxMessage.claim_token == self.taken.token,
+                OutboxMessage.status == OutboxStatus.SENDING.value,
+            )
+            .values(lease_until=now + self.lease)
+            .returning(OutboxMessage.id)
+        )
+        self.ours = set(kept.scalars())
+        self.lease_until = now + self.lease
+
+    # -- the event loop --------------------------------------------------------------------
+
+    async def _produce(
+        self, groups: list[list[int]], queue: asyncio.Queue[Outgoing | None], senders: int
+    ) -> None:
+        start, size = 0, 1
+        while start < len(groups):
+            # The first chunks are small, so that the first email leaves soon.
+            chunk = groups[start : start + size]
+            start, size = start + size, min(2 * size, RENDER_CHUNK)
+            await self._keep_lease()
+            for out in await self._in(self.render_thread, self._render_chunk, chunk):
+                await queue.put(out)
+        for _ in range(senders):
+            await queue.put(None)
+
+    async def _consume(self, queue: asyncio.Queue[Outgoing | None]) -> None:
+        smtp = RawSmtpConnection(self.rt.settings)
+        marking: asyncio.Future[None] | None = None
+        async with smtp:
+            while (out := await queue.get()) is not None:
+                marking = await self._send(smtp, out, marking)
+            if marking is not None:
+                await marking
+
+    async def _send(
+        self, smtp: RawSmtpConnection, out: Outgoing, marking: asyncio.Future[None] | None
+    ) -> asyncio.Future[None] | None:
+        """Send ``out``; returns the future of its mark, which the next email awaits.
+
+        The previous email's mark commits while this one's MAIL and RCPT are answered, and
+        always before its DATA: one email per connection is all a killed worker can leave
+        stored by the server and unmarked.
+        """
+        await self._keep_lease()
+        if not self._still_ours(out.row_ids):
+            return marking
+        ids = out.row_ids
+        try:
+            if out.data is not None:
+                await smtp.send_bytes(
+                    out.data, sender=out.sender, recipients=[out.recipient], before_data=marking
+                )
+            else:
+                assert out.message is not None
+                if marking is not None:
+                    await marking
+                await smtp.send(out.message, sender=out.sender)
+        except PermanentFailure as exc:
+            await self._after_failure(marking, ids, str(exc), permanent=True, kept=False)
+            return None
+        except TemporaryFailure as exc:
+            await self._after_failure(
+                marking, ids, str(exc), permanent=False, kept=exc.maybe_delivered
+            )
+            return None
+        return self._mark(out)
+
+    def _mark(self, out: Outgoing) -> asyncio.Future[None]:
+        """Queue ``out``'s mark; the marks of all connections waiting then share one commit."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        with self.marking_lock:
+            self.to_mark.append((out, done))
+            start = len(self.to_mark) == 1
+        if start:
+            self.mark_thread.submit(self._mark_queued, loop)
+        return done
+
+    def _mark_queued(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self.marking_lock:
+            batch, self.to_mark = self.to_mark, []
+        try:
+            _mark_sent(self.rt, self.taken.token, [i for out, _ in batch for i in out.row_ids])
+        except Exception as exc:
+            for _, done in batch:
+                loop.call_soon_threadsafe(done.set_exception, exc)
+            return
+        for out, done in batch:
+            self.finished.update(out.row_ids)
+            self.report.emails_sent += 1
+            self.report.rows_sent += len(out.row_ids)
+            self.report.by_kind[out.kind] = self.report.by_kind.get(out.kind, 0) + 1
+            loop.call_soon_threadsafe(done.set_result, None)
+
+    async def _after_failure(
+        self,
+        marking: asyncio.Future[None] | None,
+        ids: list[int],
+        error: str,
+        *,
+        permanent: bool,
+        kept: bool,
+    ) -> None:
+        if marking is not None:  # a refusal before DATA left the previous mark unawaited
+            await marking
+        await self._in(self.mark_thread, self._failed, ids, error, permanent, kept)
+
+    def _failed(self, ids: list[int], error: str, permanent: bool, maybe_delivered: bool) -> None:
+        _failed(
+            self.rt,
+            self.taken.token,
+            ids,
+            error,
+            permanent=permanent,
+            report=self.report,
+            keep_message_id=maybe_delivered,
+        )
+        self.finished.update(ids)
+
+    async def _keep_lease(self) -> None:
+        """Renew the whole claim's lease once it could run out during the next send.
+
+        While the lease holds no other worker can take a row, so ``ours`` is only
+        re-read here; one statement per renewal, not one per email.
+        """
+        async with self.renewing:
+            if self.lease_until - self.rt.clock.now() < self.min_lease:
+                await self._in(self.mark_thread, self._renew)
+
+
+def _prefetch_contacts(session: Session, rows: list[OutboxMessage]) -> list[object]:
+    ids = {i for r in rows if (i := recipient_contact_id(r)) is not None}
+    if not ids:
+        return []
+    return list(session.scalars(select(Contact).where(Contact.id.in_(ids))))
+
+
+def _prefetch(session: Session, rows: list[OutboxMessage]) -> list[object]:
+    """Load what rendering ``rows`` reads by primary key: contacts, measures in cycle with
+    their measures and departments, cycles."""
+    held = _prefetch_contacts(session, rows)
+    mc_ids = {r.measure_cycle_id for r in rows if r.measure_cycle_id}
+    if mc_ids:
+        held += (
+            session.scalars(
+                select(MeasureCycle)
+                .where(MeasureCycle.id.in_(mc_ids))
+                .options(
+                    joinedload(MeasureCycle.measure).joinedload(Measure.department),
+                    joinedload(MeasureCycle.cycle),
+                )
+            )
+            .unique()
+            .all()
+        )
+    return held
+
+
+class _ChunkFailed(Exception):
+    """An email of a chunk failed to render; the chunk's transaction is rolled back."""
+
+
+def _build(
+    renderer: Renderer, rows: list[OutboxMessage], org: Organisation | None, now: datetime
+) -> Outgoing:
+    """Render ``rows`` (one email) and write it as bytes, or as a message where bytes won't do."""
+    settings = renderer.settings
+    rendered = renderer.render(rows)
+    first = rows[0]
+    sender_name = org.office_name if org else "zielflow"
+    # A row may name its own reply address (a status request: whoever collects it).
+    reply_to = str(first.context.get("reply_to") or "") or (org.contact_email if org else "")
+    mid = message_id([r.id for r in rows], settings.mail_from)
+    data = None
+    if not rendered.attachments:
+        data = message_bytes(
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            envelope=Envelope(
+                sender_name,
+                settings.mail_from,
+                first.recipient_name,
+                first.recipient_email,
+                reply_to,
+            ),
+            headers=[
+                ("Date", format_datetime(now)),
+                ("Message-ID", mid),
+                ("Auto-Submitted", "auto-generated"),
+                ("X-Zielflow-Kind", first.kind),
+                *rendered.headers,
+            ],
+        )
+    message = None
+    if data is None:
+        message = build_message(
+            rendered,
+            rows=rows,
+            sender_name=sender_name,
+            mail_from=settings.mail_from,
+            now=now,
+            reply_to=reply_to,
+        )
+    return Outgoing(
+        row_ids=[r.id for r in rows],
+        kind=first.kind,
+        sender=_envelope_sender(first.id, settings) or settings.mail_from,
+        recipient=first.recipient_email,
+        data=data,
+        message=message,
+    )
+
+
+def _prepare_group(
+    rt: runtime.Runtime, token: str, row_ids: list[int], report: SendReport
+) -> Outgoing | None:
+    """One email in its own transaction: lease, Message-ID, render; a failure is recorded."""
+    settings = rt.settings
+    try:
+        with unit_of_work(rt.sessions) as session:
+            now = rt.clock.now()
+            mid = message_id(row_ids, settings.mail_from)
+            if not _renew(
+                session, token, row_ids, now, timedelta(seconds=settings.send_lease_seconds), mid
+            ):
+                session.rollback()
+                log.warning("outbox rows %s were taken over by another worker; skipped", row_ids)
+                return None
+            rows = list(
+                session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id.in_(row_ids))
+                    .order_by(OutboxMessage.id)
+                )
+            )
+            org = session.get(Organisation, rows[0].organisation_id)
+            return _build(Renderer(session, settings, now), rows, org, now)
+    except ConsentWithdrawn:
+        # The actor withdrew after the row was queued: not a failure anyone must act on.
+        _failed(rt, token, row_ids, WITHDRAWN_NOTE, permanent=True, report=report, quiet=True)
+        return None
+    except Exception as exc:  # a rendering bug must not stop the other emails
+        log.exception("rendering outbox rows %s failed", row_ids)
+        _failed(
+            rt,
+            token,
+            row_ids,
+            f"render: {type(exc).__name__}: {exc}",
+            permanent=False,
+            report=report,
+        )
+        return None
 
 
 def _renew(
@@ -252,74 +675,9 @@ def _renew(
     return int(result.rowcount or 0) == len(row_ids)
 
 
-async def _deliver_group(
-    rt: runtime.Runtime, smtp: SmtpConnection, token: str, row_ids: list[int], report: SendReport
-) -> None:
-    settings = rt.settings
-    try:
-        with unit_of_work(rt.sessions) as session:
-            now = rt.clock.now()
-            mid = message_id(row_ids, settings.mail_from)
-            if not _renew(
-                session, token, row_ids, now, timedelta(seconds=settings.send_lease_seconds), mid
-            ):
-                session.rollback()
-                log.warning("outbox rows %s were taken over by another worker; skipped", row_ids)
-                return
-            rows = list(
-                session.scalars(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.id.in_(row_ids))
-                    .order_by(OutboxMessage.id)
-                )
-            )
-            org = session.get(Organisation, rows[0].organisation_id)
-            rendered = Renderer(session, settings, now).render(rows)
-            message = build_message(
-                rendered,
-                rows=rows,
-                sender_name=org.office_name if org else "zielflow",
-                mail_from=settings.mail_from,
-                now=now,
-                # A row may name its own reply address (a status request: whoever collects it).
-                reply_to=str(rows[0].context.get("reply_to") or "")
-                or (org.contact_email if org else ""),
-            )
-            kind = rows[0].kind
-            envelope_sender = _envelope_sender(rows[0].id, settings)
-    except ConsentWithdrawn:
-        # The actor withdrew after the row was queued: not a failure anyone must act on.
-        _failed(rt, token, row_ids, WITHDRAWN_NOTE, permanent=True, report=report, quiet=True)
-        return
-    except Exception as exc:  # a rendering bug must not stop the other emails
-        log.exception("rendering outbox rows %s failed", row_ids)
-        _failed(
-            rt,
-            token,
-            row_ids,
-            f"render: {type(exc).__name__}: {exc}",
-            permanent=False,
-            report=report,
-        )
-        return
-    try:
-        await smtp.send(message, sender=envelope_sender)
-    except PermanentFailure as exc:
-        _failed(rt, token, row_ids, str(exc), permanent=True, report=report)
-        return
-    except TemporaryFailure as exc:
-        _failed(
-            rt,
-            token,
-            row_ids,
-            str(exc),
-            permanent=False,
-            report=report,
-            keep_message_id=exc.maybe_delivered,
-        )
-        return
+def _mark_sent(rt: runtime.Runtime, token: str, row_ids: list[int]) -> None:
     with unit_of_work(rt.sessions) as session:
-        session.execute(
+        session.connection().execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.id.in_(row_ids),
@@ -332,11 +690,7 @@ async def _deliver_group(
                 lease_until=None,
                 last_error="",
             )
-            .execution_options(synchronize_session=False)
         )
-    report.emails_sent += 1
-    report.rows_sent += len(row_ids)
-    report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
 
 
 def _envelope_sender(first_row_id: int, settings: Settings) -> str | None:

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     sweep_batch_size: int = Field(default=500, ge=1)
     send_batch_size: int = Field(default=200, ge=1)
     send_lease_seconds: int = Field(default=300, ge=10)
+    # The sender's SMTP connections, each sending one message at a time (notifications/sender.py).
+    smtp_connections: int = Field(
+        default=1, ge=1, le=16, description="gleichzeitige SMTP-Verbindungen des Versands"
+    )
     send_max_attempts: int = Field(default=8, ge=1)
     organisation: str = Field(default="", description="slug of the organisation the CLI acts on")
     # Accounts (workflow/sessions.py, workflow/accounts.py).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from notifications.sink import CapturingHandler, start_sink
 from workflow import runtime
 from workflow import simulate_bodies as bodies_model
 from workflow import simulate_status_checks as status_model
-from workflow.catalogue.models import Organisation
+from workflow.catalogue.models import Contact, Measure, Organisation
 from workflow.catalogue.service import ensure_organisation, import_catalogue
 from workflow.clock import FrozenClock
 from workflow.config import Settings
@@ -325,14 +326,67 @@ def _cycle_missing(rt: runtime.Runtime, org_id: int, year: int) -> bool:
         )
 
 
-def _reminders_by_stay(
-    session: Session, mc_ids: list[int]
-) -> dict[tuple[int, int], list[datetime]]:
+ACTIVE = (
+    State.INITIAL_INTERVIEW.value,
+    State.TARGET_AGREEMENT.value,
+    State.REVIEW.value,
+    State.ASSESSMENT.value,
+)
+# Today's answers go through the services in transactions of this many items: a commit per
+# answer cost more than the answer itself, one per day would hold the write lock too long.
+BATCH = 500
+
+
+@dataclass
+class Known:
+    """The forms already started for today's answers, read in one query each."""
+
+    agreements: dict[int, TargetAgreement] = field(default_factory=dict)
+    reviews: dict[int, Review] = field(default_factory=dict)
+    # The stays of today's Erstgespräche, held here because the session's identity map holds
+    # rows only weakly: ``record_interview`` then finds each without a query of its own.
+    stays: list[MeasureCycle] = field(default_factory=list)
+
+
+# One answer: given the transaction and the forms read for the batch, it does its part.
+Work = Callable[[Session, Known], None]
+
+
+@dataclass(frozen=True)
+class Answer:
+    mc_id: int
+    work: Work
+    form: str = ""  # "interview", "agreement" or "review": what the work reads first
+
+
+def _active(session: Session) -> list[Item]:
+    """Every measure-in-cycle the people may act on, as plain rows (no ORM objects)."""
     rows = session.execute(
         select(
-            OutboxMessage.measure_cycle_id, OutboxMessage.dedupe_key, OutboxMessage.sent_at
-        ).where(
-            OutboxMessage.measure_cycle_id.in_(mc_ids),
+            MeasureCycle.id,
+            MeasureCycle.state,
+            MeasureCycle.stay,
+            MeasureCycle.version,
+            MeasureCycle.entered_state_at,
+            MeasureCycle.due_on,
+            Measure.contact_id,
+            Contact.name,
+        )
+        .join(Measure, Measure.id == MeasureCycle.measure_id)
+        .outerjoin(Contact, Contact.id == Measure.contact_id)
+        .where(MeasureCycle.state.in_(ACTIVE))
+        .order_by(MeasureCycle.id)
+    ).all()
+    return [Item(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "") for r in rows]
+
+
+def _reminders_by_stay(session: Session) -> dict[tuple[int, int], list[datetime]]:
+    """The reminders sent to the stays now waiting for an answer, by stay."""
+    rows = session.execute(
+        select(OutboxMessage.measure_cycle_id, OutboxMessage.dedupe_key, OutboxMessage.sent_at)
+        .join(MeasureCycle, MeasureCycle.id == OutboxMessage.measure_cycle_id)
+        .where(
+            MeasureCycle.state.in_(WAITING),
             OutboxMessage.kind.in_(REMINDER_KINDS),
             OutboxMessage.status == "sent",
         )
@@ -346,12 +400,14 @@ def _reminders_by_stay(
     return {k: sorted(v) for k, v in out.items()}
 
 
-def _drop_proposed(session: Session, mc_ids: list[int]) -> set[int]:
+def _drop_proposed(session: Session) -> set[int]:
     """Agreements whose department proposed to drop the measure: they wait for a body."""
     return set(
         session.scalars(
-            select(TargetAgreement.measure_cycle_id).where(
-                TargetAgreement.measure_cycle_id.in_(mc_ids),
+            select(TargetAgreement.measure_cycle_id)
+            .join(MeasureCycle, MeasureCycle.id == TargetAgreement.measure_cycle_id)
+            .where(
+                MeasureCycle.state.in_(WAITING),
                 TargetAgreement.decision == "drop_proposed",
                 TargetAgreement.submitted_at.is_not(None),
             )
@@ -362,109 +418,133 @@ def _drop_proposed(session: Session, mc_ids: list[int]) -> set[int]:
 def _act(
     rt: runtime.Runtime, clock: FrozenClock, people: People, cal: BusinessCalendar, day: date
 ) -> None:
+    """Read once, decide for everyone (every draw in the order of the stays), then answer
+    through the services in a few transactions."""
     with rt.sessions() as s:
-        rows = s.scalars(
-            select(MeasureCycle)
-            .where(
-                MeasureCycle.state.in_(
-                    [
-                        State.INITIAL_INTERVIEW.value,
-                        State.TARGET_AGREEMENT.value,
-                        State.REVIEW.value,
-                        State.ASSESSMENT.value,
-                    ]
-                )
-            )
-            .order_by(MeasureCycle.id)
-        ).all()
-        active = [
-            Item(
-                mc.id,
-                mc.state,
-                mc.stay,
-                mc.version,
-                mc.entered_state_at,
-                mc.due_on,
-                mc.measure.contact_id,
-                mc.measure.contact.name if mc.measure.contact else "",
-            )
-            for mc in rows
-        ]
-        reminders = _reminders_by_stay(s, [mc.id for mc in active if mc.state in WAITING])
-        proposed = _drop_proposed(s, [mc.id for mc in active if mc.state in WAITING])
+        active = _active(s)
+        reminders = _reminders_by_stay(s)
+        proposed = _drop_proposed(s)
+    answers: list[Answer] = []
     for mc in active:
-        entered = cal.local_date(mc.entered_state_at)
-        if mc.state == State.INITIAL_INTERVIEW.value:
-            when = people.plan(
-                mc, lambda entered=entered: entered + timedelta(days=people.rng.randint(3, 45))
-            )
-            if day >= when:
-                decision = people.pick([("keep", 80), ("adapt", 15), ("drop", 5)])
-                _do(
-                    rt,
-                    lambda s, mc=mc, decision=decision: record_interview(
-                        session=s,
-                        clock=clock,
-                        measure_cycle_id=mc.id,
-                        expected_version=mc.version,
-                        actor=COORDINATOR,
-                        decision=decision,
-                        held_on=day,
-                        notes="simuliert",
-                        implementation_status=people.pick(
-                            [("in_progress", 50), ("not_started", 30), ("ongoing", 20)]
-                        ),
-                    ),
-                )
-        elif mc.state in WAITING and mc.id not in proposed:
-            after, delay = people.plan(mc, people.answer_plan)
-            sent = reminders.get((mc.id, mc.stay), [])
-            if sent and mc.due_on and people.plan_extension(mc):
-                # Some departments ask for more time after the first reminder; the coordinator agrees.
-                payload = {
-                    "due_on": (mc.due_on + timedelta(days=21)).isoformat(),
-                    "reason": "Personalwechsel",
-                }
-                _do(
-                    rt,
-                    lambda s, mc=mc, payload=payload: _move(
-                        s, clock, mc, Event.EXTEND_DEADLINE, payload
-                    ),
-                )
-                continue
-            if after is None or len(sent) < after:
-                continue
-            since = cal.local_date(sent[after - 1]) if after else entered
-            if day >= since + timedelta(days=delay):
-                _answer(rt, clock, people, mc, day)
-        elif mc.state == State.ASSESSMENT.value:
-            wait, send_back = people.plan(
-                mc, lambda: (people.rng.randint(1, 8), people.rng.random() < 0.05)
-            )
-            if day >= entered + timedelta(days=wait):
-                event, payload = (
-                    (Event.SEND_BACK, {"comment": "Bitte Zahlen ergänzen"})
-                    if send_back
-                    else (Event.ACCEPT_REVIEW, {})
-                )
-                _do(
-                    rt,
-                    lambda s, mc=mc, event=event, payload=payload: _move(
-                        s, clock, mc, event, payload
-                    ),
-                )
+        answer = _decide(clock, people, cal, day, mc, reminders, proposed)
+        if answer is not None:
+            answers.append(answer)
+    for first in range(0, len(answers), BATCH):
+        _write(rt, answers[first : first + BATCH])
 
 
-def _answer(rt: runtime.Runtime, clock: FrozenClock, people: People, mc: Item, day: date) -> None:
+def _decide(
+    clock: FrozenClock,
+    people: People,
+    cal: BusinessCalendar,
+    day: date,
+    mc: Item,
+    reminders: dict[tuple[int, int], list[datetime]],
+    proposed: set[int],
+) -> Answer | None:
+    """What this stay's person does today, if anything; draws now, writes later."""
+    entered = cal.local_date(mc.entered_state_at)
+    if mc.state == State.INITIAL_INTERVIEW.value:
+        return _interview(clock, people, day, mc, entered)
+    if mc.state in WAITING and mc.id not in proposed:
+        after, delay = people.plan(mc, people.answer_plan)
+        sent = reminders.get((mc.id, mc.stay), [])
+        if sent and mc.due_on and people.plan_extension(mc):
+            # Some departments ask for more time after the first reminder; the coordinator agrees.
+            payload = {
+                "due_on": (mc.due_on + timedelta(days=21)).isoformat(),
+                "reason": "Personalwechsel",
+            }
+            return Answer(mc.id, lambda s, _k: _move(s, clock, mc, Event.EXTEND_DEADLINE, payload))
+        if after is None or len(sent) < after:
+            return None
+        since = cal.local_date(sent[after - 1]) if after else entered
+        if day >= since + timedelta(days=delay):
+            return _answer(clock, people, mc, day)
+        return None
+    if mc.state == State.ASSESSMENT.value:
+        wait, send_back = people.plan(
+            mc, lambda: (people.rng.randint(1, 8), people.rng.random() < 0.05)
+        )
+        if day >= entered + timedelta(days=wait):
+            event, payload = (
+                (Event.SEND_BACK, {"comment": "Bitte Zahlen ergänzen"})
+                if send_back
+                else (Event.ACCEPT_REVIEW, {})
+            )
+            return Answer(mc.id, lambda s, _k: _move(s, clock, mc, event, payload))
+    return None
+
+
+def _interview(
+    clock: FrozenClock, people: People, day: date, mc: Item, entered: date
+) -> Answer | None:
+    when = people.plan(mc, lambda: entered + timedelta(days=people.rng.randint(3, 45)))
+    if day < when:
+        return None
+    decision = people.pick([("keep", 80), ("adapt", 15), ("drop", 5)])
+    status = people.pick([("in_progress", 50), ("not_started", 30), ("ongoing", 20)])
+
+    def interview(s: Session, _known: Known) -> None:
+        record_interview(
+            session=s,
+            clock=clock,
+            measure_cycle_id=mc.id,
+            expected_version=mc.version,
+            actor=COORDINATOR,
+            decision=decision,
+            held_on=day,
+            notes="simuliert",
+            implementation_status=status,
+        )
+
+    return Answer(mc.id, interview, "interview")
+
+
+def _write(rt: runtime.Runtime, answers: list[Answer]) -> None:
+    """One transaction for a batch of answers, each through its service; the forms they
+    continue are read in one query per kind instead of one per answer."""
+    with unit_of_work(rt.sessions) as s:
+        known = Known(
+            agreements=_by_stay(
+                s, TargetAgreement, [a.mc_id for a in answers if a.form == "agreement"]
+            ),
+            reviews=_by_stay(s, Review, [a.mc_id for a in answers if a.form == "review"]),
+            stays=_stays(s, [a.mc_id for a in answers if a.form == "interview"]),
+        )
+        for answer in answers:
+            answer.work(s, known)
+
+
+def _stays(s: Session, mc_ids: list[int]) -> list[MeasureCycle]:
+    if not mc_ids:
+        return []
+    return list(s.scalars(select(MeasureCycle).where(MeasureCycle.id.in_(mc_ids))))
+
+
+def _by_stay(s: Session, model: Any, mc_ids: list[int]) -> dict[int, Any]:
+    if not mc_ids:
+        return {}
+    rows = s.scalars(select(model).where(model.measure_cycle_id.in_(mc_ids)).order_by(model.id))
+    out: dict[int, Any] = {}
+    for row in rows:
+        out.setdefault(row.measure_cycle_id, row)  # the first, as ``.first()`` found it
+    return out
+
+
+def _answer(clock: FrozenClock, people: People, mc: Item, day: date) -> Answer:
     actor = f"contact:{mc.contact_id}"
     now = clock.now()
     if mc.state == State.TARGET_AGREEMENT.value:
         decision = people.pick([("implement", 88), ("deferred", 6), ("drop_proposed", 6)])
+        milestones = (
+            status_model.agreement_milestones(people.status, agreed_on=day)
+            if decision == "implement" and people.status is not None
+            else None
+        )
 
-        def agree(s: Session) -> None:
-            agreement = s.scalars(
-                select(TargetAgreement).where(TargetAgreement.measure_cycle_id == mc.id)
-            ).first()
+        def agree(s: Session, known: Known) -> None:
+            agreement = known.agreements.get(mc.id)
             if agreement is None:
                 agreement = TargetAgreement(measure_cycle_id=mc.id, decision=decision)
                 s.add(agreement)
@@ -476,10 +556,8 @@ def _answer(rt: runtime.Runtime, clock: FrozenClock, people: People, mc: Item, d
             agreement.targets = "Simulierte Zielvereinbarung"
             agreement.responsible = mc.contact_name
             if decision == "implement":
-                if people.status is not None:
-                    agreement.milestones = status_model.agreement_milestones(
-                        people.status, agreed_on=day
-                    )
+                if milestones is not None:
+                    agreement.milestones = milestones
                 _move(s, clock, mc, Event.SUBMIT_AGREEMENT, {}, actor)
                 status_model.sync_milestones(
                     s, measure_cycle_id=mc.id, agreement=agreement, now=now
@@ -492,24 +570,23 @@ def _answer(rt: runtime.Runtime, clock: FrozenClock, people: People, mc: Item, d
             else:  # without bodies the coordinator follows the proposal at once
                 _move(s, clock, mc, Event.DROP, {"reason": "Streichung vorgeschlagen"}, COORDINATOR)
 
-        _do(rt, agree)
-    else:
-        achievement = people.pick(
-            [("erreicht", 45), ("teilweise", 30), ("nicht_erreicht", 15), ("nicht_begonnen", 10)]
-        )
-        proposal = people.pick([("continue", 60), ("adapt", 30), ("drop", 10)])
+        return Answer(mc.id, agree, "agreement")
+    achievement = people.pick(
+        [("erreicht", 45), ("teilweise", 30), ("nicht_erreicht", 15), ("nicht_begonnen", 10)]
+    )
+    proposal = people.pick([("continue", 60), ("adapt", 30), ("drop", 10)])
 
-        def review(s: Session) -> None:
-            row = s.scalars(select(Review).where(Review.measure_cycle_id == mc.id)).first()
-            if row is None:
-                row = Review(measure_cycle_id=mc.id, achievement=achievement, proposal=proposal)
-                s.add(row)
-            row.achievement, row.proposal = achievement, proposal
-            row.submitted_at, row.submitted_by = now, actor
-            row.proposal_text = "Simulierter Vorschlag"
-            _move(s, clock, mc, Event.SUBMIT_REVIEW, {}, actor)
+    def review(s: Session, known: Known) -> None:
+        row = known.reviews.get(mc.id)
+        if row is None:
+            row = Review(measure_cycle_id=mc.id, achievement=achievement, proposal=proposal)
+            s.add(row)
+        row.achievement, row.proposal = achievement, proposal
+        row.submitted_at, row.submitted_by = now, actor
+        row.proposal_text = "Simulierter Vorschlag"
+        _move(s, clock, mc, Event.SUBMIT_REVIEW, {}, actor)
 
-        _do(rt, review)
+    return Answer(mc.id, review, "review")
 
 
 def _move(
@@ -529,11 +606,6 @@ def _move(
         actor=actor,
         payload=payload,
     )
-
-
-def _do(rt: runtime.Runtime, work: Any) -> None:
-    with unit_of_work(rt.sessions) as s:
-        work(s)
 
 
 def _summary(

@@ -267,7 +267,7 @@ def _candidates(s: Session, agenda: list[_Item]) -> list[tuple[int | None, int, 
     out: list[tuple[int | None, int, str, int]] = []
     seen: set[int] = set()
     for item in agenda:
-        query = select(Measure).where(
+        query = select(Measure.id, Measure.code, Measure.contact_id).where(
             Measure.contact_id.is_not(None), Measure.status != MeasureStatus.DROPPED.value
         )
         if item.measure_cycle_id is not None:
@@ -280,8 +280,9 @@ def _candidates(s: Session, agenda: list[_Item]) -> list[tuple[int | None, int, 
             )
         else:
             continue
-        for measure in s.scalars(query.order_by(Measure.code)):
-            if measure.contact_id is not None and measure.contact_id not in seen:
-                seen.add(measure.contact_id)
-                out.append((item.id, measure.id, measure.code, measure.contact_id))
+        # Columns, not Measure objects: a field report covers a whole Handlungsfeld.
+        for measure_id, code, contact_id in s.execute(query.order_by(Measure.code)):
+            if contact_id is not None and contact_id not in seen:
+                seen.add(contact_id)
+                out.append((item.id, measure_id, code, contact_id))
     return out

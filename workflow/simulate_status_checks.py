@@ -22,7 +22,8 @@ The summary counts from the database at the end:
   grace period past its date at the end (the pipeline's "verzögert" rule).
 
 Seeded from streams of its own, so the departments' other behaviour for a seed stays as it
-was. Never touches the clock; one transaction per answer.
+was. Never touches the clock; one transaction per day for each kind of answer, with a
+savepoint per answer so that a refused one leaves the others standing.
 """
 
 from __future__ import annotations
@@ -192,19 +193,25 @@ def _answer_requests(
             )
             .order_by(StatusCheckRequest.id)
         ).all()
-    for request_id, opened_at, due_on in waiting:
-        if request_id not in people.answers:
-            opened_on = cal.local_date(opened_at)
-            people.answers[request_id] = _answer_day(people.rng, opened_on, due_on)
-        on = people.answers[request_id]
-        if on is None or on > day:
-            continue
-        people.answers[request_id] = None  # one answer per part; corrections are not modelled
-        try:
-            with unit_of_work(rt.sessions) as s:
-                _answer(s, clock, people.rng, request_id, day)
-        except (StatusCheckRefused, AnswersRefused):
-            pass  # closed meanwhile, or an answer the form would refuse: the contact gives up
+    if not waiting:
+        return
+    # One transaction for the day's answers, each drawn and written in the order of the
+    # parts, so the stream of draws stays as it was with a transaction per answer.
+    with unit_of_work(rt.sessions) as s:
+        for request_id, opened_at, due_on in waiting:
+            if request_id not in people.answers:
+                opened_on = cal.local_date(opened_at)
+                people.answers[request_id] = _answer_day(people.rng, opened_on, due_on)
+            on = people.answers[request_id]
+            if on is None or on > day:
+                continue
+            people.answers[request_id] = None  # one answer per part; corrections are not modelled
+            try:
+                # A savepoint per answer: a refused one leaves the others of the day standing.
+                with s.begin_nested():
+                    _answer(s, clock, people.rng, request_id, day)
+            except (StatusCheckRefused, AnswersRefused):
+                pass  # closed meanwhile, or an answer the form would refuse: the contact gives up
 
 
 def _answer_day(rng: random.Random, opened_on: date, due_on: date) -> date | None:
@@ -266,6 +273,7 @@ def _answer_milestones(
             )
             .order_by(Milestone.id)
         ).all()
+    answers: list[tuple[int, str, date | None]] = []  # milestone, contact, new date if moved
     for milestone_id, moves, due_on, contact_id in due:
         key = (milestone_id, moves)
         if key not in people.milestones:
@@ -279,16 +287,23 @@ def _answer_milestones(
         if plan.what == NEVER or plan.on > day:
             continue
         people.milestones[key] = MilestonePlan(NEVER, plan.on)  # answered once
-        by = f"contact:{contact_id}"
-        try:
-            with unit_of_work(rt.sessions) as s:
-                if plan.what == CONFIRM:
-                    confirm(session=s, clock=clock, milestone_id=milestone_id, by=by)
-                else:
-                    later = day + timedelta(days=people.rng.randint(21, 60))
-                    move(session=s, clock=clock, milestone_id=milestone_id, new_date=later, by=by)
-        except MilestoneRefused:
-            pass  # answered meanwhile, or a date the link refuses: the contact lets it be
+        later = day + timedelta(days=people.rng.randint(21, 60)) if plan.what == MOVE else None
+        answers.append((milestone_id, f"contact:{contact_id}", later))
+    if not answers:
+        return
+    with unit_of_work(rt.sessions) as s:
+        for milestone_id, by, later in answers:
+            try:
+                # A savepoint per answer: a refused one leaves the others of the day standing.
+                with s.begin_nested():
+                    if later is None:
+                        confirm(session=s, clock=clock, milestone_id=milestone_id, by=by)
+                    else:
+                        move(
+                            session=s, clock=clock, milestone_id=milestone_id, new_date=later, by=by
+                        )
+            except MilestoneRefused:
+                pass  # answered meanwhile, or a date the link refuses: the contact lets it be
 
 
 def summary(session: Session, *, organisation_id: int, today: date, end: date) -> dict[str, Any]:
