@@ -12,6 +12,8 @@ import csv
 import io
 from pathlib import Path
 
+from workflow.csv_safe import unescape_cell, write_csv
+
 
 def rehomed(source: Path, domain: str, target: Path) -> Path:
     """``source`` with every address in an ``…email`` column moved to ``domain``, written
@@ -22,16 +24,21 @@ def rehomed(source: Path, domain: str, target: Path) -> Path:
     first_line = text.split("\n", 1)[0]
     # The importer's own rule (workflow/catalogue/rows.py), so the copy reads as the source.
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    # Read as the importer reads (unescaped), written escaped again: the copy means the same.
+    rows = [
+        [unescape_cell(cell) for cell in row]
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    ]
     if not rows:
         return source
     header = [h.strip().lower() for h in rows[0]]
     mail_columns = [i for i, name in enumerate(header) if name.endswith("email")]
     out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(rows[0])
-    for row in rows[1:]:
-        writer.writerow(_moved(row, mail_columns, domain))
+    write_csv(
+        out,
+        [rows[0], *(_moved(row, mail_columns, domain) for row in rows[1:])],
+        delimiter=delimiter,
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(out.getvalue(), encoding="utf-8")
     return target
