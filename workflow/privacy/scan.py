@@ -47,7 +47,9 @@ def org_clause(table: Table, organisation_id: int, hops: int = 0) -> ColumnEleme
     """
     if table.name == "organisation":
         return table.c.id == organisation_id
-    if "organisation_id" in table.c:
+    # A nullable organisation_id is a choice, not the owner (a session's switcher choice,
+    # NULL for the home organisation): such rows belong through their other keys.
+    if "organisation_id" in table.c and not table.c.organisation_id.nullable:
         return table.c.organisation_id == organisation_id
     if hops >= _MAX_HOPS:
         return None
