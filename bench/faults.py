@@ -1,4 +1,4 @@
-"""``python -m bench.faults --runs N [--seed S] [--json]``: the fault suite's runs, as many as wanted.
+"""``python -m bench.faults --runs N [--seed S] [--resume] [--json]``: fault runs, as many as wanted.
 
 Each run is ``tests.fault_scenario.run_scenario`` (the body of the pytest fault suite: the same
 seeded plans, injectors and judge), with servers this command starts itself: a private
@@ -6,6 +6,11 @@ PostgreSQL cluster (``initdb``; the shared server is never restarted), and per r
 the faulty SMTP sink. A failed run is recorded with its seed and the next one starts. The
 per-run table and the totals replace the section ``bench.faults`` of bench/RESULTS.md; the
 JSON goes to bench/results/faults.json (and to stdout with ``--json``).
+
+A thousand runs take hours, so the JSON is rewritten after every run and ``--resume`` goes on
+from the runs it holds (same seed base) up to ``--runs`` in all; each sitting's command, times
+and load are kept in it. ``kill -USR1`` on the command ends it after the current run, with the
+report written; a run cut short otherwise is simply run again by the next ``--resume``.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import argparse
 import json
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,8 +165,32 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|") or "–"
 
 
+FULL_TABLE_UP_TO = 60  # above it the report lists failed runs only; the JSON holds every run
+
+
+def by_primary(results: list[RunResult]) -> list[str]:
+    """One table row per primary fault: how often it was drawn and what it cost."""
+    runs: Counter[str] = Counter(r.primary for r in results)
+    lines = [
+        "| primary fault | runs | passed | rows due | lost | dup. in window | dup. outside "
+        "| mean s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for primary in sorted(runs):
+        mine = [r for r in results if r.primary == primary]
+        lines.append(
+            f"| {_cell(primary)} | {len(mine)} | {sum(not r.failure for r in mine)} "
+            f"| {sum(r.rows_due for r in mine)} | {sum(r.lost for r in mine)} "
+            f"| {sum(r.duplicated_in_window for r in mine)} "
+            f"| {sum(r.duplicated_outside for r in mine)} "
+            f"| {sum(r.seconds for r in mine) / len(mine):.0f} |"
+        )
+    return lines
+
+
 def render(results: list[RunResult], facts: list[str]) -> str:
     t = totals(results)
+    shown = results if len(results) <= FULL_TABLE_UP_TO else [r for r in results if r.failure]
     lines = [
         f"## Fault runs (`python -m bench.faults`): {t['runs']} runs",
         "",
@@ -178,12 +209,23 @@ def render(results: list[RunResult], facts: list[str]) -> str:
         + (", ".join(f"run {r.index} (seed {r.seed})" for r in results if r.failure) or "none")
         + ".",
         "",
+        *by_primary(results),
+        "",
+        *(
+            []
+            if shown is results
+            else [
+                f"Every run is in bench/results/faults.json; below, the failed runs only "
+                f"({len(shown)}).",
+                "",
+            ]
+        ),
         "| run | seed | faults injected | kill points | rows due | sent | delivered | lost "
         "| dup. in window | dup. outside | dead / notices | answers kept | s | result |",
         "| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
         "| ---: | --- |",
     ]
-    for r in results:
+    for r in shown:
         result = "passed" if not r.failure else f"**failed**: {_cell(r.failure)}"
         lines.append(
             f"| {r.index} | {r.seed} | {_cell('; '.join(r.injected))} "
@@ -195,11 +237,44 @@ def render(results: list[RunResult], facts: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _sitting_line(sitting: dict[str, Any]) -> str:
+    return (
+        f"- Runs {sitting['first']}–{sitting['last']}: `{sitting['command']}`, "
+        f"{sitting['began']} to {sitting['ended']} UTC, load average (1, 5, 15 min) before "
+        f"{sitting['load_before']}, after {sitting['load_after']}"
+        + (
+            "; **shared machine**, other processes used the same cores"
+            if sitting["shared"]
+            else "; the machine was otherwise idle"
+        )
+        + "."
+    )
+
+
+def _previous(path: Path, seed: int) -> tuple[list[RunResult], list[dict[str, Any]]]:
+    """The runs and sittings of an earlier ``--runs`` with the same seed base, to go on from."""
+    if not path.exists():
+        return [], []
+    data = json.loads(path.read_text())
+    runs = [RunResult(**r) for r in data.get("runs", [])]
+    if runs and runs[0].seed - runs[0].index != seed:
+        raise SystemExit(
+            f"bench.faults: {path} holds runs of seed base {runs[0].seed - runs[0].index}, "
+            f"not {seed}; --resume needs the same --seed"
+        )
+    return runs, list(data.get("sittings", []))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__)
-    parser.add_argument("--runs", type=int, required=True, help="how many seeded runs")
+    parser.add_argument("--runs", type=int, required=True, help="how many seeded runs in all")
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help="run i uses seed S + i (default 7000)"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in the results file and go on from there",
     )
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     parser.add_argument("--report", type=Path, default=BENCH_DIR / "RESULTS.md")
@@ -214,8 +289,46 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(
         ["python", "-m", "bench.faults", *(sys.argv[1:] if argv is None else argv)]
     )
+    json_path = args.results_dir / "faults.json"
+    results, sittings = _previous(json_path, args.seed) if args.resume else ([], [])
+    notes = list(args.note)
+    if args.resume and json_path.exists():
+        notes = [n for n in json.loads(json_path.read_text()).get("notes", []) if n not in notes]
+        notes += args.note
+    stop = {"asked": False}
+    signal.signal(signal.SIGUSR1, lambda *_: stop.update(asked=True))
     load_before, others_before = load_average(), other_busy_processes()
-    results: list[RunResult] = []
+    sitting: dict[str, Any] = {
+        "command": command,
+        "first": len(results),
+        "last": len(results) - 1,
+        "began": f"{datetime.now(UTC):%d.%m.%Y %H:%M}",
+        "load_before": load_before,
+    }
+    machine: dict[str, Any] = {}
+
+    def save() -> dict[str, Any]:
+        others = sorted(set(others_before) | set(other_busy_processes()))
+        sitting.update(
+            ended=f"{datetime.now(UTC):%d.%m.%Y %H:%M}",
+            load_after=load_average(),
+            shared=load_before[0] > SHARED_LOAD or bool(others),
+            seen_running=others[:3],
+        )
+        data = {
+            "command": command,
+            "machine": machine,
+            "notes": notes,
+            "sittings": [*sittings, sitting],
+            "totals": totals(results),
+            "runs": [asdict(r) for r in results],
+        }
+        args.results_dir.mkdir(parents=True, exist_ok=True)
+        partial = json_path.with_suffix(".json.part")
+        partial.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        partial.replace(json_path)  # a kill between runs never leaves half a file
+        return data
+
     with (
         tempfile.TemporaryDirectory(prefix="zielflow-bench-faults-") as tmp,
         private_cluster() as cluster,
@@ -225,28 +338,29 @@ def main(argv: list[str] | None = None) -> int:
                 "bench.faults: PostgreSQL server binaries (initdb, pg_ctl) missing", file=sys.stderr
             )
             return 2
-        for index in range(args.runs):
+        machine.update(machine_info(cluster.url("postgres")))
+        machine["postgresql"] = f"{machine['postgresql']} (a private cluster of the command's own)"
+        for index in range(len(results), args.runs):
+            if stop["asked"]:
+                break
             result = one_run(index, args.seed + index, cluster, Path(tmp) / f"run-{index}")
             results.append(result)
+            sitting["last"] = index
+            save()
             print(
                 f"[faults] run {index} seed {result.seed} ({result.primary}): "
                 f"{result.failure or 'passed'} in {result.seconds:.0f} s",
                 file=sys.stderr,
                 flush=True,
             )
-        machine = machine_info(cluster.url("postgres"))
-    machine["postgresql"] = f"{machine['postgresql']} (a private cluster of the command's own)"
-    facts = run_facts(command, load_before, others_before, machine) + [f"- {n}" for n in args.note]
-    data = {
-        "command": command,
-        "machine": machine,
-        "totals": totals(results),
-        "runs": [asdict(r) for r in results],
-    }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "faults.json").write_text(
-        json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    )
+    data = save()
+    facts = [
+        f"- Machine: {machine.get('cores')} cores, {machine.get('memory_gib')} GiB memory, "
+        f"{machine.get('cpu_model')}; {machine.get('os')}, Python {machine.get('python')}, "
+        f"PostgreSQL {machine.get('postgresql')}.",
+        *(_sitting_line(s) for s in data["sittings"] if s["last"] >= s["first"]),
+        *(f"- {n}" for n in notes),
+    ]
     replace_section(args.report, SECTION, render(results, facts))
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else render(results, facts))
     return 1 if any(r.failure for r in results) else 0
