@@ -16,7 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
+from workflow.cycles import pipeline_store
 from workflow.db import UTCDateTime
 from workflow.deadlines import DeadlinePolicy
 
@@ -207,6 +209,9 @@ def populate(
                 _sync_sequence(conn, table)
             for table in ("cycle", "measure_cycle"):
                 _sync_sequence(conn, table)
+    # The triggers logged one change row per stay; fold them as the first sweep would.
+    with Session(bind=engine) as session, session.begin():
+        pipeline_store.fold(session)
     analyze(engine)
     return {
         "organisations": o,

@@ -7,6 +7,7 @@ failed fault run is named with its seed, and the property tests' size is today's
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,33 @@ def test_the_fuzz_report_says_which_tests_drew_examples(tmp_path: Path) -> None:
     assert (api.examples, api.outcome) == ("200 per operation and mode", "failed")
     assert "500" in api.message
     assert fixed.examples == "–"  # a pinned case, not a property
+
+
+def test_fault_runs_go_on_from_the_saved_results_of_the_same_seed(tmp_path: Path) -> None:
+    from dataclasses import asdict
+
+    from bench.faults import _previous
+
+    saved = tmp_path / "faults.json"
+    assert _previous(saved, 7000) == ([], [])
+    runs = [RunResult(i, 7000 + i, "restart redis", 20.0, rows_due=37) for i in range(3)]
+    sitting = {"command": "python -m bench.faults --runs 3", "first": 0, "last": 2}
+    saved.write_text(json.dumps({"runs": [asdict(r) for r in runs], "sittings": [sitting]}))
+    again, sittings = _previous(saved, 7000)
+    assert again == runs and sittings == [sitting]
+    with pytest.raises(SystemExit, match="seed base 7000, not 9000"):
+        _previous(saved, 9000)
+
+
+def test_a_long_fault_report_sums_per_fault_and_lists_only_failed_runs() -> None:
+    results = [
+        RunResult(i, 7000 + i, ("restart redis", "kill after store")[i % 2], 20.0, rows_due=37)
+        for i in range(100)
+    ]
+    results[41].failure = "AssertionError: 1 reminder lost"
+    results[41].lost = 1
+    text = render(results, [])
+    assert "| restart redis | 50 | 50 | 1850 | 0 | 0 | 0 | 20 |" in text
+    assert "| kill after store | 50 | 49 | 1850 | 1 | 0 | 0 | 20 |" in text
+    assert "below, the failed runs only (1)" in text
+    assert "| 41 | 7041 |" in text and "| 40 | 7040 |" not in text

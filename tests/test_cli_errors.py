@@ -71,6 +71,7 @@ ALL = ORGANISATION | DATABASE | {BAD_SETTING}
 # {out} is a folder that exists except under NO_OUTPUT_FOLDER; {port} a free port.
 COMMANDS: dict[str, Call] = {
     "db upgrade": Call((), frozenset({UNREACHABLE, BAD_SETTING})),
+    "db check": Call((), DATABASE | {BAD_SETTING}),
     # Never connects: it copies the SQLite file, and names a missing one.
     "db backup": Call(("{out}/sicherung.sqlite3",), frozenset({NO_OUTPUT_FOLDER, BAD_SETTING})),
     "person export": Call(("niemand@stadt.example.org", "--output", "{out}/person.json"), ALL),

@@ -113,6 +113,44 @@ def db_backup(path: PathArg) -> None:
     typer.echo(say("db.backup.done", path=path))
 
 
+@db_app.command("check", help=say("help.db.check"))
+def db_check(
+    repair: Annotated[bool, typer.Option("--repair", help=say("help.opt.repair"))] = False,
+) -> None:
+    """Compare the pipeline's counts table with a full count; rebuild it with --repair."""
+    from workflow.cycles import pipeline_store
+    from workflow.cycles.models import NO_DEADLINE
+
+    with unit_of_work(runtime.current().sessions) as session:
+        wrong = pipeline_store.check(session)
+        if wrong and repair:
+            pipeline_store.repair(session)
+    if not wrong:
+        typer.echo(say("db.check.ok"))
+        return
+    typer.echo(say_n("db.check.differs", len(wrong)))
+    for d in wrong:
+        cycle, goal, department, state, level, due = d.key
+        shown = say("db.check.no_due") if due == NO_DEADLINE else f"{due:%d.%m.%Y}"
+        typer.echo(
+            say(
+                "db.check.line",
+                cycle=cycle,
+                goal=goal,
+                department=department,
+                state=state,
+                level=level,
+                due=shown,
+                kept=d.kept,
+                counted=d.counted,
+            )
+        )
+    if repair:
+        typer.echo(say("db.check.repaired"))
+        return
+    _fail(say("db.check.hint"))
+
+
 # The importers count by kind; the indicator importer still names two of its kinds in German
 # (tests/test_indicator_import.py reads them so).
 _IMPORT_KINDS = {"Kennzahlen": "indicators", "Werte": "values"}

@@ -12,7 +12,9 @@ status checks, which it also opens at the policy's months of Umsetzung
 (``workflow.status_checks.sweep``). Measures waiting in Neuplanung move into the next open
 cycle, or their coordinators are reminded to open it (``workflow.cycles.carry``). Last, each
 organisation's coordinators are told once a day about addresses newly reported as bouncing
-(``notifications.bounces.notice``); no reminder is queued for such an address.
+(``notifications.bounces.notice``); no reminder is queued for such an address. Finally the
+changes to the pipeline's counts since the last sweep are folded into its counts table
+(``workflow.cycles.pipeline_store``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from notifications.bounces.notice import queue_bounce_notices
 from notifications.outbox import enqueue
 from workflow.catalogue.models import Organisation
 from workflow.clock import Clock
+from workflow.cycles import pipeline_store
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.carry import REMINDER_KIND as REPLANNING_REMINDER
 from workflow.cycles.carry import sweep_replanning
@@ -101,6 +104,8 @@ def run_sweep(
     report.add("milestone_due", asked)
     with unit_of_work(sessions) as session:
         report.add(BOUNCE_NOTICE, queue_bounce_notices(session, now=now))
+    with unit_of_work(sessions) as session:
+        pipeline_store.fold(session)
     return report
 
 

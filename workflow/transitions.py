@@ -12,16 +12,16 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from notifications.effects import messages_for_move
 from notifications.outbox import enqueue
-from workflow.catalogue.models import MeasureStatus
+from workflow.catalogue.models import Measure, MeasureStatus, Organisation
 from workflow.clock import Clock
 from workflow.cycles import stay
-from workflow.cycles.calendar import calendar_and_policy
-from workflow.cycles.models import AuditEvent, MeasureCycle
+from workflow.cycles.calendar import calendar_and_policy, pin
+from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle
 from workflow.machine import Event, MoveRefused, State, allowed_events, plan_move
 from workflow.messages import message
 
@@ -65,13 +65,24 @@ class VersionConflict(Exception):
 
 
 def load_for_update(session: Session, measure_cycle_id: int) -> MeasureCycle:
-    mc = session.scalars(
-        select(MeasureCycle)
+    """The stay, locked, with everything a move reads: its measure and contact, its cycle's
+    policy and its organisation's calendar, in one statement instead of four."""
+    # populate_existing: a caller may have read the row before (unlocked); under the lock its
+    # values must be the committed ones, or the versioned UPDATE fails on a stale version.
+    row = session.execute(
+        select(MeasureCycle, Cycle, Organisation)
+        .join(Cycle, Cycle.id == MeasureCycle.cycle_id)
+        .join(Organisation, Organisation.id == MeasureCycle.organisation_id)
         .where(MeasureCycle.id == measure_cycle_id)
+        .options(joinedload(MeasureCycle.measure).joinedload(Measure.contact))
         .with_for_update(of=MeasureCycle)
+        .execution_options(populate_existing=True)
     ).first()
-    if mc is None:
+    if row is None:
         raise NotFound(measure_cycle_id)
+    mc, cycle, organisation = row
+    pin(session, cycle)
+    pin(session, organisation)
     return mc
 
 

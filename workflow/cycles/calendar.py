@@ -27,6 +27,12 @@ def _pinned(session: Session, model: type[Cycle] | type[Organisation], ident: in
     return pins[key]
 
 
+def pin(session: Session, row: Cycle | Organisation) -> None:
+    """Keep a row loaded elsewhere (with the stay it belongs to) for ``calendar_and_policy``."""
+    pins: dict[tuple[str, int], Any] = session.info.setdefault(_PINNED, {})
+    pins[(row.__tablename__, row.id)] = row
+
+
 def calendar_and_policy(
     session: Session, mc: MeasureCycle
 ) -> tuple[BusinessCalendar, DeadlinePolicy]:

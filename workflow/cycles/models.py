@@ -41,6 +41,14 @@ class MeasureCycle(Base):
             sqlite_where=text("next_action_at IS NOT NULL"),
         ),
         Index("ix_measure_cycle_org_state", "organisation_id", "state"),
+        # The sweep's carry-forward pass looks for stays in Neuplanung across all cycles: a
+        # handful of rows, found without reading the others.
+        Index(
+            "ix_measure_cycle_replanning",
+            "id",
+            postgresql_where=text("state = 'replanning'"),
+            sqlite_where=text("state = 'replanning'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,3 +144,46 @@ class AuditEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# A stay without a deadline counts under this date: never before any day, so never overdue.
+NO_DEADLINE = date(9999, 12, 31)
+
+
+class PipelineCount(Base):
+    """How many stays share one (cycle, goal, department, state, level, deadline), folded.
+
+    Kept by database triggers on ``measure_cycle`` and ``measure`` (revision 0012): every
+    insert, move, level change or deletion appends -1/+1 rows to ``pipeline_count_change`` in
+    the same transaction; the sweep folds those into this table
+    (``workflow.cycles.pipeline_store``). The pipeline reads both, a few thousand rows
+    instead of every stay; ``zielflow db check`` compares them with a full count.
+    """
+
+    __tablename__ = "pipeline_count"
+
+    cycle_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    goal_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    escalation_level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    due_by: Mapped[date] = mapped_column(primary_key=True)
+    n: Mapped[int]
+
+
+class PipelineCountChange(Base):
+    """One stay entering (+1) or leaving (-1) a count, not yet folded (see PipelineCount).
+
+    Only appended to, so concurrent transitions never wait for each other on a shared row.
+    """
+
+    __tablename__ = "pipeline_count_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int]
+    goal_id: Mapped[int]
+    department_id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(32))
+    escalation_level: Mapped[int]
+    due_by: Mapped[date]
+    n: Mapped[int]
