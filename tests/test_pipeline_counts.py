@@ -114,6 +114,14 @@ def _scanned_equals_counted(rt: runtime.Runtime, cycle_id: int, today: date) -> 
                     counted[tuple(group)] += int(n)
             assert counted == scanned, f
         assert sum(scanned.values()) > 0
+        # A list's total is summed from the table too: equal to counting its rows.
+        for f in [*filters, queries.ItemFilter(overdue=True), queries.ItemFilter(overdue=False)]:
+            rows = session.scalar(
+                queries._filtered(
+                    queries._joined(select(func.count(MeasureCycle.id))), cycle_id, f, today
+                )
+            )
+            assert queries.count_items(session, cycle_id=cycle_id, today=today, f=f) == rows, f
 
 
 def test_counts_follow_every_kind_of_change(rt: runtime.Runtime, clock: FrozenClock) -> None:

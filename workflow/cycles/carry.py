@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, literal_column, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from notifications.effects import messages_for_move
@@ -172,7 +172,9 @@ _WAITING_ACTIVE = (
     select(MeasureCycle)
     .join(Measure, Measure.id == MeasureCycle.measure_id)
     .where(
-        MeasureCycle.state == State.REPLANNING.value,
+        # A literal, not a parameter: a prepared statement's generic plan can then still use
+        # the partial index ix_measure_cycle_replanning, whose condition it matches.
+        MeasureCycle.state == literal_column(f"'{State.REPLANNING.value}'"),
         Measure.status == MeasureStatus.ACTIVE.value,
     )
     .order_by(MeasureCycle.id)

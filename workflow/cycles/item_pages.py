@@ -1,6 +1,7 @@
 """Pages of the measures-in-cycle list by position (keyset) or by number, with one sort order.
 
-A page asked by number counts every match and skips to ``offset``, which reads all rows before
+A page asked by number carries the total (summed from the pipeline's counts table where the
+filter allows, ``queries.count_items``) and skips to ``offset``, which reads all rows before
 it; a page asked after a cursor starts at the sort key of the previous page's last row and
 counts nothing, so its cost does not grow with the page's position. Both sort by the list's
 order (``queries.ORDERS``) and then by id, so the key is unique and a keyset walk meets every
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflow.catalogue.models import Contact, Measure
@@ -31,6 +32,7 @@ from workflow.cycles.queries import (
     ItemRow,
     _filtered,
     _joined,
+    count_items,
 )
 
 # The sort key after the list's order: (column, the ItemRow attribute holding its value).
@@ -167,7 +169,6 @@ def list_page(
     rows = found[:limit]
     total = None
     if after is None:
-        counted = _filtered(_joined(select(func.count(MeasureCycle.id))), cycle.id, f, today)
-        total = int(session.scalar(counted.where(same_org)) or 0)
+        total = count_items(session, cycle_id=cycle.id, today=today, f=f)
     following = encode_cursor(order, rows[-1]) if len(found) > limit else None
     return Page(rows=rows, total=total, next=following)
