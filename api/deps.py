@@ -25,7 +25,7 @@ from workflow import runtime
 from workflow.accounts import Role, TokenScope, User, user_for_api_token
 from workflow.catalogue.models import Organisation
 from workflow.cycles.calendar import calendar_of
-from workflow.db import unit_of_work
+from workflow.db import pinned_get, unit_of_work
 from workflow.memberships import Place, acting_as, place_by_id, place_of, places_of
 from workflow.sessions import signed_in
 from workflow.terms import words_by_language
@@ -132,7 +132,7 @@ def acting_user(
         return _admitted(session, user)
     if place.archived and not user.operator:
         raise WordedHTTPException(403, "api.organisation_archived")
-    org = session.get(Organisation, place.organisation_id)
+    org = pinned_get(session, Organisation, place.organisation_id)
     if org is not None:
         # A copy: an error page renders after the rollback has expired the session's rows.
         columns = Organisation.__table__.columns
@@ -143,7 +143,7 @@ def acting_user(
 
 
 def _admitted(session: Session, user: User) -> User:
-    org = session.get(Organisation, user.organisation_id)
+    org = pinned_get(session, Organisation, user.organisation_id)
     if org is not None and org.archived_at is not None and not user.operator:
         raise WordedHTTPException(403, "api.organisation_archived")
     return user
@@ -227,7 +227,7 @@ def actor_of(user: User) -> str:
 
 def organisation_of(session: Session, user: User) -> Organisation:
     """The organisation the request acts for (``acting_user`` set the user's to it)."""
-    org = session.get(Organisation, user.organisation_id)
+    org = pinned_get(session, Organisation, user.organisation_id)
     assert org is not None  # a user row cannot exist without its organisation (FK)
     return org
 

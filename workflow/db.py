@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
@@ -78,6 +78,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+_PINNED = "zielflow_pinned_rows"
+_Row = TypeVar("_Row")
+
+
+def pinned_get(session: Session, model: type[_Row], ident: int) -> _Row | None:
+    """``session.get`` that keeps the row for the session's lifetime: the identity map holds
+    rows only weakly, so a request or a sweep batch would otherwise load the same
+    organisation or cycle again each time one of its steps asks for it."""
+    pins: dict[tuple[str, int], Any] = session.info.setdefault(_PINNED, {})
+    key = (model.__tablename__, ident)  # type: ignore[attr-defined]
+    if key not in pins:
+        pins[key] = session.get(model, ident)
+    return pins[key]
+
+
+def pin(session: Session, row: Any) -> None:
+    """Keep a row loaded elsewhere (with the rows it belongs to) for ``pinned_get``."""
+    pins: dict[tuple[str, int], Any] = session.info.setdefault(_PINNED, {})
+    pins[(row.__tablename__, row.id)] = row
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

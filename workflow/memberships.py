@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflow.accounts import Membership, Role, User
 from workflow.catalogue.models import Organisation
+from workflow.db import pinned_get
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class MembershipRefused(ValueError):
 
 def places_of(session: Session, user: User) -> list[Place]:
     """The home organisation first, then the others by name."""
-    home = session.get(Organisation, user.organisation_id)
+    home = pinned_get(session, Organisation, user.organisation_id)
     assert home is not None  # the foreign key guarantees it
     rows = session.execute(
         select(Organisation, Membership.role)

@@ -20,8 +20,9 @@ from notifications.outbox import enqueue
 from workflow.catalogue.models import Measure, MeasureStatus, Organisation
 from workflow.clock import Clock
 from workflow.cycles import stay
-from workflow.cycles.calendar import calendar_and_policy, pin
+from workflow.cycles.calendar import calendar_and_policy
 from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle
+from workflow.db import pin
 from workflow.machine import Event, MoveRefused, State, allowed_events, plan_move
 from workflow.messages import message
 
@@ -113,9 +114,7 @@ def apply_event(
     if Event(event) is Event.EXTEND_DEADLINE:
         due_override = _parse_due(payload["due_on"], previous)
         if due_override <= cal.local_date(now):
-            raise MoveRefused(
-                previous, event, allowed_events(previous), "move.due_not_in_future"
-            )
+            raise MoveRefused(previous, event, allowed_events(previous), "move.due_not_in_future")
     stay.enter(mc, target, now=now, policy=policy, cal=cal, due_override=due_override)
     if target in _MEASURE_STATUS_AFTER:
         mc.measure.status = _MEASURE_STATUS_AFTER[target].value
