@@ -16,6 +16,7 @@ from notifications.models import OutboxMessage
 from tests.fault_run import Window
 from tests.fault_sink import StoredCopy
 from tests.fault_world import Answer, World
+from workflow.cycles import pipeline_store
 from workflow.cycles.models import AuditEvent, MeasureCycle, TargetAgreement
 from workflow.runtime import Runtime
 
@@ -105,6 +106,7 @@ def judge(
             v.violations.append(f"row {r.id} {r.kind} dead, and no coordinator was told")
     _judge_copies(v, email_rows, copies, windows)
     _judge_answers(v, rt, answers)
+    _judge_counts(v, rt)
     return v
 
 
@@ -168,6 +170,13 @@ def _window_for(
         elif w.start <= first.at <= w.end and extra.at > w.end:
             return i
     return None
+
+
+def _judge_counts(v: Verdict, rt: Runtime) -> None:
+    """The pipeline's counts survived the kills and restarts: equal to a full count."""
+    with rt.sessions() as s:
+        for d in pipeline_store.check(s):
+            v.violations.append(f"pipeline count {d.key}: kept {d.kept}, counted {d.counted}")
 
 
 def _judge_answers(v: Verdict, rt: Runtime, answers: list[Answer]) -> None:
