@@ -37,7 +37,7 @@ from workflow.forms.tokens import Phase, issue_token
 from workflow.milestones.answers import confirm
 from workflow.milestones.models import Milestone
 from workflow.milestones.queries import missed, open_milestones
-from workflow.milestones.sync import sync_from_agreement
+from workflow.milestones.sync import backfill, sync_from_agreement
 from workflow.runtime import Runtime
 from workflow.sweep import run_sweep
 from workflow.transitions import apply_event
@@ -186,6 +186,18 @@ def test_asked_once_on_the_day_across_two_sweeps_and_stays_are_caught_up(
     assert rows(rt, mc_id)[0]["next_action_at"] is None
     sweep_at(rt, clock, at(DUE + timedelta(days=3)))
     assert len(asked(rt)) == 1
+
+
+def test_the_catch_up_pages_through_agreements_one_by_one(rt: Runtime) -> None:
+    world = build_world(rt, measures=2)
+    stays = [world.mine[0], world.theirs[0]]
+    for mc_id in stays:
+        implement(rt, mc_id, [{"text": "Konzept fertig", "date": "2026-06-30"}], sync=False)
+    with unit_of_work(rt.sessions) as s:
+        assert backfill(s, now=rt.clock.now(), batch_size=1) == 2
+    with unit_of_work(rt.sessions) as s:
+        assert backfill(s, now=rt.clock.now(), batch_size=1) == 0  # each stay once
+    assert [len(rows(rt, mc_id)) for mc_id in stays] == [1, 1]
 
 
 def test_missed_after_the_grace_days_and_not_once_reached(rt: Runtime) -> None:

@@ -105,13 +105,15 @@ def backfill(session: Session, *, now: datetime, batch_size: int = 500) -> int:
         pairs = session.execute(
             select(MeasureCycle, TargetAgreement)
             .join(TargetAgreement, TargetAgreement.measure_cycle_id == MeasureCycle.id)
+            # Paged on the agreement's key (the same number as the stay's id): the scan then
+            # runs over agreements, not over every stay of every cycle.
             .where(
-                MeasureCycle.id > after,
+                TargetAgreement.measure_cycle_id > after,
                 MeasureCycle.state == State.IMPLEMENTATION.value,
                 cast(TargetAgreement.milestones, String) != "[]",
                 ~has_rows,
             )
-            .order_by(MeasureCycle.id)
+            .order_by(TargetAgreement.measure_cycle_id)
             .limit(batch_size)
             .with_for_update(skip_locked=True, of=MeasureCycle)
         ).all()
