@@ -161,7 +161,10 @@ class Runner:
             (w for w in self._live() if port in client_ports(w.pid, self.sink_port)), None
         )
         if victim is None or port is None:
+            # Its worker died meanwhile (an earlier kill) or closed the connection: this kill
+            # struck nothing new, like one whose victim another kill took first.
             self.log.notes.append(f"{how}: connection {port} had no live worker; nothing killed")
+            self.log.preempted.append(how)
             return
         time.sleep(pause)
         self._kill(victim, how, {port})
@@ -261,5 +264,6 @@ class Runner:
                 time.sleep(0.05)  # the previous victim's replacement is on its way
         if victim is None:
             self.log.notes.append("random kill: no live worker")
+            self.log.preempted.append("at random")
             return
         self._kill(victim, "at random")
