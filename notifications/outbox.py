@@ -28,29 +28,31 @@ class Draft:
     not_before: datetime | None = None
 
 
+def outbox_row(d: Draft, *, now: datetime) -> dict[str, Any]:
+    """The pending outbox row of one draft."""
+    return {
+        "organisation_id": d.organisation_id,
+        "dedupe_key": d.dedupe_key,
+        "channel": d.channel.value,
+        "kind": d.kind,
+        "recipient_email": d.recipient_email,
+        "recipient_name": d.recipient_name,
+        "language": d.language,
+        "measure_cycle_id": d.measure_cycle_id,
+        "context": d.context,
+        "status": "pending",
+        "created_at": now,
+        "not_before": d.not_before or now,
+        "attempts": 0,
+        "last_error": "",
+    }
+
+
 def enqueue(session: Session, drafts: Sequence[Draft], *, now: datetime) -> int:
     """Queue ``drafts``; a draft whose dedupe key exists already is dropped. Returns rows added."""
     if not drafts:
         return 0
-    rows = [
-        {
-            "organisation_id": d.organisation_id,
-            "dedupe_key": d.dedupe_key,
-            "channel": d.channel.value,
-            "kind": d.kind,
-            "recipient_email": d.recipient_email,
-            "recipient_name": d.recipient_name,
-            "language": d.language,
-            "measure_cycle_id": d.measure_cycle_id,
-            "context": d.context,
-            "status": "pending",
-            "created_at": now,
-            "not_before": d.not_before or now,
-            "attempts": 0,
-            "last_error": "",
-        }
-        for d in drafts
-    ]
+    rows = [outbox_row(d, now=now) for d in drafts]
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(OutboxMessage).on_conflict_do_nothing(

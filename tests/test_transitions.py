@@ -280,3 +280,52 @@ def test_extension_into_the_past_is_refused(rt_sqlite: Runtime, clock: FrozenClo
             actor="user:1",
             payload={"due_on": "2026-03-01", "reason": "Urlaub"},
         )
+
+
+def test_a_refused_compare_writes_neither_audit_nor_outbox(rt: Runtime, clock: FrozenClock) -> None:
+    """The move's three writes stand or fall together: a stay no longer at the version the
+    move was planned on is left alone, and no audit row or message is written for it."""
+    from notifications.outbox import Draft
+    from workflow.cycles.move_write import AuditRow, write_move
+
+    with unit_of_work(rt.sessions) as s:
+        _setup(s, clock, 1)
+        mc = s.scalars(select(MeasureCycle)).one()
+        mc_id, org_id, version = mc.id, mc.organisation_id, mc.version
+
+    def attempt(at_version: int) -> bool:
+        with unit_of_work(rt.sessions) as s:
+            return write_move(
+                s,
+                measure_cycle_id=mc_id,
+                version=at_version,
+                changes={"state": State.DROPPED.value},
+                audit=AuditRow(
+                    org_id,
+                    clock.now(),
+                    "user:t",
+                    "drop",
+                    "initial_interview",
+                    "dropped",
+                    {"reason": "Test"},
+                ),
+                drafts=[Draft(org_id, f"cas-{at_version}", "test", "a@example.org")],
+                now=clock.now(),
+            )
+
+    with rt.sessions() as s:
+        before = _snapshot(s, mc_id)
+        queued = s.scalar(select(func.count()).select_from(OutboxMessage))
+    assert attempt(version + 1) is False
+    with rt.sessions() as s:
+        assert _snapshot(s, mc_id) == before
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == queued
+    assert attempt(version) is True
+    with rt.sessions() as s:
+        mc = s.get(MeasureCycle, mc_id)
+        assert mc is not None and (mc.state, mc.version) == ("dropped", version + 1)
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == queued + 1
+        actors = s.scalars(
+            select(AuditEvent.actor).where(AuditEvent.measure_cycle_id == mc_id)
+        ).all()
+        assert actors[-1] == "user:t" and len(actors) == before[-1] + 1

@@ -11,17 +11,17 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from notifications.effects import messages_for_move
-from notifications.outbox import enqueue
 from workflow.catalogue.models import Measure, MeasureStatus, Organisation
 from workflow.clock import Clock
 from workflow.cycles import stay
 from workflow.cycles.calendar import calendar_and_policy
-from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle
+from workflow.cycles.models import Cycle, MeasureCycle
+from workflow.cycles.move_write import AuditRow, write_move
 from workflow.db import pin
 from workflow.machine import Event, MoveRefused, State, allowed_events, plan_move
 from workflow.messages import message
@@ -65,19 +65,26 @@ class VersionConflict(Exception):
         super().__init__(message(self.code, "de", **self.params))
 
 
+# Built once: composing the joins and options costs more than the database's answer.
+_LOCKED_STAY = (
+    select(MeasureCycle, Cycle, Organisation)
+    .join(Cycle, Cycle.id == MeasureCycle.cycle_id)
+    .join(Organisation, Organisation.id == MeasureCycle.organisation_id)
+    .where(MeasureCycle.id == bindparam("measure_cycle_id"))
+    .options(joinedload(MeasureCycle.measure).joinedload(Measure.contact))
+    .with_for_update(of=MeasureCycle)
+)
+
+
 def load_for_update(session: Session, measure_cycle_id: int) -> MeasureCycle:
     """The stay, locked, with everything a move reads: its measure and contact, its cycle's
     policy and its organisation's calendar, in one statement instead of four."""
     # populate_existing: a caller may have read the row before (unlocked); under the lock its
     # values must be the committed ones, or the versioned UPDATE fails on a stale version.
     row = session.execute(
-        select(MeasureCycle, Cycle, Organisation)
-        .join(Cycle, Cycle.id == MeasureCycle.cycle_id)
-        .join(Organisation, Organisation.id == MeasureCycle.organisation_id)
-        .where(MeasureCycle.id == measure_cycle_id)
-        .options(joinedload(MeasureCycle.measure).joinedload(Measure.contact))
-        .with_for_update(of=MeasureCycle)
-        .execution_options(populate_existing=True)
+        _LOCKED_STAY,
+        {"measure_cycle_id": measure_cycle_id},
+        execution_options={"populate_existing": True},
     ).first()
     if row is None:
         raise NotFound(measure_cycle_id)
@@ -115,31 +122,45 @@ def apply_event(
         due_override = _parse_due(payload["due_on"], previous)
         if due_override <= cal.local_date(now):
             raise MoveRefused(previous, event, allowed_events(previous), "move.due_not_in_future")
-    stay.enter(mc, target, now=now, policy=policy, cal=cal, due_override=due_override)
-    if target in _MEASURE_STATUS_AFTER:
-        mc.measure.status = _MEASURE_STATUS_AFTER[target].value
-    session.add(
-        AuditEvent(
+    with session.no_autoflush:
+        stay.enter(mc, target, now=now, policy=policy, cal=cal, due_override=due_override)
+        drafts = messages_for_move(previous, target, Event(event), mc, now=now)
+    changes = _pending_changes(mc)
+    written = write_move(
+        session,
+        measure_cycle_id=mc.id,
+        version=mc.version,
+        changes=changes,
+        audit=AuditRow(
             organisation_id=mc.organisation_id,
-            measure_cycle_id=mc.id,
             at=now,
             actor=actor,
             event=Event(event).value,
             from_state=previous.value,
             to_state=target.value,
             payload=payload,
-        )
+        ),
+        drafts=drafts,
+        now=now,
     )
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        # Without a row lock (SQLite) a concurrent writer shows up here instead.
-        session.rollback()
-        raise VersionConflict(
-            expected_version or mc.version, mc.version + 1, allowed_events(previous)
-        ) from exc
-    enqueue(session, messages_for_move(previous, target, Event(event), mc, now=now), now=now)
+    if not written:
+        # Only without a row lock (SQLite): another writer moved the stay after it was read.
+        version = mc.version
+        session.expire(mc)
+        raise VersionConflict(expected_version or version, version + 1, allowed_events(previous))
+    for key, value in changes.items():
+        set_committed_value(mc, key, value)
+    set_committed_value(mc, "version", mc.version + 1)
+    if target in _MEASURE_STATUS_AFTER:
+        mc.measure.status = _MEASURE_STATUS_AFTER[target].value
     return mc
+
+
+def _pending_changes(mc: MeasureCycle) -> dict[str, Any]:
+    """The stay's columns changed in this session and not yet written."""
+    state = inspect(mc)
+    columns = state.mapper.columns
+    return {key: getattr(mc, key) for key in state.committed_state if key in columns}
 
 
 def _parse_due(value: object, state: State) -> date:
