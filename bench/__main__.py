@@ -22,19 +22,52 @@ from bench.report import ORDER, write_report
 ATTEMPTS = 3  # per benchmark; see wait_for_postgres
 
 
-def other_busy_processes() -> list[str]:
-    """Test runs and servers of other people on this machine, as a sign it is shared."""
-    mine = {os.getpid(), os.getppid()}
-    seen = []
+# What marks a process as other work on the project: tests, workers, servers, benchmarks.
+_BUSY_WORDS = ("pytest", "celery", "bench", "zielflow", "uvicorn")
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in mine:
-            continue
+        if entry.name.isdigit():
+            try:
+                # The command name in field 2 may hold spaces; the fields after ")" do not.
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            parents[int(entry.name)] = int(stat[1])
+    return parents
+
+
+def _own_processes(parents: dict[int, int]) -> set[int]:
+    """This process, the ones that started it, and every process it started."""
+    mine = {os.getpid()}
+    grown = mine
+    while grown:
+        grown = {child for child, parent in parents.items() if parent in grown} - mine
+        mine |= grown
+    pid = parents.get(os.getpid(), 1)
+    while pid > 1:
+        mine.add(pid)
+        pid = parents.get(pid, 1)
+    return mine
+
+
+def other_busy_processes() -> list[str]:
+    """Test runs, workers, servers and benchmarks on this machine that this command did not
+    start, as a sign that it is shared."""
+    parents = _parents()
+    own = _own_processes(parents)
+    seen = []
+    for pid in parents.keys() - own:
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if any(word in cmdline for word in ("pytest", "celery")) and "bench" not in cmdline:
-            seen.append(cmdline[:120])
+        program = Path(cmdline.split(" ", 1)[0]).name
+        # Database servers and their sessions (named after the database user) are not work.
+        if not program.startswith("postgres") and any(word in cmdline for word in _BUSY_WORDS):
+            seen.append(cmdline.strip()[:120])
     return sorted(set(seen))
 
 

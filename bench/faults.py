@@ -66,6 +66,9 @@ class RunResult:
     answers: int = 0
     answers_kept: int = 0
     failure: str = ""  # empty: the run passed the suite's assertions
+    preempted: list[str] = field(default_factory=list)  # planned kills that found no worker
+    # Verdicts of earlier attempts of this run, kept when ``--again`` ran it anew.
+    earlier: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, outcome: Outcome, failure: str) -> RunResult:
@@ -88,6 +91,7 @@ class RunResult:
             answers=v.answers,
             answers_kept=v.answers_kept,
             failure=failure,
+            preempted=outcome.log.preempted,
         )
 
 
@@ -135,6 +139,9 @@ def totals(results: list[RunResult]) -> dict[str, Any]:
         "answers": total("answers"),
         "answers_kept": total("answers_kept"),
         "failed_seeds": [r.seed for r in results if r.failure],
+        "kills_struck": sum(len(r.kill_points) for r in results),
+        "kills_preempted": sum(len(r.preempted) for r in results),
+        "run_again": [r.index for r in results if r.earlier],
     }
 
 
@@ -190,7 +197,11 @@ def by_primary(results: list[RunResult]) -> list[str]:
 
 def render(results: list[RunResult], facts: list[str]) -> str:
     t = totals(results)
-    shown = results if len(results) <= FULL_TABLE_UP_TO else [r for r in results if r.failure]
+    shown = (
+        results
+        if len(results) <= FULL_TABLE_UP_TO
+        else [r for r in results if r.failure or r.earlier]
+    )
     lines = [
         f"## Fault runs (`python -m bench.faults`): {t['runs']} runs",
         "",
@@ -204,10 +215,19 @@ def render(results: list[RunResult], facts: list[str]) -> str:
         f"email, {t['emails_sent']} emails sent (DB), {t['delivered']} delivered, "
         f"**{t['lost']} lost**; duplicates: {t['duplicated_in_window']} inside the documented "
         f"window, **{t['duplicated_outside']} outside it**; {t['dead']} dead after a 5xx with "
-        f"{t['dead_letters']} notices; {t['answers_kept']}/{t['answers']} answers kept.",
+        f"{t['dead_letters']} notices; {t['answers_kept']}/{t['answers']} answers kept; "
+        f"{t['kills_struck']} planned kills struck a worker, {t['kills_preempted']} found none "
+        "alive (its work was done).",
         "Failed runs: "
         + (", ".join(f"run {r.index} (seed {r.seed})" for r in results if r.failure) or "none")
         + ".",
+        *(
+            f"Run {r.index} (seed {r.seed}) was run again (`--again`) after: "
+            + "; ".join(_cell(e) for e in r.earlier)
+            + f"; now {'**failed**' if r.failure else 'passed'}."
+            for r in results
+            if r.earlier
+        ),
         "",
         *by_primary(results),
         "",
@@ -215,8 +235,8 @@ def render(results: list[RunResult], facts: list[str]) -> str:
             []
             if shown is results
             else [
-                f"Every run is in bench/results/faults.json; below, the failed runs only "
-                f"({len(shown)}).",
+                f"Every run is in bench/results/faults.json; below, the failed runs and the "
+                f"runs run again only ({len(shown)}).",
                 "",
             ]
         ),
@@ -238,8 +258,14 @@ def render(results: list[RunResult], facts: list[str]) -> str:
 
 
 def _sitting_line(sitting: dict[str, Any]) -> str:
+    again = sitting.get("again", [])
+    runs = (
+        [f"runs {sitting['first']}–{sitting['last']}"]
+        if sitting["last"] >= sitting["first"]
+        else []
+    ) + ([f"run again {', '.join(map(str, again))}"] if again else [])
     return (
-        f"- Runs {sitting['first']}–{sitting['last']}: `{sitting['command']}`, "
+        f"- {' and '.join(runs).capitalize()}: `{sitting['command']}`, "
         f"{sitting['began']} to {sitting['ended']} UTC, load average (1, 5, 15 min) before "
         f"{sitting['load_before']}, after {sitting['load_after']}"
         + (
@@ -248,6 +274,15 @@ def _sitting_line(sitting: dict[str, Any]) -> str:
             else "; the machine was otherwise idle"
         )
         + "."
+    )
+
+
+def _say(result: RunResult) -> None:
+    print(
+        f"[faults] run {result.index} seed {result.seed} ({result.primary}): "
+        f"{result.failure or 'passed'} in {result.seconds:.0f} s",
+        file=sys.stderr,
+        flush=True,
     )
 
 
@@ -282,7 +317,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--note", action="append", default=[], help="a sentence about this run for the report"
     )
+    parser.add_argument(
+        "--again",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="RUN",
+        help="with --resume: run these runs anew (same seeds), e.g. after fixing what failed; "
+        "the earlier verdict stays in the report",
+    )
     args = parser.parse_args(argv)
+    if args.again and not args.resume:
+        parser.error("--again needs --resume")
     if shutil.which("redis-server") is None:
         print("bench.faults: redis-server is not installed", file=sys.stderr)
         return 2
@@ -298,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = {"asked": False}
     signal.signal(signal.SIGUSR1, lambda *_: stop.update(asked=True))
     load_before, others_before = load_average(), other_busy_processes()
+    unknown = sorted(set(args.again) - {r.index for r in results})
+    if unknown:
+        parser.error(f"--again: no such runs in the results file: {unknown}")
     sitting: dict[str, Any] = {
         "command": command,
         "first": len(results),
@@ -340,6 +389,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         machine.update(machine_info(cluster.url("postgres")))
         machine["postgresql"] = f"{machine['postgresql']} (a private cluster of the command's own)"
+        for index in sorted(set(args.again)):
+            if stop["asked"]:
+                break
+            result = one_run(index, args.seed + index, cluster, Path(tmp) / f"again-{index}")
+            before = results[index]
+            result.earlier = [*before.earlier, before.failure or "passed"]
+            results[index] = result
+            sitting.setdefault("again", []).append(index)
+            save()
+            _say(result)
         for index in range(len(results), args.runs):
             if stop["asked"]:
                 break
@@ -347,18 +406,13 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
             sitting["last"] = index
             save()
-            print(
-                f"[faults] run {index} seed {result.seed} ({result.primary}): "
-                f"{result.failure or 'passed'} in {result.seconds:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+            _say(result)
     data = save()
     facts = [
         f"- Machine: {machine.get('cores')} cores, {machine.get('memory_gib')} GiB memory, "
         f"{machine.get('cpu_model')}; {machine.get('os')}, Python {machine.get('python')}, "
         f"PostgreSQL {machine.get('postgresql')}.",
-        *(_sitting_line(s) for s in data["sittings"] if s["last"] >= s["first"]),
+        *(_sitting_line(s) for s in data["sittings"] if s["last"] >= s["first"] or s.get("again")),
         *(f"- {n}" for n in notes),
     ]
     replace_section(args.report, SECTION, render(results, facts))

@@ -6,6 +6,7 @@ because a raw link token may exist only in the email itself. Never sends anythin
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from notifications.answers import answer_pairs
 from notifications.bounces.notice import KIND as BOUNCE_NOTICE
@@ -264,6 +266,14 @@ class Renderer:
         self.session = session
         self.settings = settings
         self.now = now
+        self._sent: dict[int, int] = {}
+
+    def know_sent_reminders(self, mc_ids: Iterable[int]) -> None:
+        """Count the reminders sent for ``mc_ids`` in one query, for every email rendered
+        after (the sender asks once per chunk instead of once per email)."""
+        missing = {i for i in mc_ids if i not in self._sent}
+        if missing:
+            self._sent.update(sent_reminders(self.session, missing))
 
     def render(self, rows: list[OutboxMessage]) -> RenderedEmail:
         first = rows[0]
@@ -417,7 +427,8 @@ class Renderer:
         return extra
 
     def _items(self, mc_ids: list[int], org: Organisation, lang: str) -> list[dict[str, Any]]:
-        return items_for(self.session, mc_ids, org, lang, self.now)
+        self.know_sent_reminders(mc_ids)
+        return items_for(self.session, mc_ids, org, lang, self.now, sent=self._sent)
 
     def _handover(self, ctx: dict[str, Any]) -> dict[str, Any]:
         """Whose form went to whom, from the hand-over as it stands now."""
@@ -560,25 +571,47 @@ class Renderer:
         }
 
 
+def sent_reminders(session: Session, mc_ids: Collection[int]) -> dict[int, int]:
+    """How many reminders were sent per measure-in-cycle, zero included."""
+    counts = dict.fromkeys(mc_ids, 0)
+    rows = session.execute(
+        select(OutboxMessage.measure_cycle_id, func.count())
+        .where(
+            OutboxMessage.measure_cycle_id.in_(set(mc_ids)),
+            OutboxMessage.kind.in_(REMINDER_KINDS),
+            OutboxMessage.status == "sent",
+        )
+        .group_by(OutboxMessage.measure_cycle_id)
+    ).tuples()
+    counts.update((mc_id, n) for mc_id, n in rows if mc_id is not None)
+    return counts
+
+
 def items_for(
-    session: Session, mc_ids: list[int], org: Organisation, lang: str, now: datetime
+    session: Session,
+    mc_ids: list[int],
+    org: Organisation,
+    lang: str,
+    now: datetime,
+    *,
+    sent: Mapping[int, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The template view of measures-in-cycle, sorted by field, goal and code; two queries."""
+    """The template view of measures-in-cycle, sorted by field, goal and code. Rows already in
+    the session are not read again; ``sent`` (reminders sent per id) spares its query."""
     if not mc_ids:
         return []
     cal = calendar_of(org)
-    mcs = session.scalars(select(MeasureCycle).where(MeasureCycle.id.in_(set(mc_ids)))).all()
-    sent = dict(
-        session.execute(
-            select(OutboxMessage.measure_cycle_id, func.count())
-            .where(
-                OutboxMessage.measure_cycle_id.in_(set(mc_ids)),
-                OutboxMessage.kind.in_(REMINDER_KINDS),
-                OutboxMessage.status == "sent",
-            )
-            .group_by(OutboxMessage.measure_cycle_id)
-        ).all()
-    )
+    wanted = set(mc_ids)
+    loaded = {i: session.identity_map.get(identity_key(MeasureCycle, i)) for i in wanted}
+    missing = [i for i, mc in loaded.items() if mc is None]
+    if missing:
+        loaded.update(
+            (mc.id, mc)
+            for mc in session.scalars(select(MeasureCycle).where(MeasureCycle.id.in_(missing)))
+        )
+    mcs = [mc for mc in loaded.values() if isinstance(mc, MeasureCycle)]
+    if sent is None:
+        sent = sent_reminders(session, wanted)
     items = []
     for mc in mcs:
         m = mc.measure

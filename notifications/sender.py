@@ -370,6 +370,9 @@ class _Delivery:
             )
         }
         renderer = Renderer(session, self.rt.settings, now)
+        renderer.know_sent_reminders(
+            r.measure_cycle_id for r in rows.values() if r.measure_cycle_id
+        )
         built: list[Outgoing] = []
         for ids in kept:
             group = [rows[i] for i in ids]

@@ -205,7 +205,7 @@ def assert_recovered(outcome: Outcome) -> None:
     # The faults the plan promised did strike.
     kills_planned = len(plan.random_kills) + bool(plan.hold_kill) + bool(plan.kill_after_copy)
     struck = len(log.kill_points)
-    assert struck >= 1 if kills_planned else struck == 0, (log, plan)
+    # A planned kill that found no worker alive (all work done) is preempted, not missed.
     assert struck + len(log.preempted) == kills_planned, (log, plan)
     for fault, recipient in (("smtp 4xx", plan.refuse), ("smtp hang", plan.hang)):
         assert sink.injected[fault] == (1 if recipient else 0), sink.injected

@@ -116,5 +116,48 @@ def test_a_long_fault_report_sums_per_fault_and_lists_only_failed_runs() -> None
     text = render(results, [])
     assert "| restart redis | 50 | 50 | 1850 | 0 | 0 | 0 | 20 |" in text
     assert "| kill after store | 50 | 49 | 1850 | 1 | 0 | 0 | 20 |" in text
-    assert "below, the failed runs only (1)" in text
+    assert "below, the failed runs and the runs run again only (1)" in text
     assert "| 41 | 7041 |" in text and "| 40 | 7040 |" not in text
+
+
+def test_a_run_run_again_keeps_its_first_verdict_in_the_report() -> None:
+    results = [RunResult(i, 7000 + i, "smtp 5xx", 20.0, rows_due=37) for i in range(80)]
+    results[6].earlier = ["AssertionError: the only planned kill found no worker"]
+    results[7].preempted = ["24ms after copy #19"]
+    results[8].kill_points = ["at random at 3.0s (while sending)"]
+    t = totals(results)
+    assert (t["run_again"], t["kills_struck"], t["kills_preempted"]) == ([6], 1, 1)
+    text = render(results, [])
+    assert (
+        "Run 6 (seed 7006) was run again (`--again`) after: AssertionError: the only planned "
+        "kill found no worker; now passed." in text
+    )
+    assert "| 6 | 7006 |" in text and "| 7 | 7007 |" not in text
+    assert "1 planned kills struck a worker, 1 found none alive" in text
+
+
+def test_the_shared_machine_check_sees_other_work_and_not_its_own(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from bench.__main__ import other_busy_processes
+
+    sleep = "import time; time.sleep(30)"
+    own = subprocess.Popen([sys.executable, "-c", sleep, "zielflow-own-child"])
+    # The shell exits at once: its child belongs to no one here, like a stranger's test run.
+    subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -c "{sleep}" zielflow-stranger >/dev/null 2>&1 &'],
+        check=True,
+    )
+    try:
+        for _ in range(50):
+            seen = " ".join(other_busy_processes())
+            if "zielflow-stranger" in seen:
+                break
+            time.sleep(0.1)
+        assert "zielflow-stranger" in seen
+        assert "zielflow-own-child" not in seen
+    finally:
+        own.kill()
+        subprocess.run(["pkill", "-f", "zielflow-stranger"], check=False)
