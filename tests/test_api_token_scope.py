@@ -99,3 +99,30 @@ def test_a_token_cannot_mint_or_manage_tokens(rt: Runtime) -> None:
     with rt.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ApiToken)) == count
         assert session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_not(None))).all() == []
+
+
+def test_a_revoked_token_and_a_deactivated_users_token_are_refused(rt: Runtime) -> None:
+    """The token, its user and the home organisation come from one statement; each check on
+    them still refuses on its own."""
+    from workflow.accounts import User
+
+    seed(rt)
+    client = TestClient(create_app())
+    login(client, Role.COORDINATOR)
+    kept, revoked = _create(client, "Skript A"), _create(client, "Skript B")
+    script = TestClient(create_app())
+
+    def status(raw: str) -> int:
+        return script.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code
+
+    assert (status(kept), status(revoked), status(kept[:-2] + "xx")) == (200, 200, 401)
+    with rt.sessions.begin() as s:
+        token = s.scalars(select(ApiToken).where(ApiToken.name == "Skript B")).one()
+        token.revoked_at = rt.clock.now()
+        user_id = token.user_id
+    assert (status(kept), status(revoked)) == (200, 401)
+    with rt.sessions.begin() as s:
+        user = s.get(User, user_id)
+        assert user is not None
+        user.active = False
+    assert status(kept) == 401
