@@ -89,11 +89,21 @@ class ItemRow:
         return self.days_overdue > 0
 
 
+_EARLIER = "zielflow_earlier_cycles"
+
+
 def latest_cycle(session: Session, organisation_id: int, year: int | None = None) -> Cycle | None:
-    query = select(Cycle).where(Cycle.organisation_id == organisation_id)
-    if year is not None:
-        query = query.where(Cycle.year == year)
-    return session.scalars(query.order_by(Cycle.year.desc()).limit(1)).first()
+    """The organisation's cycle of ``year``, or its latest. All its cycles (one a year) come
+    in the same statement, so that the earlier ones' ids, which every view of the cycle
+    needs, cost no second one (``earlier_cycle_ids``)."""
+    cycles = session.scalars(
+        select(Cycle).where(Cycle.organisation_id == organisation_id).order_by(Cycle.year.desc())
+    ).all()
+    found = next((c for c in cycles if year is None or c.year == year), None)
+    if found is not None:
+        earlier = session.info.setdefault(_EARLIER, {})
+        earlier[found.id] = [c.id for c in cycles if c.year < found.year]
+    return found
 
 
 def in_view_of(cycle_id: int) -> ColumnElement[bool]:
@@ -112,6 +122,9 @@ def in_view_of(cycle_id: int) -> ColumnElement[bool]:
 
 
 def earlier_cycle_ids(session: Session, cycle: Cycle) -> list[int]:
+    known = session.info.get(_EARLIER, {}).get(cycle.id)
+    if known is not None:
+        return list(known)
     return list(
         session.scalars(
             select(Cycle.id).where(
