@@ -32,6 +32,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    func,
     inspect,
     select,
     text,
@@ -225,7 +226,11 @@ def fill(conn: Connection) -> dict[str, int]:
             result = conn.execute(table.insert().values(**row))
             key = tuple(result.inserted_primary_key or ()) if auto else tuple(row[c] for c in pk)
             keys[table.name].append(key)
-        counts[table.name] = ROWS_PER_TABLE
+    # Counted, not assumed: triggers (the pipeline's counts) add rows of their own.
+    for name in keys:
+        counts[name] = int(
+            conn.execute(select(func.count()).select_from(meta.tables[name])).scalar_one()
+        )
     return counts
 
 
@@ -394,7 +399,7 @@ def test_each_revision_upgrades_a_database_full_of_rows(
 ) -> None:
     before, problems, counts = _upgrade_with_rows(empty_url, parent, revision)
     assert sum(counts.values()) >= ROWS_PER_TABLE * 20  # every table of the release, filled
-    assert all(len(rows) == ROWS_PER_TABLE for rows in before.values())
+    assert all(len(before[table]) == n >= ROWS_PER_TABLE for table, n in counts.items())
     assert problems == [], "\n".join(problems)
     upgrade(empty_url, "head")
     engine = make_engine(empty_url)

@@ -242,3 +242,69 @@ def test_no_scheduled_check_beyond_the_months_of_umsetzung(
             select(StatusCheckItem.measure_cycle_id, StatusCheckItem.scheduled_month)
         ).all()
     assert [tuple(row) for row in asked] == [(world.mine[0], 3)]
+
+
+def test_a_stay_begun_on_a_months_last_day_is_asked_on_the_clipped_day(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    """31 August + 6 months is 28 February: the database's pre-selection (a date cut with a
+    margin) must not drop such a stay, nor one that began just after local midnight."""
+    world = build_world(rt, measures=2)
+    _implement(rt, world)
+    stays = [world.mine[0], world.theirs[0]]
+    with unit_of_work(rt.sessions) as s:
+        for mc_id, begun in (
+            (stays[0], at(date(2025, 8, 31), 10)),
+            (stays[1], at(date(2025, 8, 31), 0)),  # 22:00 UTC on the 30th
+        ):
+            s.execute(
+                update(MeasureCycle).where(MeasureCycle.id == mc_id).values(entered_state_at=begun)
+            )
+    sweep_twice(rt, clock, at(date(2026, 2, 27), 23))
+    assert scheduled(rt) == []
+    sweep_twice(rt, clock, at(date(2026, 2, 28), 0))
+    with rt.sessions() as s:
+        asked = s.execute(
+            select(StatusCheckItem.measure_cycle_id, StatusCheckItem.scheduled_month).where(
+                StatusCheckItem.measure_cycle_id.in_(stays)
+            )
+        ).all()
+    assert sorted(tuple(row) for row in asked) == sorted((mc_id, 6) for mc_id in stays)
+    (check,) = scheduled(rt)
+    assert check.dedupe_key == f"scheduled:{world.cycle_id}:6:2026-02-28"
+
+
+def test_organisations_with_different_months_are_each_asked_at_their_own(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    """One organisation asks at month 3, another at month 6: each month's search covers only
+    the cycles whose policy has it."""
+    from dataclasses import replace
+
+    from tests import factories
+    from workflow.cycles.service import open_cycle
+
+    world = build_world(rt, measures=2)
+    with unit_of_work(rt.sessions) as s:
+        other = factories.organisation(s, "zweitstadt")
+        for m in factories.measures(s, other, 2, prefix="Z"):
+            m.interviewed_at = clock.now()
+        other_cycle = open_cycle(
+            session=s, clock=clock, organisation_id=other.id, year=2026
+        ).cycle_id
+        theirs = list(
+            s.scalars(select(MeasureCycle.id).where(MeasureCycle.cycle_id == other_cycle))
+        )
+        cycle = s.get(Cycle, world.cycle_id)
+        assert cycle is not None
+        cycle.policy = {**cycle.policy, "status_check_months": [3]}
+    # Both organisations' stays enter Umsetzung on Monday 2 March 2026.
+    _implement(rt, replace(world, theirs=world.theirs + theirs))
+    sweep_twice(rt, clock, at(date(2026, 6, 2)))
+    assert [(c.cycle_id, c.selection) for c in scheduled(rt)] == [
+        (world.cycle_id, {"scheduled_month": 3})
+    ]
+    sweep_twice(rt, clock, at(date(2026, 9, 2)))
+    assert sorted((c.cycle_id, c.selection["scheduled_month"]) for c in scheduled(rt)) == sorted(
+        [(world.cycle_id, 3), (other_cycle, 6)]
+    )

@@ -49,6 +49,14 @@ class MeasureCycle(Base):
             postgresql_where=text("state = 'replanning'"),
             sqlite_where=text("state = 'replanning'"),
         ),
+        # The scheduled status checks look per cycle for stays in Umsetzung begun early enough.
+        Index(
+            "ix_measure_cycle_implementation",
+            "cycle_id",
+            "entered_state_at",
+            postgresql_where=text("state = 'implementation'"),
+            sqlite_where=text("state = 'implementation'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

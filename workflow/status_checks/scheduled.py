@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, literal_column, select
 from sqlalchemy.orm import Session
 
 from workflow.catalogue.models import Measure, MeasureStatus, Organisation
@@ -42,23 +43,7 @@ def open_scheduled_checks(session: Session, *, now: datetime) -> int:
 
 def open_scheduled(session: Session, *, now: datetime) -> Opened:
     """Like ``open_scheduled_checks``, with the invitations it queued."""
-    # Plain columns: every sweep reads every stay in Umsetzung; few of them are due.
-    rows = session.execute(
-        select(
-            MeasureCycle.id,
-            MeasureCycle.organisation_id,
-            MeasureCycle.cycle_id,
-            MeasureCycle.entered_state_at,
-            MeasureCycle.measure_id,
-        )
-        .join(Measure, Measure.id == MeasureCycle.measure_id)
-        .where(
-            MeasureCycle.state == State.IMPLEMENTATION.value,
-            Measure.contact_id.is_not(None),
-            Measure.status == MeasureStatus.ACTIVE.value,
-        )
-        .order_by(MeasureCycle.organisation_id, Measure.code)
-    ).all()
+    rows = _candidates(session, now)
     opened = Opened()
     if not rows:
         return opened
@@ -67,7 +52,7 @@ def open_scheduled(session: Session, *, now: datetime) -> Opened:
     policies: dict[int, DeadlinePolicy] = {}
     # (organisation, cycle, month) -> the measures to ask, with their stays
     wanted: dict[tuple[int, int, int], list[tuple[Measure, MeasureCycle]]] = {}
-    for mc_id, org_id, cycle_id, entered_at, measure_id in rows:
+    for mc_id, org_id, cycle_id, entered_at, measure_id, _code in rows:
         if org_id not in calendars:
             org = session.get(Organisation, org_id)
             assert org is not None
@@ -103,6 +88,88 @@ def open_scheduled(session: Session, *, now: datetime) -> Opened:
             opened.checks += 1
             opened.invitations += len({m.contact_id for m, _ in measures})
     return opened
+
+
+# A stay's month m is due when its local start date plus m months has come (local today).
+# Local and UTC dates differ by a day at most, and adding months clips to the month's last
+# day (31 January + 1 month = 28 February): a week's margin makes the SQL's cut a superset,
+# and ``_months_due`` decides exactly.
+_MARGIN = timedelta(days=7)
+
+
+_IN_UMSETZUNG: ColumnElement[str] = literal_column(f"'{State.IMPLEMENTATION.value}'")
+
+
+class _Candidate(NamedTuple):
+    id: int
+    organisation_id: int
+    cycle_id: int
+    entered_state_at: datetime
+    measure_id: int
+    code: str
+
+
+def _candidates(session: Session, now: datetime) -> list[_Candidate]:
+    """The stays in Umsetzung that a month of their cycle's policy may ask now and that no
+    scheduled check asked for that month yet, ordered by organisation and code. The anti-join
+    runs in the database: a sweep no longer reads every stay in Umsetzung."""
+    # Both statements are served by the partial index ix_measure_cycle_implementation; the
+    # state is a literal, not a parameter, so that a prepared statement's generic plan can
+    # still use it.
+    cycles = session.execute(
+        select(Cycle.id, Cycle.policy).where(
+            select(MeasureCycle.id)
+            .where(
+                MeasureCycle.cycle_id == Cycle.id,
+                MeasureCycle.state == _IN_UMSETZUNG,
+            )
+            .exists()
+        )
+    ).all()
+    # One statement per month of any policy (and per 500 cycles where only some cycles have
+    # that month), not one per cycle: a hosted installation has thousands of cycles.
+    by_month: dict[int, list[int]] = {}
+    for cycle_id, raw_policy in cycles:
+        policy = DeadlinePolicy.model_validate(raw_policy)
+        for month in set(policy.status_check_months):
+            if month <= policy.implementation_months:
+                by_month.setdefault(month, []).append(cycle_id)
+    found: dict[int, _Candidate] = {}
+    for month, cycle_ids in sorted(by_month.items()):
+        asked = select(StatusCheckItem.id).where(
+            StatusCheckItem.measure_cycle_id == MeasureCycle.id,
+            StatusCheckItem.scheduled_month == month,
+        )
+        query = (
+            select(
+                MeasureCycle.id,
+                MeasureCycle.organisation_id,
+                MeasureCycle.cycle_id,
+                MeasureCycle.entered_state_at,
+                MeasureCycle.measure_id,
+                Measure.code,
+            )
+            .join(Measure, Measure.id == MeasureCycle.measure_id)
+            .where(
+                MeasureCycle.state == _IN_UMSETZUNG,
+                MeasureCycle.entered_state_at <= now - relativedelta(months=month) + _MARGIN,
+                Measure.contact_id.is_not(None),
+                Measure.status == MeasureStatus.ACTIVE.value,
+                ~asked.exists(),
+            )
+        )
+        chunks = (
+            [query]
+            if len(cycle_ids) == len(cycles)
+            else [
+                query.where(MeasureCycle.cycle_id.in_(cycle_ids[i : i + 500]))
+                for i in range(0, len(cycle_ids), 500)
+            ]
+        )
+        for chunk in chunks:
+            for row in session.execute(chunk):
+                found.setdefault(row.id, _Candidate(*row))
+    return sorted(found.values(), key=lambda r: (r.organisation_id, r.code))
 
 
 def _months_due(
