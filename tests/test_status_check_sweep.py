@@ -308,3 +308,16 @@ def test_organisations_with_different_months_are_each_asked_at_their_own(
     assert sorted((c.cycle_id, c.selection["scheduled_month"]) for c in scheduled(rt)) == sorted(
         [(world.cycle_id, 3), (other_cycle, 6)]
     )
+
+
+def test_an_archived_organisation_gets_no_scheduled_check(rt: Runtime, clock: FrozenClock) -> None:
+    from workflow.catalogue.models import Organisation
+
+    world = build_world(rt, measures=2)
+    _implement(rt, world)
+    with unit_of_work(rt.sessions) as s:
+        org = s.get(Organisation, world.org_id)
+        assert org is not None
+        org.archived_at = clock.now()
+    sweep_twice(rt, clock, at(date(2026, 9, 2)))
+    assert scheduled(rt) == []

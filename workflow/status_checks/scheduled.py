@@ -22,6 +22,7 @@ from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle, MeasureCycle
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy
 from workflow.machine import State
+from workflow.organisations.active import of_active_organisation
 from workflow.status_checks.models import Origin, StatusCheckItem
 from workflow.status_checks.service import create_check
 
@@ -118,12 +119,14 @@ def _candidates(session: Session, now: datetime) -> list[_Candidate]:
     # still use it.
     cycles = session.execute(
         select(Cycle.id, Cycle.policy).where(
+            # An archived organisation is asked nothing.
+            of_active_organisation(Cycle.organisation_id),
             select(MeasureCycle.id)
             .where(
                 MeasureCycle.cycle_id == Cycle.id,
                 MeasureCycle.state == _IN_UMSETZUNG,
             )
-            .exists()
+            .exists(),
         )
     ).all()
     # One statement per month of any policy (and per 500 cycles where only some cycles have
