@@ -85,7 +85,9 @@ def correct(rt: Runtime, mc_id: int, items: list[dict[str, str]]) -> None:
 def rows(rt: Runtime, mc_id: int) -> list[dict[str, Any]]:
     with rt.sessions() as s:
         found = s.scalars(
-            select(Milestone).where(Milestone.measure_cycle_id == mc_id).order_by(Milestone.position)
+            select(Milestone)
+            .where(Milestone.measure_cycle_id == mc_id)
+            .order_by(Milestone.position)
         )
         return [
             {c: getattr(m, c) for c in ("id", "position", "text", "planned_on", "due_on",
@@ -358,7 +360,9 @@ def test_a_token_of_another_milestone_cycle_or_phase_answers_nothing(
         s.flush()
         common = {"session": s, "organisation_id": world.org_id, "contact_id": world.contact_id,
                   "expires_at": now + timedelta(days=60), "now": now, "issued_by": "test"}  # fmt: skip
-        own = issue_token(cycle_id=world.cycle_id, phase=Phase.MILESTONE, milestone_id=mine, **common)
+        own = issue_token(
+            cycle_id=world.cycle_id, phase=Phase.MILESTONE, milestone_id=mine, **common
+        )
         wrong_cycle = issue_token(
             cycle_id=other_cycle.id, phase=Phase.MILESTONE, milestone_id=theirs, **common
         )
@@ -458,3 +462,28 @@ def test_a_milestone_is_moved_then_confirmed_from_its_email_in_chromium(
     page.context.close()
     assert [e for e, _ in events(rt, mc_id)] == ["milestone_moved", "milestone_reached"]
     assert rows(rt, mc_id)[0]["status"] == "reached"
+
+
+def test_an_archived_organisation_is_asked_nothing_until_it_returns(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    from workflow.catalogue.models import Organisation
+
+    world = build_world(rt, measures=2)
+    mc_id = world.mine[0]
+    implement(rt, mc_id, [{"text": "Konzept fertig", "date": "2026-06-30"}])
+
+    def archived(when: datetime | None) -> None:
+        with unit_of_work(rt.sessions) as s:
+            org = s.get(Organisation, world.org_id)
+            assert org is not None
+            org.archived_at = when
+
+    archived(clock.now())
+    sweep_at(rt, clock, at(DUE, 8, 5))
+    assert asked(rt) == []
+    [row] = rows(rt, mc_id)
+    assert row["next_action_at"] == at(DUE)  # the date waits
+    archived(None)
+    sweep_at(rt, clock, at(DUE + timedelta(days=1)))
+    assert asked(rt) == [f"ms:{row['id']}:2026-06-30:ask"]

@@ -22,6 +22,7 @@ from workflow.forms import ladder_restart
 from workflow.machine import State
 from workflow.milestones.models import Milestone, MilestoneStatus
 from workflow.milestones.sync import backfill
+from workflow.organisations.active import of_active_organisation
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,13 @@ def sweep_milestones(
 def _claim_due(session: Session, now: datetime, limit: int) -> list[Milestone]:
     stmt = (
         select(Milestone)
-        .where(Milestone.next_action_at <= now)
+        .where(
+            Milestone.next_action_at <= now,
+            # An archived organisation is asked nothing; its dates wait, should it come back.
+            Milestone.measure_cycle_id.in_(
+                select(MeasureCycle.id).where(of_active_organisation(MeasureCycle.organisation_id))
+            ),
+        )
         .order_by(Milestone.next_action_at, Milestone.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Milestone)
