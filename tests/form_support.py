@@ -161,3 +161,13 @@ def agreement(mc_id: int, **answers: str) -> dict[str, str]:
     }
     base.update(answers)
     return {f"m-{mc_id}-{k}": v for k, v in base.items()}
+
+
+def set_archived(rt: Runtime, organisation_id: int, when: datetime | None) -> None:
+    """Archive the organisation at ``when``, or bring it back with None."""
+    from workflow.catalogue.models import Organisation
+
+    with unit_of_work(rt.sessions) as s:
+        org = s.get(Organisation, organisation_id)
+        assert org is not None
+        org.archived_at = when

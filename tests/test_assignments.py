@@ -514,3 +514,19 @@ def test_a_new_due_date_starts_a_new_ladder_and_tells_the_contact(
     counts = kinds(rt)
     assert counts["assignment_reminder"] == 2 and counts["assignment_final_reminder"] == 2
     assert counts["assignment_escalation_head"] == 2
+
+
+def test_an_archived_organisation_is_not_reminded_until_it_returns(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    from tests.form_support import set_archived
+
+    world = build(rt)
+    give(rt, world)
+    sweep_twice(rt, clock, at(date(2026, 3, 31)))
+    set_archived(rt, world.org_id, clock.now())
+    sweep_twice(rt, clock, at(date(2026, 4, 1)))
+    assert kinds(rt) == {"assignment_request": 1}
+    set_archived(rt, world.org_id, None)
+    sweep_twice(rt, clock, at(date(2026, 4, 2)))
+    assert kinds(rt) == {"assignment_request": 1, "assignment_reminder": 1}

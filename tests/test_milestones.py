@@ -467,23 +467,17 @@ def test_a_milestone_is_moved_then_confirmed_from_its_email_in_chromium(
 def test_an_archived_organisation_is_asked_nothing_until_it_returns(
     rt: Runtime, clock: FrozenClock
 ) -> None:
-    from workflow.catalogue.models import Organisation
+    from tests.form_support import set_archived
 
     world = build_world(rt, measures=2)
     mc_id = world.mine[0]
     implement(rt, mc_id, [{"text": "Konzept fertig", "date": "2026-06-30"}])
 
-    def archived(when: datetime | None) -> None:
-        with unit_of_work(rt.sessions) as s:
-            org = s.get(Organisation, world.org_id)
-            assert org is not None
-            org.archived_at = when
-
-    archived(clock.now())
+    set_archived(rt, world.org_id, clock.now())
     sweep_at(rt, clock, at(DUE, 8, 5))
     assert asked(rt) == []
     [row] = rows(rt, mc_id)
     assert row["next_action_at"] == at(DUE)  # the date waits
-    archived(None)
+    set_archived(rt, world.org_id, None)
     sweep_at(rt, clock, at(DUE + timedelta(days=1)))
     assert asked(rt) == [f"ms:{row['id']}:2026-06-30:ask"]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from notifications.models import OutboxMessage
 from notifications.render import Renderer
 from tests.conftest import BERLIN
-from tests.form_support import World, build_world
+from tests.form_support import World, build_world, set_archived
 from workflow.catalogue.models import Contact
 from workflow.clock import FrozenClock
 from workflow.cycles.models import Cycle, MeasureCycle, TargetAgreement
@@ -311,13 +311,23 @@ def test_organisations_with_different_months_are_each_asked_at_their_own(
 
 
 def test_an_archived_organisation_gets_no_scheduled_check(rt: Runtime, clock: FrozenClock) -> None:
-    from workflow.catalogue.models import Organisation
 
     world = build_world(rt, measures=2)
     _implement(rt, world)
-    with unit_of_work(rt.sessions) as s:
-        org = s.get(Organisation, world.org_id)
-        assert org is not None
-        org.archived_at = clock.now()
+    set_archived(rt, world.org_id, clock.now())
     sweep_twice(rt, clock, at(date(2026, 9, 2)))
     assert scheduled(rt) == []
+
+
+def test_an_archived_organisations_check_is_not_reminded_until_it_returns(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    world = build_world(rt, measures=2)
+    open_check(rt, world)
+
+    set_archived(rt, world.org_id, clock.now())
+    sweep_twice(rt, clock, at(date(2026, 4, 1)))
+    assert kinds(rt) == {"status_check_request": 2}
+    set_archived(rt, world.org_id, None)
+    sweep_twice(rt, clock, at(date(2026, 4, 2)))
+    assert kinds(rt) == {"status_check_request": 2, "status_check_reminder": 2}

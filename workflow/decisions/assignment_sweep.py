@@ -23,6 +23,7 @@ from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarge
 from workflow.decisions import assignments
 from workflow.decisions.models import Decision, DecisionKind, DecisionStatus
 from workflow.forms import ladder_restart
+from workflow.organisations.active import of_active_organisation
 
 MAX_BATCHES = 10_000
 
@@ -63,6 +64,8 @@ def _claim_due(session: Session, now: datetime, limit: int) -> list[Decision]:
         .where(
             Decision.next_action_at <= now,
             Decision.kind == DecisionKind.ASSIGNMENT.value,
+            # An archived organisation is asked nothing; the schedule waits, should it return.
+            of_active_organisation(Decision.organisation_id),
         )
         .order_by(Decision.next_action_at, Decision.id)
         .limit(limit)

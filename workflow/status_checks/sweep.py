@@ -21,6 +21,7 @@ from notifications.outbox import enqueue
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarget, Step, StepKind
 from workflow.forms import ladder_restart
+from workflow.organisations.active import of_active_organisation
 from workflow.status_checks import mail
 from workflow.status_checks.models import StatusCheckRequest
 from workflow.status_checks.schedule import plan_of, rules_of
@@ -68,7 +69,11 @@ def sweep_status_checks(
 def _claim_due(session: Session, now: datetime, limit: int) -> list[StatusCheckRequest]:
     stmt = (
         select(StatusCheckRequest)
-        .where(StatusCheckRequest.next_action_at <= now)
+        .where(
+            StatusCheckRequest.next_action_at <= now,
+            # An archived organisation is asked nothing; the schedule waits, should it return.
+            of_active_organisation(StatusCheckRequest.organisation_id),
+        )
         .order_by(StatusCheckRequest.next_action_at, StatusCheckRequest.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=StatusCheckRequest)
