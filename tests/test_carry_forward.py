@@ -286,3 +286,28 @@ def test_a_sweep_in_small_batches_reminds_every_waiting_stay(
         clock.set(moment.replace(tzinfo=BERLIN))
         run_sweep(sessions=rt_sqlite.sessions, clock=clock, batch_size=1)
         assert reminded() == {mc_id: steps for mc_id in ids}
+
+
+def test_an_archived_organisation_is_not_carried_forward_until_it_returns(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    from tests.form_support import set_archived
+
+    org_id, (_early, late) = _world(rt, clock, 2)
+    with rt.sessions() as s:
+        late_measure = s.get(MeasureCycle, late).measure_id  # type: ignore[union-attr]
+    _to(rt, clock, late, State.ASSESSMENT)
+    clock.set(datetime(2027, 1, 11, 9, 0, tzinfo=BERLIN))
+    with unit_of_work(rt.sessions) as s:
+        open_cycle(session=s, clock=clock, organisation_id=org_id, year=2027)
+    clock.set(datetime(2027, 2, 1, 10, 0, tzinfo=BERLIN))
+    _move(rt, clock, late, Event.ACCEPT_REVIEW)
+    set_archived(rt, org_id, clock.now())
+    _sweep(rt, clock, datetime(2027, 2, 1, 16, 0, tzinfo=BERLIN))
+    assert _stays_of(rt, late_measure) == [(2026, State.REPLANNING.value)]
+    set_archived(rt, org_id, None)
+    _sweep(rt, clock, datetime(2027, 2, 2, 9, 0, tzinfo=BERLIN))
+    assert _stays_of(rt, late_measure) == [
+        (2026, State.CARRIED_FORWARD.value),
+        (2027, State.TARGET_AGREEMENT.value),
+    ]
