@@ -265,3 +265,20 @@ def test_mail_about_the_failure_itself_is_not_held_back(
         s.flush()
         assert resolve(s, [row]) == []
         s.rollback()
+
+
+def test_an_archived_organisation_is_told_of_bounces_when_it_returns(
+    mail_rt: Runtime, clock: FrozenClock
+) -> None:
+    from tests.form_support import set_archived
+
+    org_id, _ = _seed(mail_rt, clock, measures=1)
+    coordinator_client(mail_rt, org_id)
+    _bounce(mail_rt, org_id)
+    set_archived(mail_rt, org_id, clock.now())
+    _sweep(mail_rt, clock, _at(3, 3, 10))
+    assert _rows(mail_rt, "bounce_notice") == []
+    set_archived(mail_rt, org_id, None)
+    _sweep(mail_rt, clock, _at(3, 4, 10))
+    [notice] = _rows(mail_rt, "bounce_notice")
+    assert [a["email"] for a in notice.context["addresses"]] == [CONTACT]

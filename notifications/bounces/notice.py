@@ -21,6 +21,7 @@ from workflow.catalogue.models import Contact, Department, Measure, Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.carry import coordinators
 from workflow.cycles.models import MeasureCycle
+from workflow.organisations.active import of_active_organisation
 from workflow.reports import english
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def queue_bounce_notices(session: Session, *, now: datetime) -> int:
         .where(
             AddressBounce.state == AddressState.BOUNCING.value,
             AddressBounce.notified_at.is_(None),
+            # An archived organisation is told when it returns, not while nobody reads.
+            of_active_organisation(AddressBounce.organisation_id),
         )
         .distinct()
     ).all()
