@@ -32,6 +32,7 @@ from workflow.cycles.carry import coordinators
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy
 from workflow.indicators.checks import DataStatus, data_status
+from workflow.organisations.active import active_organisation_ids
 
 # How far ahead a request counts as missing soon: the length of the period until the next.
 _WEEK_DAYS, _MONTH_DAYS = 7, 31
@@ -50,7 +51,8 @@ def queue_data_status(*, sessions: sessionmaker[Session], clock: Clock) -> int:
     Returns how many rows were queued. Idempotent."""
     now = clock.now()
     with sessions() as session:
-        org_ids = list(session.scalars(select(Organisation.id).order_by(Organisation.id)))
+        # An archived organisation gets none; the next period's email follows its return.
+        org_ids = active_organisation_ids(session)
     queued = 0
     for org_id in org_ids:
         with unit_of_work(sessions) as session:

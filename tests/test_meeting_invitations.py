@@ -294,3 +294,16 @@ def test_a_move_before_the_invitation_went_out_needs_no_change_email(
     (ics,) = mail.attachments
     (event,) = Calendar.from_ical(ics.content).walk("VEVENT")
     assert event.decoded("DTSTART") == date(2026, 3, 20)  # no start yet: a whole-day entry
+
+
+def test_an_archived_organisation_invites_nobody_until_it_returns(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    from tests.form_support import set_archived
+
+    world = build_world(rt)
+    clock.set(FIRST_MOMENT)
+    set_archived(rt, world.seed.organisation_id, clock.now())
+    assert _queue(rt) == 0
+    set_archived(rt, world.seed.organisation_id, None)
+    assert _queue(rt) == 4

@@ -338,6 +338,11 @@ def test_the_datenstand_goes_once_per_period_to_the_group_or_else_the_coordinato
                 )
             )
 
+    from tests.form_support import set_archived
+
+    set_archived(rt, w.seed.organisation_id, clock.now())
+    assert queue_data_status(sessions=rt.sessions, clock=clock) == 0  # archived: none
+    set_archived(rt, w.seed.organisation_id, None)
     # No Monitoringgruppe yet: the coordinators get it, once however often the sweep runs.
     assert queue_data_status(sessions=rt.sessions, clock=clock) == 1
     assert queue_data_status(sessions=rt.sessions, clock=clock) == 0

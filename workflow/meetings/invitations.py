@@ -32,6 +32,7 @@ from workflow.deadlines import BusinessCalendar
 from workflow.indicators.requests import policy_for
 from workflow.meetings.ics import start_of
 from workflow.meetings.models import MeetingGuest
+from workflow.organisations.active import ACTIVE
 
 INVITATION = "meeting_invitation"
 CHANGED = "meeting_changed"
@@ -85,7 +86,7 @@ def queue_invitations(*, sessions: sessionmaker[Session], clock: Clock) -> int:
             .join(Body, Body.id == Meeting.body_id)
             .join(Organisation, Organisation.id == Body.organisation_id)
             # A day's margin each side: the organisation's local date may differ from UTC's.
-            .where(Meeting.held_on >= rough_today - timedelta(days=1))
+            .where(Meeting.held_on >= rough_today - timedelta(days=1), ACTIVE)
             .order_by(Organisation.id, Meeting.held_on, Meeting.id)
         ).all()
         for meeting, body, org in candidates:
