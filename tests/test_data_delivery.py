@@ -481,3 +481,17 @@ def test_a_link_reaches_only_its_own_sources_requests_and_expires_politely(
     _, sink = smtp_sink
     note = next(m for m in sink.messages if m["X-Zielflow-Kind"] == "link_request")
     assert "Kennzahlenlieferung" in _plain(note)
+
+
+def test_an_archived_organisation_is_asked_for_data_only_after_it_returns(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    from tests.form_support import set_archived
+
+    world = build(rt)
+    set_archived(rt, world.org_id, clock.now())
+    _sweep_twice(rt, clock, _at(date(2026, 3, 2)))
+    assert _kinds(rt) == []
+    set_archived(rt, world.org_id, None)
+    _sweep_twice(rt, clock, _at(date(2026, 3, 3)))
+    assert _kinds(rt) == ["data_request"]

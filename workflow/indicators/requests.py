@@ -28,6 +28,7 @@ from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, contact_p
 from workflow.forms import ladder_restart
 from workflow.indicators import rhythm
 from workflow.indicators.models import DataRequest, Indicator, RequestStatus
+from workflow.organisations.active import of_active_organisation
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,12 @@ def open_due_requests(session: Session, *, now: datetime) -> Opened:
     opened = Opened([], 0)
     indicators = session.scalars(
         select(Indicator)
-        .where(Indicator.active.is_(True), Indicator.source_contact_id.is_not(None))
+        .where(
+            Indicator.active.is_(True),
+            Indicator.source_contact_id.is_not(None),
+            # An archived organisation asks for nothing; its periods open when it returns.
+            of_active_organisation(Indicator.organisation_id),
+        )
         .order_by(Indicator.id)
     ).all()
     by_org: dict[int, list[Indicator]] = {}
