@@ -2,9 +2,11 @@
 
 Runs pytest on the property test files with ``ZIELFLOW_FUZZ_EXAMPLES=N`` (see
 ``tests/fuzz_examples.py``; for the two schemathesis files N is per API operation and
-generation mode, as their size always was), reads pytest's JUnit XML and writes one line per
-test (examples, passed or failed, seconds) into the section ``bench.fuzz`` of
-bench/RESULTS.md, with the inputs the tests counted themselves. Exit status is pytest's.
+generation mode, as their size always was), reads pytest's JUnit XML and adds the run (one
+line per test: examples, passed or failed, seconds; the inputs the tests counted themselves)
+to bench/results/fuzz.json. The section ``bench.fuzz`` of bench/RESULTS.md shows every run
+kept there and, per property test, the largest size that passed, so a long run of a few tests
+(``-- -k …``) adds to the record instead of replacing it. Exit status is pytest's.
 """
 
 from __future__ import annotations
@@ -84,19 +86,71 @@ def read_junit(junit: Path, examples: int, repo: Path = REPO) -> list[TestResult
     return results
 
 
-def render(
-    examples: int, results: list[TestResult], counted: list[str], facts: list[str], code: int
-) -> str:
+@dataclass
+class FuzzRun:
+    """One run of the command; the report keeps every run, so sizes add up across sittings."""
+
+    command: str
+    examples: int
+    exit: int
+    facts: list[str]
+    tests: list[TestResult]
+    counted: list[str]
+
+
+def load_runs(saved: Path) -> list[FuzzRun]:
+    """The runs recorded in ``saved``; a file from before runs were kept holds one run."""
+    if not saved.exists():
+        return []
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    raw = data.get("runs", [{"facts": [], **data}])
+    return [
+        FuzzRun(
+            command=r["command"],
+            examples=int(r["examples"]),
+            exit=int(r["exit"]),
+            facts=list(r.get("facts", [])),
+            tests=[TestResult(**t) for t in r["tests"]],
+            counted=list(r.get("counted", [])),
+        )
+        for r in raw
+    ]
+
+
+def save_runs(saved: Path, runs: list[FuzzRun]) -> None:
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    body = json.dumps({"runs": [asdict(r) for r in runs]}, indent=2, ensure_ascii=False)
+    saved.write_text(body + "\n", encoding="utf-8")
+
+
+def largest_passed(runs: list[FuzzRun]) -> list[tuple[str, str, int, int]]:
+    """Per property test (drawing examples): the largest size that passed (as the run wrote
+    it), the run (1-based) that showed it, and how many runs of the test failed at any size."""
+    best: dict[str, tuple[int, str, int]] = {}
+    failures: dict[str, int] = {}
+    for number, run in enumerate(runs, start=1):
+        for t in run.tests:
+            if t.examples == "–":
+                continue
+            failures.setdefault(t.test, 0)
+            if t.outcome in {"failed", "error"}:
+                failures[t.test] += 1
+            elif t.outcome == "passed" and run.examples >= best.get(t.test, (0, "", 0))[0]:
+                best[t.test] = (run.examples, t.examples, number)
+    return [
+        (test, best[test][1] if test in best else "–", best.get(test, (0, "", 0))[2], failed)
+        for test, failed in sorted(failures.items())
+    ]
+
+
+def render_run(number: int, run: FuzzRun) -> str:
+    results, code = run.tests, run.exit
     failed = [r for r in results if r.outcome in {"failed", "error"}]
     drawing = [r for r in results if r.examples != "–"]
     lines = [
-        f"## Fuzzing (`python -m bench.fuzz`): {examples} examples per property test",
+        f"### Run {number}: {run.examples} examples per property test",
         "",
-        f"The property test files run by pytest with `{ENV}={examples}` (default sizes in CI: "
-        "150 per form or catalogue property, 60 for XLSX, 8 and 20 per API operation and "
-        "mode). This section is rewritten by each run of the command.",
-        "",
-        *facts,
+        *run.facts,
         "",
         f"Totals: {len(results)} tests ({len(drawing)} drawing examples), "
         f"{sum(r.outcome == 'passed' for r in results)} passed, {len(failed)} failed, "
@@ -109,9 +163,33 @@ def render(
     for r in results:
         shown = r.outcome if r.outcome == "passed" else f"**{r.outcome}** {r.message}"
         lines.append(f"| `{r.test}` | {r.examples} | {shown.replace('|', '/')} | {r.seconds:.1f} |")
-    if counted:
+    if run.counted:
         lines += ["", "Inputs the tests counted themselves:", ""]
-        lines += [f"- {line}" for line in counted]
+        lines += [f"- {line}" for line in run.counted]
+    return "\n".join(lines) + "\n"
+
+
+def render(runs: list[FuzzRun]) -> str:
+    lines = [
+        "## Fuzzing (`python -m bench.fuzz`)",
+        "",
+        f"The property test files run by pytest with `{ENV}=N` (default sizes in CI: 150 per "
+        "form or catalogue property, 60 for XLSX, 8 and 20 per API operation and mode). Every "
+        "run of the command is kept below, newest first, so that tests run at a large size in "
+        "separate sittings are recorded side by side. For the two schemathesis tests N counts "
+        "per API operation and generation mode.",
+        "",
+        "Largest size that passed, per property test:",
+        "",
+        "| test | examples | shown by | failed runs |",
+        "| --- | --- | --- | ---: |",
+    ]
+    for test, size, number, failures in largest_passed(runs):
+        shown = f"run {number}" if number else "–"
+        failed = f"**{failures}**" if failures else "0"
+        lines.append(f"| `{test}` | {size} | {shown} | {failed} |")
+    for number in range(len(runs), 0, -1):
+        lines += ["", render_run(number, runs[number - 1]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -149,22 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     facts = run_facts(command, load_before, others_before, machine_info(PG_ADMIN_URL))
     facts.append(f"- Took {(time.monotonic() - started) / 60:.1f} min in all.")
     facts += [f"- {n}" for n in args.note]
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "fuzz.json").write_text(
-        json.dumps(
-            {
-                "command": command,
-                "examples": args.examples,
-                "exit": code,
-                "tests": [asdict(r) for r in results],
-                "counted": counted,
-            },
-            indent=2,
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
-    text = render(args.examples, results, counted, facts, code)
+    saved = args.results_dir / "fuzz.json"
+    runs = [*load_runs(saved), FuzzRun(command, args.examples, code, facts, results, counted)]
+    save_runs(saved, runs)
+    text = render(runs)
     replace_section(args.report, SECTION, text)
     print(text)
     return code

@@ -161,3 +161,50 @@ def test_the_shared_machine_check_sees_other_work_and_not_its_own(tmp_path: Path
     finally:
         own.kill()
         subprocess.run(["pkill", "-f", "zielflow-stranger"], check=False)
+
+
+def test_fuzz_runs_add_up_and_the_largest_passed_size_is_shown(tmp_path: Path) -> None:
+    from bench.fuzz import FuzzRun, TestResult, load_runs, render, save_runs
+
+    saved = tmp_path / "fuzz.json"
+    link = "tests/test_property_forms.py::test_any_link_gets_a_page_and_never_a_server_error"
+    api = "tests/test_api_schemathesis.py::test_no_operation_answers_with_a_server_error"
+    # A file written before runs were kept is read as one run.
+    saved.write_text(
+        json.dumps(
+            {
+                "command": "python -m bench.fuzz --examples 200",
+                "examples": 200,
+                "exit": 0,
+                "tests": [
+                    {"test": link, "examples": "200", "outcome": "passed", "seconds": 1.5},
+                    {"test": api, "examples": "200 per operation and mode",
+                     "outcome": "passed", "seconds": 600.0},
+                ],
+                "counted": ["random form links [sqlite]: 200 inputs"],
+            }
+        )
+    )  # fmt: skip
+    runs = load_runs(saved)
+    assert [(r.examples, r.facts) for r in runs] == [(200, [])]
+    bigger = FuzzRun(
+        "python -m bench.fuzz --examples 10000 -- -k 'not schemathesis'",
+        10000,
+        1,
+        ["- Command: `python -m bench.fuzz --examples 10000`, finished 27.11.2026 22:00 UTC."],
+        [TestResult(link, "10000", "failed", 80.0, "assert 500 != 500")],
+        [],
+    )
+    save_runs(saved, [*runs, bigger])
+    again = load_runs(saved)
+    assert again == [*runs, bigger]
+    text = render(again)
+    # The failed larger run does not count as passed; the smaller pass stands, with the failure.
+    assert f"| `{link}` | 200 | run 1 | **1** |" in text
+    assert f"| `{api}` | 200 per operation and mode | run 1 | 0 |" in text
+    assert text.index("### Run 2: 10000") < text.index("### Run 1: 200")
+    assert "**failed** assert 500 != 500" in text
+    save_runs(
+        saved, [*again, FuzzRun("c", 10000, 0, [], [TestResult(link, "10000", "passed", 90.0)], [])]
+    )
+    assert f"| `{link}` | 10000 | run 3 | **1** |" in render(load_runs(saved))
