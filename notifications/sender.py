@@ -8,9 +8,12 @@ a long batch is never taken over by a second worker while the first still sends 
 The pipeline (``_Delivery``): one thread renders the claim ahead in chunks of
 ``RENDER_CHUNK`` emails, each chunk one transaction with its rows' Message-IDs fixed and
 what the templates read prefetched; most emails are written as bytes (notifications/mime.py).
-``ZIELFLOW_SMTP_CONNECTIONS`` connections send them. A second thread marks each sent email;
-the marks waiting at one moment share one commit, and each connection awaits its previous
-email's mark after RCPT and before DATA, so the commit overlaps the server's answers.
+``ZIELFLOW_SMTP_CONNECTIONS`` connections send them. A second thread marks each sent email
+(on PostgreSQL over a connection of its own, one UPDATE in autocommit:
+notifications/mark_connection.py); the marks waiting at one moment share one statement, and
+each connection awaits its previous email's mark after RCPT and before DATA, so the mark
+overlaps the server's answers. A chunk's form links are written when its transaction ends,
+in one INSERT.
 
 The duplicate windows: (1) a crash after the server's "250" and before the mark commits
 leaves at most one email per connection sent and unmarked (one with the default single
@@ -41,6 +44,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from notifications.bounces.verp import return_path
+from notifications.mark_connection import MarkConnection
 from notifications.mime import Envelope, message_bytes
 from notifications.models import Channel, OutboxMessage, OutboxStatus
 from notifications.outbox import Draft, enqueue
@@ -271,6 +275,7 @@ class _Delivery:
         self.renewing = asyncio.Lock()
         self.marking_lock = threading.Lock()
         self.to_mark: list[tuple[Outgoing, asyncio.Future[None]]] = []
+        self.mark_connection = MarkConnection(rt.engine)
 
     async def _in(self, thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(thread, fn, *args)
@@ -282,6 +287,7 @@ class _Delivery:
                 await self._pipeline(groups)
         finally:
             self.render_thread.shutdown()
+            self.mark_thread.submit(self.mark_connection.close)
             self.mark_thread.shutdown()
 
     async def _pipeline(self, groups: list[list[int]]) -> None:
@@ -488,7 +494,12 @@ class _Delivery:
         with self.marking_lock:
             batch, self.to_mark = self.to_mark, []
         try:
-            _mark_sent(self.rt, self.taken.token, [i for out, _ in batch for i in out.row_ids])
+            _mark_sent(
+                self.rt,
+                self.taken.token,
+                [i for out, _ in batch for i in out.row_ids],
+                self.mark_connection,
+            )
         except Exception as exc:
             for _, done in batch:
                 loop.call_soon_threadsafe(done.set_exception, exc)
@@ -678,22 +689,28 @@ def _renew(
     return int(result.rowcount or 0) == len(row_ids)
 
 
-def _mark_sent(rt: runtime.Runtime, token: str, row_ids: list[int]) -> None:
-    with unit_of_work(rt.sessions) as session:
-        session.connection().execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_(row_ids),
-                OutboxMessage.claim_token == token,
-                OutboxMessage.status == OutboxStatus.SENDING.value,
-            )
-            .values(
-                status=OutboxStatus.SENT.value,
-                sent_at=rt.clock.now(),
-                lease_until=None,
-                last_error="",
-            )
+def _mark_sent(
+    rt: runtime.Runtime, token: str, row_ids: list[int], held: MarkConnection | None = None
+) -> None:
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(row_ids),
+            OutboxMessage.claim_token == token,
+            OutboxMessage.status == OutboxStatus.SENDING.value,
         )
+        .values(
+            status=OutboxStatus.SENT.value,
+            sent_at=rt.clock.now(),
+            lease_until=None,
+            last_error="",
+        )
+    )
+    if held is not None and held.holds:
+        held.execute(statement)
+        return
+    with unit_of_work(rt.sessions) as session:
+        session.connection().execute(statement)
 
 
 def _envelope_sender(first_row_id: int, settings: Settings) -> str | None:

@@ -167,11 +167,11 @@ def test_a_worker_dying_after_a_250_leaves_only_that_email_unmarked(
     marks: list[list[int]] = []
     real_mark = sender_module._mark_sent
 
-    def dying_mark(rt_: Runtime, token: str, row_ids: list[int]) -> None:
+    def dying_mark(rt_: Runtime, token: str, row_ids: list[int], *held: object) -> None:
         if marks:
             raise SystemError("worker killed")
         marks.append(row_ids)
-        real_mark(rt_, token, row_ids)
+        real_mark(rt_, token, row_ids, *held)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sender_module, "_mark_sent", dying_mark)
     with pytest.raises(SystemError):

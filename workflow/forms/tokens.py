@@ -95,8 +95,13 @@ def issue_token(
     delegated_from_contact_id: int | None = None,
     status_check_request_id: int | None = None,
     milestone_id: int | None = None,
+    flush: bool = True,
 ) -> str:
-    """A new token for the scope; returns the raw value, which is never stored."""
+    """A new token for the scope; returns the raw value, which is never stored.
+
+    ``flush=False`` leaves the row to the next flush, so that a caller issuing many links
+    in one transaction (the sender's chunk of emails) writes them in one statement.
+    """
     raw = secrets.token_urlsafe(32)  # 32 bytes = 256 bits of randomness
     session.add(
         FormToken(
@@ -113,7 +118,8 @@ def issue_token(
             milestone_id=milestone_id,
         )
     )
-    session.flush()
+    if flush:
+        session.flush()
     return raw
 
 
