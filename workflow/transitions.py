@@ -151,9 +151,19 @@ def apply_event(
     for key, value in changes.items():
         set_committed_value(mc, key, value)
     set_committed_value(mc, "version", mc.version + 1)
+    _written(session, mc)
     if target in _MEASURE_STATUS_AFTER:
         mc.measure.status = _MEASURE_STATUS_AFTER[target].value
     return mc
+
+
+def _written(session: Session, mc: MeasureCycle) -> None:
+    """Tell the session the stay holds nothing unwritten, as its own flush would: otherwise
+    the commit's flush visits the object for changes that are already in the database."""
+    state = inspect(mc)
+    if state.modified and not state.committed_state:
+        # SQLAlchemy's own step after a flush; only when no change of any kind is left.
+        state._commit_all(state.dict, session.identity_map)
 
 
 def _pending_changes(mc: MeasureCycle) -> dict[str, Any]:
