@@ -234,3 +234,45 @@ def test_the_cli_adds_lists_and_removes_a_place(rt: Runtime) -> None:
     )
     assert unknown.exit_code == 1
     assert "gibt es nicht" in unknown.output
+
+
+def test_whether_a_user_works_elsewhere_is_read_with_the_user(rt: Runtime) -> None:
+    """The token's statement also says whether the user holds further places: a user of one
+    organisation costs no membership query, one with two gets both places, and a place added
+    later in the same transaction is seen."""
+    from sqlalchemy import event
+
+    from workflow.accounts import user_for_api_token
+
+    s = _world(rt)
+    client = TestClient(create_app())
+    statements: list[str] = []
+
+    def count(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(rt.engine, "before_cursor_execute", count)
+    try:
+        one = client.get("/api/v1/organisation", headers=bearer(s, Role.ADMIN))
+        single = [q for q in statements if "membership" in q]
+        statements.clear()
+        two = client.get("/api/v1/organisation", headers=bearer(s, Role.COORDINATOR))
+        double = [q for q in statements if "membership" in q]
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", count)
+    assert one.json()["slug"] == "musterstadt"
+    assert two.json()["error"]["code"] == "organisation_required"
+    # One organisation: the EXISTS inside the token's own statement, no query of the places.
+    assert len(single) == 1 and "api_token" in single[0]
+    assert len(double) == 2 and "api_token" not in double[1]  # two: the places are read
+    raw = bearer(s, Role.ADMIN)["Authorization"].split(" ", 1)[1]
+    with unit_of_work(rt.sessions) as session:
+        found = user_for_api_token(session, raw, rt.clock.now())
+        assert found is not None
+        user = found[0]
+        assert [p.slug for p in places_of(session, user)] == ["musterstadt"]
+        join(
+            session, user=user, organisation=_org(session, "fremdstadt"), role="admin",
+            now=rt.clock.now(),
+        )  # fmt: skip
+        assert [p.slug for p in places_of(session, user)] == ["musterstadt", "fremdstadt"]

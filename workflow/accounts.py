@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import ForeignKey, String, false, select, update
+from sqlalchemy import ColumnElement, ForeignKey, String, exists, false, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from workflow.catalogue.models import Organisation
@@ -85,6 +85,24 @@ class Membership(Base):
     )
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+
+
+# session.info: ids of users the session's request knows to hold no membership beyond their
+# home organisation, so that ``workflow.memberships.places_of`` need not ask again.
+HOME_ONLY = "zielflow_home_only_users"
+
+
+def holds_memberships() -> ColumnElement[bool]:
+    """A column for the statement that loads a user: whether any membership row exists."""
+    return exists().where(Membership.user_id == User.id).label("holds_memberships")
+
+
+def note_memberships(session: Session, user_id: int, held: bool) -> None:
+    known: set[int] = session.info.setdefault(HOME_ONLY, set())
+    if held:
+        known.discard(user_id)
+    else:
+        known.add(user_id)
 
 
 class PasswordTooShort(ValueError):
@@ -332,20 +350,21 @@ def user_for_api_token(
     ``last_used_at`` is written at most every few minutes and in a transaction of its own
     (``sessions``), so that a read request writes nothing and requests with one token do not
     queue behind each other's row lock."""
-    # One statement for the token, its user and the user's home organisation, which every
-    # request asks for next (kept for the session by ``pin``).
+    # One statement for the token, its user, the user's home organisation and whether the
+    # user works anywhere else, which every request asks next (kept for the session).
     row = session.execute(
-        select(ApiToken, User, Organisation)
+        select(ApiToken, User, Organisation, holds_memberships())
         .join(User, User.id == ApiToken.user_id)
         .join(Organisation, Organisation.id == User.organisation_id)
         .where(ApiToken.token_hash == _sha256(raw))
     ).first()
     if row is None:
         return None
-    token, user, home = row
+    token, user, home, held = row
     if token.state(now) != "active" or not user.active:
         return None
     pin(session, home)
+    note_memberships(session, user.id, bool(held))
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
         if sessions is None:
             token.last_used_at = now

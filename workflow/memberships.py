@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from workflow.accounts import Membership, Role, User
+from workflow.accounts import HOME_ONLY, Membership, Role, User, note_memberships
 from workflow.catalogue.models import Organisation
 from workflow.db import pinned_get
 
@@ -43,6 +43,8 @@ def places_of(session: Session, user: User) -> list[Place]:
     """The home organisation first, then the others by name."""
     home = pinned_get(session, Organisation, user.organisation_id)
     assert home is not None  # the foreign key guarantees it
+    if user.id in session.info.get(HOME_ONLY, ()):
+        return [_place(home, user.role, home=True)]  # read with the user, this request
     rows = session.execute(
         select(Organisation, Membership.role)
         .join(Membership, Membership.organisation_id == Organisation.id)
@@ -71,6 +73,7 @@ def join(
         raise MembershipRefused("unknown_role", role=role)
     if organisation.id == user.organisation_id:
         raise MembershipRefused("home_organisation", organisation=organisation.slug)
+    note_memberships(session, user.id, True)
     found = session.get(Membership, (user.id, organisation.id))
     if found is None:
         session.add(

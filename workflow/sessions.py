@@ -16,7 +16,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from workflow.accounts import AccountRefused, ApiToken, PasswordResetToken, User
+from workflow.accounts import (
+    AccountRefused,
+    ApiToken,
+    PasswordResetToken,
+    User,
+    holds_memberships,
+    note_memberships,
+)
 from workflow.db import Base, unit_of_work
 
 TOUCH_INTERVAL = timedelta(minutes=1)
@@ -91,14 +98,22 @@ def signed_in(
     sessions: sessionmaker[Session] | None = None,
 ) -> tuple[User, int | None] | None:
     """The user of a live session and the organisation chosen in it (None: the home one)."""
-    row = session.scalars(select(UserSession).where(UserSession.key_hash == _sha256(raw))).first()
-    if row is None or row.ended_at is not None:
+    # The session row, its user and whether the user works anywhere else in one statement.
+    found = session.execute(
+        select(UserSession, User, holds_memberships())
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.key_hash == _sha256(raw))
+    ).first()
+    if found is None:
+        return None
+    row, user, held = found
+    if row.ended_at is not None:
         return None
     if now - row.last_seen_at >= idle or now - row.created_at >= MAX_AGE:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         return None
+    note_memberships(session, user.id, bool(held))
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         touch = update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
         if sessions is None:
