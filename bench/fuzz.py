@@ -162,7 +162,8 @@ def render_run(number: int, run: FuzzRun) -> str:
     ]
     for r in results:
         shown = r.outcome if r.outcome == "passed" else f"**{r.outcome}** {r.message}"
-        lines.append(f"| `{r.test}` | {r.examples} | {shown.replace('|', '/')} | {r.seconds:.1f} |")
+        cell = " ".join(shown.replace("|", "/").split())  # one table row, whatever the message
+        lines.append(f"| `{r.test}` | {r.examples} | {cell} | {r.seconds:.1f} |")
     if run.counted:
         lines += ["", "Inputs the tests counted themselves:", ""]
         lines += [f"- {line}" for line in run.counted]

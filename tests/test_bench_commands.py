@@ -192,7 +192,7 @@ def test_fuzz_runs_add_up_and_the_largest_passed_size_is_shown(tmp_path: Path) -
         10000,
         1,
         ["- Command: `python -m bench.fuzz --examples 10000`, finished 27.11.2026 22:00 UTC."],
-        [TestResult(link, "10000", "failed", 80.0, "assert 500 != 500")],
+        [TestResult(link, "10000", "failed", 80.0, "assert 500 != 500\nwhile | drawing")],
         [],
     )
     save_runs(saved, [*runs, bigger])
@@ -203,7 +203,7 @@ def test_fuzz_runs_add_up_and_the_largest_passed_size_is_shown(tmp_path: Path) -
     assert f"| `{link}` | 200 | run 1 | **1** |" in text
     assert f"| `{api}` | 200 per operation and mode | run 1 | 0 |" in text
     assert text.index("### Run 2: 10000") < text.index("### Run 1: 200")
-    assert "**failed** assert 500 != 500" in text
+    assert "| **failed** assert 500 != 500 while / drawing | 80.0 |" in text
     save_runs(
         saved, [*again, FuzzRun("c", 10000, 0, [], [TestResult(link, "10000", "passed", 90.0)], [])]
     )

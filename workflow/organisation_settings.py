@@ -41,7 +41,7 @@ LIMITS = {"name": 200, "office_name": 200, "office_address": 500, "contact_email
 REQUIRED = ("name", "office_name")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Line breaks belong in a postal address; every other control character belongs nowhere.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")
 _CONTROL_IN_ADDRESS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 # The words the organisation uses (workflow/terms.py); "" as council term means "by kind".
 _TERMS = ("unit_term", "council_term")

@@ -17,10 +17,11 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
-# Text may hold tabs and line breaks, nothing else invisible (PostgreSQL refuses NUL); a name,
-# code or address is one line: no line break may reach a mail header or a CSV cell.
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Text may hold tabs and line breaks, nothing else invisible (PostgreSQL refuses NUL, a
+# spreadsheet the noncharacters U+FFFE and U+FFFF); a name, code or address is one line: no
+# line break may reach a mail header or a CSV cell.
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

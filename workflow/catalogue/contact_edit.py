@@ -26,7 +26,7 @@ from workflow.salutation_entry import salutation_code
 
 LANGUAGES = ("de", "en")
 LIMITS = {"name": 200, "email": 320}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)

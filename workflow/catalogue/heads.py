@@ -17,7 +17,7 @@ from workflow.catalogue.models import Contact, Department
 from workflow.salutation_entry import salutation_code
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")
 LIMITS = {"name": 200, "email": 320}
 
 

@@ -28,6 +28,7 @@ from workflow.csv_safe import write_csv
 from workflow.db import Base
 from workflow.messages import message
 from workflow.salutation_entry import file_word
+from workflow.xlsx_text import row_values
 
 T = TypeVar("T", bound=Base)
 
@@ -259,7 +260,7 @@ def export_catalogue(*, session: Session, organisation_id: int, path: Path) -> i
         ws.title = "Maßnahmenkatalog"
         ws.append(list(EXPORT_COLUMNS))
         for r in rows:
-            ws.append([int(r[c]) if c == "ziel_rang" else r[c] for c in EXPORT_COLUMNS])
+            ws.append(row_values([int(r[c]) if c == "ziel_rang" else r[c] for c in EXPORT_COLUMNS]))
         for row in ws.iter_rows():
             for cell in row:
                 # openpyxl would store text starting with "=" as a formula; catalogue text is text.

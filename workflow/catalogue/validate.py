@@ -15,8 +15,8 @@ from workflow.catalogue.rows import REQUIRED, RawRow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # C0 control characters other than tab, line feed and carriage return: PostgreSQL refuses
-# NUL, and XLSX cannot hold the others.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# NUL, and XLSX cannot hold the others, nor the noncharacters U+FFFE and U+FFFF.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Every column but the description is one line: a line break in a name or an address would
 # reach a mail header (and make every email to that contact fail) or split a CSV row.
 _LINE_BREAK = re.compile(r"[\t\n\r\x7f-\x9f\u2028\u2029]")

@@ -20,7 +20,7 @@ from workflow.conference.models import Actor, ActorKind
 
 LIMITS = {"name": 300, "contact_name": 200, "email": 320, "phone": 60}
 LANGUAGES = ("de", "en")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")
 
 
 def normalise_email(email: str) -> str:

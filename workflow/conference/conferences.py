@@ -21,7 +21,7 @@ from workflow.conference.models import Conference
 CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 CODE_LENGTH = 8
 LIMITS = {"title": 300, "time_label": 100, "place": 300}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")
 
 
 def new_survey_code(session: Session) -> str:

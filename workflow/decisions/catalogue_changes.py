@@ -25,7 +25,7 @@ from workflow.decisions.models import Decision
 CHANGEABLE = ("title", "description", "department_id", "goal_id", "contact_id")
 MAX_TITLE = 500
 MAX_DESCRIPTION = 20_000
-_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
 def _audit(

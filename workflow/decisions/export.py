@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from workflow.csv_safe import write_csv
 from workflow.decisions.queries import DecisionRow
 from workflow.terms import Terms
+from workflow.xlsx_text import row_values
 
 Cell = str | int | date | datetime | None
 
@@ -139,7 +140,7 @@ def to_xlsx(rows: Sequence[DecisionRow], timezone: str, *, terms: Terms | None =
     ws.title = "Beschlüsse"
     ws.append(list(COLUMNS))
     for row in table(rows, timezone, terms):
-        ws.append([row[c] for c in COLUMNS])
+        ws.append(row_values([row[c] for c in COLUMNS]))
     for cells in ws.iter_rows(min_row=2):
         for cell in cells:
             # openpyxl would store text starting with "=" as a formula; a wording is text.

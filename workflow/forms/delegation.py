@@ -42,7 +42,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # ("Dr. Nora Neu"), so nothing that reads as a web address passes.
 _LETTERS = r"[^\W\d_]+"
 _NAME = re.compile(rf"{_LETTERS}(?:(?:[ '’-]|\. ){_LETTERS})*\.?")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
 @dataclass

@@ -308,10 +308,11 @@ def agreement_prefill(carried: Mapping[str, Any]) -> RawAnswers:
     return raw
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def without_control_characters(text: str) -> str:
-    """Drops invisible control characters (NUL and the like, never tab or line breaks): no
-    keyboard types them, and PostgreSQL refuses NUL in text."""
+    """Drops invisible control characters (NUL and the like, never tab or line breaks) and the
+    noncharacters U+FFFE and U+FFFF: no keyboard types them, PostgreSQL refuses NUL in text,
+    and the answers' spreadsheet (XLSX) cannot hold any of them."""
     return _CONTROL.sub("", text)

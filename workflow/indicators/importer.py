@@ -92,7 +92,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # The source contact's columns become a contact's name and address, read by mail headers:
 # one line, no control character.
 _CONTACT_COLUMNS = ("quelle_name", "quelle_email", "quelle_fachbereich")
-_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 _LIST = re.compile(r"[|,;\s]+")
 _MONTHS = re.compile(r"[/,;+\s]+")
 # Optional: a file without them keeps the monthly rhythm of ``erhebung_monate``.

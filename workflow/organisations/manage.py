@@ -49,7 +49,7 @@ __all__ = [
 TOWN = OrganisationKind.TOWN.value
 DISTRICT = OrganisationKind.DISTRICT.value
 NAME_LIMIT = LIMITS["name"]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)

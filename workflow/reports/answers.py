@@ -26,6 +26,7 @@ from workflow.machine import LABELS_DE, State
 from workflow.reports.answer_values import actor_names, indicator_lines, milestone_lines
 from workflow.reports.data import ReportUnavailable
 from workflow.reports.german import code_key
+from workflow.xlsx_text import row_values
 
 Cell = str | int | date | datetime | None
 
@@ -230,7 +231,7 @@ def to_xlsx(table: AnswersTable) -> bytes:
     ws.title = f"Antworten {table.year}"
     ws.append(list(COLUMNS))
     for row in table.rows:
-        ws.append([row[c] for c in COLUMNS])
+        ws.append(row_values([row[c] for c in COLUMNS]))
     _as_text(ws.iter_rows(min_row=2))
     for index, column in enumerate(COLUMNS, start=1):
         if column.endswith("_am"):

@@ -38,7 +38,7 @@ MAX_NOTE = 2000
 MAX_INDICATOR_TEXT = 2000
 AUDIT_EVENT = "status_reported"
 # Line breaks are what people type in a text box; every other control character is refused.
-_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 @dataclass
