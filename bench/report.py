@@ -15,6 +15,15 @@ from typing import Any
 from bench.common import BENCH_DIR, RESULTS_DIR
 
 ORDER = ("sweep", "transitions", "email", "api", "simulation")
+# The run the figures are compared with ("before"): the first full run, kept as it was.
+BEFORE_DIR = RESULTS_DIR / "before"
+# Figures renamed since that run: today's name -> the name it had then.
+_EARLIER_NAMES = {
+    f"emails/s {kind}, one connection, send_pending (render, claim, send, mark)": (
+        f"emails/s {kind}, send_pending (render, claim, send, mark)"
+    )
+    for kind in ("postgresql", "sqlite")
+}
 # A 1-minute load average above this before the run means someone else was using the cores.
 SHARED_LOAD = 0.5
 
@@ -58,8 +67,28 @@ def load_results(results_dir: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def render(results: dict[str, dict[str, Any]], run: dict[str, Any] | None = None) -> str:
+def _earlier(before: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The figures of the earlier run, by name."""
+    return {fig["name"]: fig for data in before.values() for fig in data.get("figures", [])}
+
+
+def _before(figure: dict[str, Any], earlier: dict[str, dict[str, Any]]) -> str:
+    old = earlier.get(figure["name"]) or earlier.get(_EARLIER_NAMES.get(figure["name"], ""))
+    if old is None:
+        return "–"
+    if figure.get("ratio") is not None and old.get("ratio") is not None:
+        return _ratio(old)
+    return _fmt(old.get("median"))
+
+
+def render(
+    results: dict[str, dict[str, Any]],
+    run: dict[str, Any] | None = None,
+    before: dict[str, dict[str, Any]] | None = None,
+    before_run: dict[str, Any] | None = None,
+) -> str:
     run = run or {}
+    earlier = _earlier(before or {})
     first = next(iter(results.values()), {})
     machine = first.get("machine", {})
     lines = ["# Benchmark results", ""]
@@ -106,16 +135,30 @@ def render(results: dict[str, dict[str, Any]], run: dict[str, Any] | None = None
         "Median of the runs given in each benchmark's sizes; the reference is measured in the "
         "same run, alternating with the subject. Ratio = subject ÷ reference (for times: how "
         "many times longer; for rates: what fraction of the reference's rate).",
+    ]
+    if earlier:
+        when = (before_run or {}).get("started_at", "an earlier run")
+        lines.append(
+            f"Column *before*: the same figure's ratio (its median where it has no reference) "
+            f"in the full run started {when} UTC, kept in `bench/results/before/`."
+        )
+    lines += [
         "",
-        "| benchmark | figure | median | unit | runs | reference | ref. median | ratio | target met? |",
-        "| --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- |",
+        "| benchmark | figure | median | unit | runs | reference | ref. median | ratio |"
+        + (" before |" if earlier else "")
+        + " target met? |",
+        "| --- | --- | ---: | --- | ---: | --- | ---: | ---: |"
+        + (" ---: |" if earlier else "")
+        + " --- |",
     ]
     for name, data in results.items():
         for fig in data.get("figures", []):
             lines.append(
                 f"| {name} | {fig['name']} | {_fmt(fig['median'])} | {fig['unit']} | "
                 f"{len(fig['runs'])} | {fig.get('reference_name') or '–'} | "
-                f"{_fmt(fig.get('reference_median'))} | {_ratio(fig)} | {_verdict(fig)} |"
+                f"{_fmt(fig.get('reference_median'))} | {_ratio(fig)} |"
+                + (f" {_before(fig, earlier)} |" if earlier else "")
+                + f" {_verdict(fig)} |"
             )
     lines += ["", "## Data sizes and notes", ""]
     for name, data in results.items():
@@ -150,15 +193,29 @@ def render(results: dict[str, dict[str, Any]], run: dict[str, Any] | None = None
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_report(results_dir: Path, output: Path, run: dict[str, Any] | None = None) -> Path:
+def write_report(
+    results_dir: Path,
+    output: Path,
+    run: dict[str, Any] | None = None,
+    before_dir: Path | None = None,
+) -> Path:
+    """The report of the run in ``results_dir``; a full run is set beside the one in
+    ``before_dir`` (default ``BEFORE_DIR``), a quick one beside nothing."""
     run_file = results_dir / "run.json"
     if run is None and run_file.exists():
         run = json.loads(run_file.read_text())
     findings = BENCH_DIR / "FINDINGS.md"
-    if run is not None and findings.exists() and not run.get("quick"):
+    full = run is not None and not run.get("quick")
+    if run is not None and full and findings.exists():
         run = {**run, "findings": findings.read_text()}
+    before_dir = before_dir or BEFORE_DIR
+    before, before_run = {}, None
+    if full and before_dir.resolve() != results_dir.resolve():
+        before = load_results(before_dir)
+        if (before_dir / "run.json").exists():
+            before_run = json.loads((before_dir / "run.json").read_text())
     kept = sections(output.read_text()) if output.exists() else {}
-    text = render(load_results(results_dir), run)
+    text = render(load_results(results_dir), run, before, before_run)
     for name, body in kept.items():
         text = _put_section(text, name, body)
     output.write_text(text)

@@ -208,3 +208,45 @@ def test_fuzz_runs_add_up_and_the_largest_passed_size_is_shown(tmp_path: Path) -
         saved, [*again, FuzzRun("c", 10000, 0, [], [TestResult(link, "10000", "passed", 90.0)], [])]
     )
     assert f"| `{link}` | 10000 | run 3 | **1** |" in render(load_runs(saved))
+
+
+def _figures(path: Path, name: str, figures: list[dict[str, object]]) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / f"{name}.json").write_text(json.dumps({"figures": figures}))
+
+
+def _figure(name: str, median: float, ratio: float | None) -> dict[str, object]:
+    return {"name": name, "unit": "1/s", "median": median, "runs": [median], "ratio": ratio}
+
+
+def test_a_full_report_sets_each_figure_beside_the_same_figure_of_the_run_before(
+    tmp_path: Path,
+) -> None:
+    now, before = tmp_path / "results", tmp_path / "before"
+    renamed = "emails/s sqlite, one connection, send_pending (render, claim, send, mark)"
+    _figures(now, "email", [_figure(renamed, 400.0, 0.61), _figure("new figure", 5.0, 2.0)])
+    _figures(now, "simulation", [_figure("days per second", 900.0, None)])
+    _figures(
+        before,
+        "email",
+        [_figure("emails/s sqlite, send_pending (render, claim, send, mark)", 178.0, 0.365)],
+    )
+    _figures(before, "simulation", [_figure("days per second", 700.0, None)])
+    (before / "run.json").write_text(json.dumps({"started_at": "2026-11-22T00:53:34+00:00"}))
+    report = tmp_path / "RESULTS.md"
+
+    write_report(now, report, {"command": "python -m bench"}, before_dir=before)
+    rows = {
+        line.split(" | ")[1]: line
+        for line in report.read_text().splitlines()
+        if line.startswith("| email") or line.startswith("| simulation")
+    }
+    assert "run started 2026-11-22T00:53:34+00:00" in report.read_text()
+    assert rows[renamed].endswith("| 0.61× | 0.365× | – |")
+    assert rows["new figure"].endswith("| 2× | – | – |")
+    assert rows["days per second"].endswith("| – | 700 | – |")
+
+    write_report(
+        now, report, {"command": "python -m bench --quick", "quick": True}, before_dir=before
+    )
+    assert "0.365×" not in report.read_text() and "before |" not in report.read_text()
