@@ -347,9 +347,6 @@ def _figures(rec: Recorder, dataset: str, results: dict[str, list[LoadRun]]) -> 
         ("list", "GET /api/v1/measure-cycles (filtered, paged)"),
     ):
         outcome = results[name]
-        p99_target = (
-            {"target": "p99 under 100 ms", "target_value_max": 100.0} if name == "pipeline" else {}
-        )
         rec.add(
             Figure(
                 name=f"{label} p99, {dataset}",
@@ -358,7 +355,9 @@ def _figures(rec: Recorder, dataset: str, results: dict[str, list[LoadRun]]) -> 
                 reference_name="GET /healthz p99 (HTTP stack and one SELECT 1)",
                 reference_runs=[r.percentile(99) for r in floor],
                 notes=f"{median([float(r.requests) for r in outcome]):.0f} requests per run",
-                **p99_target,  # type: ignore[arg-type]
+                # Issue 14: absolute times do not hold on a shared machine; the ratio does.
+                target="p99 at most 2× that of /healthz",
+                target_ratio_max=2.0,
             )
         )
         rec.add(
