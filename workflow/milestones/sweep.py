@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.outbox import Draft, enqueue
@@ -57,8 +57,11 @@ def _claim_due(session: Session, now: datetime, limit: int) -> list[Milestone]:
         .where(
             Milestone.next_action_at <= now,
             # An archived organisation is asked nothing; its dates wait, should it come back.
-            Milestone.measure_cycle_id.in_(
-                select(MeasureCycle.id).where(of_active_organisation(MeasureCycle.organisation_id))
+            # EXISTS per due row, not IN (all stays of active organisations): SQLite built
+            # that list of every stay on each sweep (0.2 s at a million stays).
+            exists().where(
+                MeasureCycle.id == Milestone.measure_cycle_id,
+                of_active_organisation(MeasureCycle.organisation_id),
             ),
         )
         .order_by(Milestone.next_action_at, Milestone.id)
