@@ -118,6 +118,43 @@ def test_the_statements_of_a_batch_do_not_grow_with_its_rows(
     assert many == few
 
 
+def test_a_batch_on_postgresql_sends_the_same_statements_whatever_its_rows(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    """The decisions travel as arrays: the same text for 4 rows as for 24, so the server
+    parses and plans it once per connection. SQLite gets a VALUES list of the batch's size."""
+    ids = seed(rt, clock, measures=24)
+    texts: list[str] = []
+    event.listen(rt.engine, "before_cursor_execute", lambda *a: texts.append(a[2]))
+    moment = _at(2026, 3, 30)
+    with rt.sessions.begin() as s:
+        s.execute(
+            update(MeasureCycle)
+            .where(MeasureCycle.id.in_(ids[4:]))
+            .values(next_action_at=moment + timedelta(days=5))
+        )
+    texts.clear()
+    _one_batch(rt, clock, moment)
+    few = [t for t in texts if t.startswith(("WITH d(", "WITH s("))]
+    with rt.sessions.begin() as s:
+        s.execute(
+            update(MeasureCycle).where(MeasureCycle.id.in_(ids[4:])).values(next_action_at=moment)
+        )
+    texts.clear()
+    _one_batch(rt, clock, moment)
+    many = [t for t in texts if t.startswith(("WITH d(", "WITH s("))]
+    with rt.sessions() as s:
+        reminders = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reminder")).all()
+        left = s.scalars(select(MeasureCycle.id).where(MeasureCycle.next_action_at <= moment))
+        assert list(left) == []
+    assert len(reminders) == 24
+    assert len(few) == len(many) == 2  # the reminders' INSERT and the schedule's UPDATE
+    if rt.engine.dialect.name == "postgresql":
+        assert few == many
+    else:
+        assert all(len(b) > len(a) for a, b in zip(few, many, strict=True))
+
+
 def _one_batch(rt: Runtime, clock: FrozenClock, moment: datetime) -> None:
     clock.set(moment)
     run_sweep(sessions=rt.sessions, clock=clock, batch_size=500)

@@ -394,6 +394,15 @@ _WHERE = (
     " AND f.id = g.field_id AND mc.id {ids}"
 )
 _TAIL = " ON CONFLICT (dedupe_key) DO NOTHING RETURNING kind"
+_ESCALATION_COLUMNS = (
+    ("mc_id", "integer"),
+    ("dedupe_key", "text"),
+    ("kind", "text"),
+    ("channel", "text"),
+    ("contact_id", "integer"),
+    ("level", "integer"),
+    ("escalated_at", "text"),
+)
 
 
 def _write_messages(sql: Sql, now: datetime, writes: _Writes, result: BatchResult) -> None:
@@ -405,9 +414,13 @@ def _write_messages(sql: Sql, now: datetime, writes: _Writes, result: BatchResul
             f" c.name, c.language, mc.id, {context}, 'pending', {sql.mark}, {sql.mark}, 0, ''"
             f"{_FROM} CROSS JOIN contact c{_WHERE} AND c.id = m.contact_id{_TAIL}"
         )
-        rows = sql.run_values(
-            "d", ("mc_id", "dedupe_key", "kind", "step"), writes.reminders, body, at, at
+        columns = (
+            ("mc_id", "integer"),
+            ("dedupe_key", "text"),
+            ("kind", "text"),
+            ("step", "integer"),
         )
+        rows = sql.run_values("d", columns, writes.reminders, body, at, at)
         result.queued.update(kind for (kind,) in rows)
     if writes.escalations:
         context = _item_context(
@@ -423,8 +436,7 @@ def _write_messages(sql: Sql, now: datetime, writes: _Writes, result: BatchResul
             f" {context}, 'pending', {sql.mark}, {sql.mark}, 0, ''"
             f"{_FROM} LEFT JOIN contact c ON c.id = {sql.integer('d.contact_id')}{_WHERE}{_TAIL}"
         )
-        columns = ("mc_id", "dedupe_key", "kind", "channel", "contact_id", "level", "escalated_at")
-        rows = sql.run_values("d", columns, writes.escalations, body, at, at)
+        rows = sql.run_values("d", _ESCALATION_COLUMNS, writes.escalations, body, at, at)
         result.queued.update(kind for (kind,) in rows)
 
 
@@ -438,7 +450,8 @@ def _write_schedule(sql: Sql, schedule: list[tuple[int, int, Any, int]]) -> None
         f" next_action_at = {sql.timestamp('s.at')}, escalation_level = {sql.integer('s.level')}"
         f" FROM s WHERE measure_cycle.id = {sql.integer('s.id')} AND measure_cycle.id {{ids}}"
     )
-    sql.run_values("s", ("id", "step", "at", "level"), schedule, body)
+    columns = (("id", "integer"), ("step", "integer"), ("at", "timestamptz"), ("level", "integer"))
+    sql.run_values("s", columns, schedule, body)
 
 
 def _move(session: Session, clock: Clock, row: Due) -> None:

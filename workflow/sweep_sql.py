@@ -1,4 +1,4 @@
-"""SQL pieces the set-based sweep passes share: a VALUES list of decisions as a CTE, and the
+"""SQL pieces the set-based sweep passes share: a table of decisions as a CTE, and the
 dialect differences (placeholders, JSON objects, casts) of PostgreSQL and SQLite.
 
 The statements go straight to the driver (``exec_driver_sql``): a batch of 500 decisions has
@@ -49,22 +49,41 @@ class Sql:
         return f"CAST({expr} AS INTEGER)"
 
     def run_values(
-        self, name: str, columns: Sequence[str], rows: Sequence[Row], body: str, *extra: Any
+        self,
+        name: str,
+        columns: Sequence[tuple[str, str]],
+        rows: Sequence[Row],
+        body: str,
+        *extra: Any,
     ) -> list[Row]:
-        """Runs ``WITH name(columns) AS (VALUES …) body`` with ``rows`` as the VALUES list, in
+        """Runs ``WITH name(columns) AS (…) body`` with ``rows`` as the table ``name``, in
         chunks that stay below SQLite's limit on parameters; returns what the statements
-        return. ``body`` takes ``extra`` as its parameters and ends with ``{ids}``, a
-        condition on the ids of the chunk (each row's first value): a join with a VALUES
-        list alone lets PostgreSQL hash it against a scan of the whole table (seen with
-        EXPLAIN ANALYZE at 20k and 100k rows)."""
-        one = "(" + ", ".join([self.mark] * len(columns)) + ")"
-        head = f"WITH {name}({', '.join(columns)}) AS (VALUES "
+        return. ``columns`` are (name, PostgreSQL type) pairs. ``body`` takes ``extra`` as
+        its parameters and ends with ``{ids}``, a condition on the ids of the chunk (each
+        row's first value): a join with a VALUES list alone lets PostgreSQL hash it against
+        a scan of the whole table (seen with EXPLAIN ANALYZE at 20k and 100k rows).
+
+        On PostgreSQL the rows travel as one array per column (``unnest``): the statement's
+        text is then the same for every chunk, so the server parses and plans it once per
+        connection (psycopg prepares a repeated statement), and a chunk is a handful of
+        parameters instead of thousands."""
+        names = ", ".join(column for column, _type in columns)
+        if self.postgres:
+            arrays = ", ".join(f"CAST({self.mark} AS {kind}[])" for _column, kind in columns)
+            table = f"SELECT * FROM unnest({arrays})"
+        else:
+            one = "(" + ", ".join([self.mark] * len(columns)) + ")"
         out: list[Row] = []
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             ids, id_params = self._among([row[0] for row in chunk])
-            sql = f"{head}{', '.join([one] * len(chunk))}) {body.format(ids=ids)}"
-            params = [value for row in chunk for value in row]
+            params: list[Any]
+            if self.postgres:
+                params = [list(column) for column in zip(*chunk, strict=True)]
+            else:
+                table = "VALUES " + ", ".join([one] * len(chunk))
+                params = [value for row in chunk for value in row]
+            sql = f"WITH {name}({names}) AS ({table}) {body.format(ids=ids)}"
             params.extend(extra)
             params.extend(id_params)
             result = self.conn.exec_driver_sql(sql, tuple(params))
