@@ -9,12 +9,13 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, text, update
 
 from api.app import create_app
 from tests.dashboard_seed import bearer, seed
 from workflow.accounts import Role
-from workflow.cycles.models import MeasureCycle
+from workflow.cycles import item_pages, queries
+from workflow.cycles.models import Cycle, MeasureCycle
 from workflow.db import unit_of_work
 from workflow.runtime import Runtime
 
@@ -100,3 +101,28 @@ def test_a_bad_cursor_is_422_with_a_german_sentence(rt_sqlite: Runtime) -> None:
         error = answer.json()["error"]
         assert error["code"] == "cursor_invalid"
         assert "erste Seite" in error["message"]
+
+
+def test_a_page_is_read_without_parallel_workers_on_postgresql(rt: Runtime) -> None:
+    """A page stops after a few rows; on PostgreSQL the workers of a parallel plan take longer
+    to start than such a page takes to read, so the page's transaction plans without them."""
+    seed(rt)
+    with rt.sessions() as session:
+        cycle = session.scalars(select(Cycle)).first()
+        assert cycle is not None
+        postgres = session.get_bind().dialect.name == "postgresql"
+        before = session.scalar(text("SHOW max_parallel_workers_per_gather")) if postgres else None
+        page = item_pages.list_page(
+            session,
+            cycle=cycle,
+            today=date(2026, 4, 1),
+            f=queries.ItemFilter(),
+            order="code",
+            limit=SIZE,
+        )
+        assert len(page.rows) == SIZE
+        if postgres:
+            assert before != "0"  # the server's default, for everything else
+            assert session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
+            session.rollback()
+            assert session.scalar(text("SHOW max_parallel_workers_per_gather")) == before

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from workflow.catalogue.models import Contact, Measure
@@ -52,6 +52,8 @@ _KEYS: dict[str, tuple[tuple[Any, str], ...]] = {
 # Only ``due_on`` may be null, and it sorts last (``ORDERS["due"]``).
 _NULLABLE = {"due_on"}
 _MAX_CURSOR = 2000
+# For the rest of the request's transaction only.
+_SERIAL = text("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 class CursorInvalid(ValueError):
@@ -164,6 +166,10 @@ def list_page(
     ).order_by(*ORDERS[order], MeasureCycle.id)
     if after is None and offset:
         query = query.offset(offset)
+    if session.get_bind().dialect.name == "postgresql":
+        # A page stops after limit + 1 rows; PostgreSQL plans the walk of a large list with
+        # parallel workers whose start alone took 15 ms at a million stays (bench/FINDINGS.md).
+        session.execute(_SERIAL)
     # One row more than the page tells whether another page follows, without counting.
     found = [ItemRow(**r._mapping, today=today) for r in session.execute(query.limit(limit + 1))]
     rows = found[:limit]
