@@ -115,7 +115,14 @@ def _scanned_equals_counted(rt: runtime.Runtime, cycle_id: int, today: date) -> 
             assert counted == scanned, f
         assert sum(scanned.values()) > 0
         # A list's total is summed from the table too: equal to counting its rows.
-        for f in [*filters, queries.ItemFilter(overdue=True), queries.ItemFilter(overdue=False)]:
+        with_overdue = [
+            queries.ItemFilter(overdue=True),
+            queries.ItemFilter(overdue=False),
+            queries.ItemFilter(states=("target_agreement", "review"), overdue=True),
+            queries.ItemFilter(field_id=field_id, goal_rank=1, overdue=False),
+            queries.ItemFilter(department_id=department_id, escalation_level=1, overdue=True),
+        ]
+        for f in [*filters, *with_overdue]:
             rows = session.scalar(
                 queries._filtered(
                     queries._joined(select(func.count(MeasureCycle.id))), cycle_id, f, today

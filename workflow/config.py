@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     var_dir: Path = Path("var")
     database_url: str = ""
+    # Connections a process keeps open (as many again are opened for a peak and closed after).
+    # A request holds one for its whole run, so fewer than the requests one `zielflow serve`
+    # runs at once would open and close a connection for each request above them.
+    database_pool_size: int = Field(
+        default=10, ge=1, le=100, description="Datenbankverbindungen, die ein Prozess offen hält"
+    )
     broker_url: str = ""
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025

@@ -27,7 +27,7 @@ _current: Runtime | None = None
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Runtime:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     return Runtime(settings, engine, make_session_factory(engine), clock or SystemClock())
 
 
