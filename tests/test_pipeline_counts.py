@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.dashboard_seed import seed
-from tests.test_migration_upgrade import empty_url, fill
+from tests.test_migration_upgrade import empty_url, filled_then_upgraded
 from workflow import runtime
 from workflow.catalogue.models import Department, Goal, Measure
 from workflow.cli import app
@@ -35,8 +35,7 @@ from workflow.cycles.coordination import perform
 from workflow.cycles.models import Cycle, MeasureCycle, PipelineCount, PipelineCountChange
 from workflow.cycles.removal import delete_empty_cycle
 from workflow.cycles.service import open_cycle
-from workflow.db import make_engine, unit_of_work
-from workflow.migrate import upgrade
+from workflow.db import unit_of_work
 from workflow.sweep import run_sweep
 
 __all__ = ["empty_url"]  # the fixture of the migration tests: an empty database of each kind
@@ -312,15 +311,7 @@ def test_counts_stay_exact_under_concurrent_writers(
 
 
 def test_the_revision_counts_the_stays_already_there(empty_url: str) -> None:
-    upgrade(empty_url, "0011")
-    engine = make_engine(empty_url)
-    try:
-        with engine.begin() as conn:
-            fill(conn)
-            stays = conn.scalar(select(func.count()).select_from(MeasureCycle.__table__))
-        upgrade(empty_url, "head")
-        with Session(engine) as session:
-            assert pipeline_store.check(session) == []
-            assert stays and session.scalar(select(func.sum(PipelineCount.n))) == stays
-    finally:
-        engine.dispose()
+    with filled_then_upgraded(empty_url, "0011") as (engine, counts), Session(engine) as session:
+        stays = counts["measure_cycle"]
+        assert pipeline_store.check(session) == []
+        assert stays and session.scalar(select(func.sum(PipelineCount.n))) == stays

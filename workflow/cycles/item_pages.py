@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, text, true
+from sqlalchemy import ColumnElement, Select, Subquery, and_, false, or_, select, text, true
 from sqlalchemy.orm import Session
 
-from workflow.catalogue.models import Contact, Measure
+from workflow.catalogue.models import Contact, Goal, Measure
 from workflow.cycles.models import Cycle, MeasureCycle
 from workflow.cycles.queries import (
     _ITEM_COLUMNS,
@@ -35,25 +35,30 @@ from workflow.cycles.queries import (
     count_items,
 )
 
-# The sort key after the list's order: (column, the ItemRow attribute holding its value).
+# The sort key after the list's order: (column of the stay, the ItemRow attribute holding its
+# value). All on the stay, so that a page is picked from the stays alone.
 _KEYS: dict[str, tuple[tuple[Any, str], ...]] = {
-    "code": ((Measure.code, "measure_code"), (MeasureCycle.id, "id")),
+    "code": ((MeasureCycle.measure_code, "measure_code"), (MeasureCycle.id, "id")),
     "due": (
         (MeasureCycle.due_on, "due_on"),
-        (Measure.code, "measure_code"),
+        (MeasureCycle.measure_code, "measure_code"),
         (MeasureCycle.id, "id"),
     ),
     "state": (
         (MeasureCycle.state, "state"),
-        (Measure.code, "measure_code"),
+        (MeasureCycle.measure_code, "measure_code"),
         (MeasureCycle.id, "id"),
     ),
 }
 # Only ``due_on`` may be null, and it sorts last (``ORDERS["due"]``).
 _NULLABLE = {"due_on"}
 _MAX_CURSOR = 2000
-# For the rest of the request's transaction only.
-_SERIAL = text("SET LOCAL max_parallel_workers_per_gather = 0")
+# For the rest of the request's transaction only (``set_config(..., true)`` is ``SET LOCAL``):
+# no parallel workers, and the joins in the order written (see ``list_page``).
+_PLANNER = text(
+    "SELECT set_config('max_parallel_workers_per_gather', '0', true), "
+    "set_config('join_collapse_limit', '1', true)"
+)
 
 
 class CursorInvalid(ValueError):
@@ -153,28 +158,65 @@ def list_page(
     position: ColumnElement[bool] = true()
     if after is not None:
         position = _after(order, decode_cursor(order, after))
-    # Implied by the cycle, said so that the unique index on (organisation_id, code) of
-    # measure can serve the sort by code.
-    same_org = Measure.organisation_id == cycle.organisation_id
-    query = _filtered(
-        _joined(select(*_ITEM_COLUMNS).join(Cycle, Cycle.id == MeasureCycle.cycle_id))
-        .outerjoin(Contact, Contact.id == Measure.contact_id)
-        .where(same_org, position),
+    keys = [column for column, _attr in _KEYS[order]]
+    # The page's stays first, sorted and cut on the stay's own columns (the index on
+    # (organisation_id, measure_code, id) serves the order by code); only those rows are then
+    # joined to their measure, goal, field, department and contact.
+    picked = _filtered(
+        _joins_for(select(*keys), f).where(
+            MeasureCycle.organisation_id == cycle.organisation_id, position
+        ),
         cycle.id,
         f,
         today,
     ).order_by(*ORDERS[order], MeasureCycle.id)
     if after is None and offset:
-        query = query.offset(offset)
+        picked = picked.offset(offset)
+    page = picked.limit(limit + 1).subquery("page")
+    query = (
+        _joined(
+            select(*_ITEM_COLUMNS)
+            .select_from(page)
+            .join(MeasureCycle, MeasureCycle.id == page.c.id)
+            .join(Cycle, Cycle.id == MeasureCycle.cycle_id)
+        )
+        .outerjoin(Contact, Contact.id == Measure.contact_id)
+        .order_by(*_page_order(order, page))
+    )
     if session.get_bind().dialect.name == "postgresql":
         # A page stops after limit + 1 rows; PostgreSQL plans the walk of a large list with
-        # parallel workers whose start alone took 15 ms at a million stays (bench/FINDINGS.md).
-        session.execute(_SERIAL)
+        # parallel workers whose start alone took 15 ms at a million stays. The order written
+        # above (the page's few rows first, then each table they point to) is the best one, and
+        # searching the others took two thirds of the planning (bench/FINDINGS.md).
+        session.execute(_PLANNER)
     # One row more than the page tells whether another page follows, without counting.
-    found = [ItemRow(**r._mapping, today=today) for r in session.execute(query.limit(limit + 1))]
+    found = [ItemRow(**r._mapping, today=today) for r in session.execute(query)]
     rows = found[:limit]
     total = None
     if after is None:
         total = count_items(session, cycle_id=cycle.id, today=today, f=f)
     following = encode_cursor(order, rows[-1]) if len(found) > limit else None
     return Page(rows=rows, total=total, next=following)
+
+
+def _joins_for(query: Select[Any], f: ItemFilter) -> Select[Any]:
+    """The stays with just the tables ``f``'s filters name (``queries._filtered``)."""
+    if (
+        f.department_id is None
+        and f.contact_id is None
+        and f.field_id is None
+        and (f.goal_rank is None)
+    ):
+        return query
+    query = query.join(Measure, Measure.id == MeasureCycle.measure_id)
+    if f.field_id is None and f.goal_rank is None:
+        return query
+    return query.join(Goal, Goal.id == Measure.goal_id)
+
+
+def _page_order(order: str, page: Subquery) -> list[ColumnElement[Any]]:
+    """``ORDERS[order]`` and then id, on the picked page's columns."""
+    columns: list[ColumnElement[Any]] = [page.c[column.key] for column, _attr in _KEYS[order]]
+    if order == "due":
+        columns[0] = columns[0].asc().nulls_last()
+    return columns

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import FetchedValue, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.catalogue.models import Measure
@@ -57,12 +57,18 @@ class MeasureCycle(Base):
             postgresql_where=text("state = 'implementation'"),
             sqlite_where=text("state = 'implementation'"),
         ),
+        # The list's order (by code, then id) within one organisation, walked by its pages.
+        Index("ix_measure_cycle_org_code", "organisation_id", "measure_code", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
     measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), index=True)
+    # The measure's code, copied by triggers (revision 0014) whatever writes the stay, so
+    # that a list sorted by code sorts the stays without first joining every one to its
+    # measure. Never written here: the database sets it.
+    measure_code: Mapped[str | None] = mapped_column(String(32), server_default=FetchedValue())
     state: Mapped[str] = mapped_column(String(32))
     entered_state_at: Mapped[datetime]
     due_on: Mapped[date | None]
