@@ -126,3 +126,43 @@ def test_a_page_is_read_without_parallel_workers_on_postgresql(rt: Runtime) -> N
             assert session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
             session.rollback()
             assert session.scalar(text("SHOW max_parallel_workers_per_gather")) == before
+
+
+@pytest.mark.parametrize("order", ["code", "due", "state"])
+def test_a_filtered_page_holds_the_rows_of_the_full_list_in_its_order(
+    rt: Runtime, order: str
+) -> None:
+    """A page is picked from the stays alone and then joined to their details; it must hold
+    exactly the rows, in the order, of the list read in one piece (``queries.list_items``)."""
+    s = seed(rt)
+    _spread_due_dates(rt, s.item_ids)
+    today = date(2026, 4, 2)
+    with rt.sessions() as session:
+        cycle = session.get_one(Cycle, s.cycle_id)
+        rows, _ = queries.list_items(session, cycle_id=cycle.id, today=today)
+        first = rows[0]
+        filters = [
+            queries.ItemFilter(),
+            queries.ItemFilter(department_id=first.department_id),
+            queries.ItemFilter(field_id=first.field_id),
+            queries.ItemFilter(goal_rank=first.goal_rank),
+            queries.ItemFilter(contact_id=first.contact_id),
+            queries.ItemFilter(overdue=True),
+            queries.ItemFilter(overdue=False, field_id=first.field_id),
+            queries.ItemFilter(states=("initial_interview",), escalation_level=0),
+        ]
+        for f in filters:
+            whole, total = queries.list_items(
+                session, cycle_id=cycle.id, today=today, f=f, order=order
+            )
+            expected = [r.id for r in whole]
+            assert expected, f
+            paged: list[int] = []
+            for offset in range(0, total, SIZE):
+                page = item_pages.list_page(
+                    session, cycle=cycle, today=today, f=f, order=order, limit=SIZE, offset=offset
+                )
+                assert page.total == total, f
+                paged += [r.id for r in page.rows]
+            assert paged == expected, f
+            session.rollback()

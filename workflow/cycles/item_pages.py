@@ -201,17 +201,11 @@ def list_page(
 
 def _joins_for(query: Select[Any], f: ItemFilter) -> Select[Any]:
     """The stays with just the tables ``f``'s filters name (``queries._filtered``)."""
-    if (
-        f.department_id is None
-        and f.contact_id is None
-        and f.field_id is None
-        and (f.goal_rank is None)
-    ):
+    by_goal = f.field_id is not None or f.goal_rank is not None
+    if f.department_id is None and f.contact_id is None and not by_goal:
         return query
     query = query.join(Measure, Measure.id == MeasureCycle.measure_id)
-    if f.field_id is None and f.goal_rank is None:
-        return query
-    return query.join(Goal, Goal.id == Measure.goal_id)
+    return query.join(Goal, Goal.id == Measure.goal_id) if by_goal else query
 
 
 def _page_order(order: str, page: Subquery) -> list[ColumnElement[Any]]:
