@@ -676,15 +676,24 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API, the dashboard and the forms."""
+    import gc
+
     import uvicorn
+
+    from api.app import create_app
 
     trusted = runtime.current().settings.forwarded_allow_ips
     trusted = (trusted if forwarded_allow_ips is None else forwarded_allow_ips).strip()
+    application = create_app()
+    # What exists now (the modules, the app, the mapped classes) lives as long as the process.
+    # Frozen, it is no longer walked by every full garbage collection, which took up to 0.1 s
+    # under load and held up every request in flight meanwhile (bench/FINDINGS.md).
+    gc.collect()
+    gc.freeze()
     # Only a trusted proxy may name the client (login limits count per address); uvicorn's
     # own FORWARDED_ALLOW_IPS environment variable is not consulted.
     uvicorn.run(
-        "api.app:create_app",
-        factory=True,
+        application,
         host=host,
         port=port,
         log_level="info",
