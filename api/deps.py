@@ -10,11 +10,13 @@ first (``api.csrf``), whatever route it calls.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.csrf import require_csrf_for_cookie
@@ -25,7 +27,7 @@ from workflow import runtime
 from workflow.accounts import Role, TokenScope, User, user_for_api_token
 from workflow.catalogue.models import Organisation
 from workflow.cycles.calendar import calendar_of
-from workflow.db import pinned_get, unit_of_work
+from workflow.db import already_pinned, pinned_get, unit_of_work
 from workflow.memberships import Place, acting_as, place_by_id, place_of, places_of
 from workflow.sessions import signed_in
 from workflow.terms import words_by_language
@@ -35,15 +37,40 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 ORGANISATION_HEADER = "X-Zielflow-Organisation"
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: reads take no write lock, writes commit when the route returns."""
+@contextmanager
+def _reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as session, session.begin():
+        yield session
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: reads take no write lock, writes commit when the route returns.
+
+    Async, so that a read costs no hand-over to a worker thread on the way in: its session
+    takes a connection only at its first query, in the route's thread. A write's session
+    opens its transaction at once, and every way out talks to the database, so both go to a
+    worker thread, as FastAPI would send a plain generator.
+    """
     factory = runtime.current().sessions
     if request.method in SAFE_METHODS:
-        with factory() as session, session.begin():
-            yield session
+        scope = _reading(factory)
+        session = scope.__enter__()
     else:
-        with unit_of_work(factory) as session:
-            yield session
+        scope = unit_of_work(factory)
+        session = await run_in_threadpool(scope.__enter__)
+    # Leaving must never wait for the worker threads that requests waiting for a database
+    # connection hold: a limiter of its own, as FastAPI gives its plain generators.
+    leaving = CapacityLimiter(1)
+    try:
+        yield session
+    except Exception as error:
+        left = await to_thread.run_sync(
+            scope.__exit__, type(error), error, error.__traceback__, limiter=leaving
+        )
+        if not left:
+            raise
+    else:
+        await to_thread.run_sync(scope.__exit__, None, None, None, limiter=leaving)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -152,7 +179,7 @@ def _admitted(session: Session, user: User) -> User:
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
-def current_user(user: OptionalUser) -> User:
+async def current_user(user: OptionalUser) -> User:
     if user is None:
         raise NotAuthenticated()
     return user
@@ -176,14 +203,20 @@ async def organisation_words(
     dependency and the route (whose worker thread copies this context); the error handlers
     run after the dependencies have ended and read them from ``request.state``.
     """
-    words = await run_in_threadpool(_words_of, session, user)
+    org = None if user is None else already_pinned(session, Organisation, user.organisation_id)
+    words: Words
+    if user is None or org is not None:
+        # The sign-in has loaded the organisation already: no query, so no worker thread.
+        words = words_by_language(org, LANGUAGES)
+    else:
+        words = await run_in_threadpool(_words_of, session, user)
     setattr(request.state, WORDS_STATE, words)
     # Labels in the answers (not only errors) follow the reader's language too.
     with words_in_effect(words), reader_in_effect(reader_language(request)):
         yield
 
 
-def browser_only(request: Request) -> None:
+async def browser_only(request: Request) -> None:
     """For routes that manage credentials: an API token may not mint or manage tokens."""
     if request.headers.get("authorization") is not None:
         raise WordedHTTPException(403, "api.browser_only")
@@ -196,7 +229,7 @@ def require_role(*roles: Role) -> Any:
     """A dependency that lets only ``roles`` through (401 without login, 403 with another role)."""
     allowed = frozenset(r.value for r in roles)
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise WordedHTTPException(403, "http.forbidden")
         return user
@@ -205,7 +238,7 @@ def require_role(*roles: Role) -> Any:
     return Depends(check)
 
 
-def public_route() -> None:
+async def public_route() -> None:
     """Marks a route that anyone may call (login, health check, language switch)."""
 
 
@@ -240,7 +273,7 @@ def days_until(day: date, org: Organisation) -> int:
     return (day - today_of(org)) // timedelta(days=1)
 
 
-def require_operator(user: CurrentUser) -> User:
+async def require_operator(user: CurrentUser) -> User:
     """The platform operator: manages the installation's organisations (issue 15)."""
     if not user.operator:
         raise WordedHTTPException(403, "http.forbidden")

@@ -12,10 +12,21 @@ import re
 import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import ColumnElement, ForeignKey, String, exists, false, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Select,
+    String,
+    bindparam,
+    exists,
+    false,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from workflow.catalogue.models import Organisation
@@ -342,6 +353,18 @@ def revoke_api_token(session: Session, user: User, token_id: int, now: datetime)
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
+@cache
+def _token_lookup() -> Select[ApiToken, User, Organisation, bool]:
+    """Built once (every API request runs it): the token by its hash, with its user, the
+    user's home organisation and whether the user works anywhere else."""
+    return (
+        select(ApiToken, User, Organisation, holds_memberships())
+        .join(User, User.id == ApiToken.user_id)
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+    )
+
+
 def user_for_api_token(
     session: Session, raw: str, now: datetime, *, sessions: sessionmaker[Session] | None = None
 ) -> tuple[User, ApiToken] | None:
@@ -350,14 +373,8 @@ def user_for_api_token(
     ``last_used_at`` is written at most every few minutes and in a transaction of its own
     (``sessions``), so that a read request writes nothing and requests with one token do not
     queue behind each other's row lock."""
-    # One statement for the token, its user, the user's home organisation and whether the
-    # user works anywhere else, which every request asks next (kept for the session).
-    row = session.execute(
-        select(ApiToken, User, Organisation, holds_memberships())
-        .join(User, User.id == ApiToken.user_id)
-        .join(Organisation, Organisation.id == User.organisation_id)
-        .where(ApiToken.token_hash == _sha256(raw))
-    ).first()
+    # Whether the user works anywhere else, every request asks next (kept for the session).
+    row = session.execute(_token_lookup(), {"token_hash": _sha256(raw)}).first()
     if row is None:
         return None
     token, user, home, held = row

@@ -133,6 +133,12 @@ def pinned_get(session: Session, model: type[_Row], ident: int) -> _Row | None:
     return pins[key]
 
 
+def already_pinned(session: Session, model: type[_Row], ident: int) -> _Row | None:
+    """The row ``pinned_get`` keeps, or None if nobody has asked for it yet; never a query."""
+    pins: dict[tuple[str, int], Any] = session.info.get(_PINNED, {})
+    return pins.get((model.__tablename__, ident))  # type: ignore[attr-defined]
+
+
 def pin(session: Session, row: Any) -> None:
     """Keep a row loaded elsewhere (with the rows it belongs to) for ``pinned_get``."""
     pins: dict[tuple[str, int], Any] = session.info.setdefault(_PINNED, {})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from api.deps import Coordinator, Reader, SessionDep, actor_of, organisation_of, today_of
 from api.errors import ApiError
 from api.i18n import translate
-from api.routes.common import cycle_or_404, not_found
+from api.routes.common import cycle_or_404, json_answer, not_found
 from api.routes.schemas import (
     ERRORS,
     MAX_ID,
@@ -71,7 +71,7 @@ def list_measure_cycles(
         str | None,
         Query(min_length=1, max_length=2000, description="cursor: ``next`` of the previous page"),
     ] = None,
-) -> KeysetPage:
+) -> Response:
     the_cycle = cycle_or_404(session, user, cycle)
     today = today_of(organisation_of(session, user))
     try:
@@ -94,12 +94,14 @@ def list_measure_cycles(
         )
     except item_pages.CursorInvalid:
         raise _cursor_invalid() from None
-    return KeysetPage(
-        items=[ItemOut.of(r) for r in found.rows],
-        total=found.total,
-        page=page,
-        page_size=page_size,
-        next=found.next,
+    return json_answer(
+        KeysetPage(
+            items=[ItemOut.of(r) for r in found.rows],
+            total=found.total,
+            page=page,
+            page_size=page_size,
+            next=found.next,
+        )
     )
 
 

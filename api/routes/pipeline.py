@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import Reader, SessionDep, organisation_of, today_of
-from api.routes.common import cycle_or_404
+from api.routes.common import cycle_or_404, json_answer
 from api.routes.schemas import ERRORS, MAX_ID, GroupOut, PipelineOut
 from workflow.cycles import queries
 
@@ -22,7 +22,7 @@ def pipeline(
     department_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     field_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     goal_rank: Annotated[int | None, Query(ge=1, le=4)] = None,
-) -> PipelineOut:
+) -> Response:
     the_cycle = cycle_or_404(session, user, cycle)
     counts = queries.pipeline_counts(
         session,
@@ -30,13 +30,15 @@ def pipeline(
         today=today_of(organisation_of(session, user)),
         f=queries.ItemFilter(department_id=department_id, field_id=field_id, goal_rank=goal_rank),
     )
-    return PipelineOut(
-        cycle_id=counts.cycle_id,
-        year=counts.year,
-        total=counts.total,
-        by_state=counts.by_state,
-        by_field=[GroupOut(**g.__dict__) for g in counts.by_field],
-        by_department=[GroupOut(**g.__dict__) for g in counts.by_department],
-        overdue_total=counts.overdue_total,
-        overdue_by_level={str(k): v for k, v in sorted(counts.overdue_by_level.items())},
+    return json_answer(
+        PipelineOut(
+            cycle_id=counts.cycle_id,
+            year=counts.year,
+            total=counts.total,
+            by_state=counts.by_state,
+            by_field=[GroupOut(**g.__dict__) for g in counts.by_field],
+            by_department=[GroupOut(**g.__dict__) for g in counts.by_department],
+            overdue_total=counts.overdue_total,
+            overdue_by_level={str(k): v for k, v in sorted(counts.overdue_by_level.items())},
+        )
     )

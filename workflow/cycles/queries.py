@@ -90,15 +90,19 @@ class ItemRow:
 
 
 _EARLIER = "zielflow_earlier_cycles"
+# Built once: every request for a cycle's views runs it.
+_CYCLES_OF = (
+    select(Cycle)
+    .where(Cycle.organisation_id == bindparam("organisation_id"))
+    .order_by(Cycle.year.desc())
+)
 
 
 def latest_cycle(session: Session, organisation_id: int, year: int | None = None) -> Cycle | None:
     """The organisation's cycle of ``year``, or its latest. All its cycles (one a year) come
     in the same statement, so that the earlier ones' ids, which every view of the cycle
     needs, cost no second one (``earlier_cycle_ids``)."""
-    cycles = session.scalars(
-        select(Cycle).where(Cycle.organisation_id == organisation_id).order_by(Cycle.year.desc())
-    ).all()
+    cycles = session.scalars(_CYCLES_OF, {"organisation_id": organisation_id}).all()
     found = next((c for c in cycles if year is None or c.year == year), None)
     if found is not None:
         earlier = session.info.setdefault(_EARLIER, {})
@@ -111,7 +115,7 @@ def latest_cycle(session: Session, organisation_id: int, year: int | None = None
 _THIS_CYCLE = aliased(Cycle, name="this_cycle")
 
 
-def in_view_of(cycle_id: int) -> ColumnElement[bool]:
+def in_view_of(cycle_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """The stays a cycle's views show: its own, and the open ones of its organisation's
     earlier cycles (each keeps its own cycle, shown as ``ItemRow.year``)."""
     this = _THIS_CYCLE
@@ -139,40 +143,89 @@ def earlier_cycle_ids(session: Session, cycle: Cycle) -> list[int]:
     )
 
 
-def overdue_clause(today: date) -> ColumnElement[bool]:
+def overdue_clause(today: date | ColumnElement[date]) -> ColumnElement[bool]:
     return and_(MeasureCycle.due_on < today, MeasureCycle.state.in_(DEADLINE_STATES))
 
 
-def _joined(query: _Q) -> _Q:
+def _joined(query: _Q, measure_id: Any = MeasureCycle.measure_id) -> _Q:
+    """``query`` joined from the stays' ``measure_id`` (or another column holding it) to the
+    measure, its goal and field and the department."""
     return (
-        query.join(Measure, Measure.id == MeasureCycle.measure_id)
+        query.join(Measure, Measure.id == measure_id)
         .join(Goal, Goal.id == Measure.goal_id)
         .join(Field, Field.id == Goal.field_id)
         .join(Department, Department.id == Measure.department_id)
     )
 
 
-def _filtered(query: _Q, cycle_id: int, f: ItemFilter, today: date) -> _Q:
+def _filtered(
+    query: _Q,
+    cycle_id: int | ColumnElement[int],
+    f: ItemFilter,
+    today: date | ColumnElement[date],
+    *,
+    bound: bool = False,
+) -> _Q:
+    """``query`` cut to ``f``. ``bound``: each of ``f``'s values a parameter named as its
+    field (``filter_values``), for a statement built once per ``filter_shape``."""
+
+    def value(name: str) -> Any:
+        return _value_of(f, name, bound)
+
     query = query.where(in_view_of(cycle_id))
     if f.states:
-        query = query.where(MeasureCycle.state.in_(f.states))
+        query = query.where(MeasureCycle.state.in_(value("states")))
     if f.overdue is True:
         query = query.where(overdue_clause(today))
     elif f.overdue is False:
         query = query.where(~overdue_clause(today) | MeasureCycle.due_on.is_(None))
     if f.escalation_level is not None:
-        query = query.where(MeasureCycle.escalation_level == f.escalation_level)
+        query = query.where(MeasureCycle.escalation_level == value("escalation_level"))
     if f.department_id is not None:
-        query = query.where(Measure.department_id == f.department_id)
+        query = query.where(Measure.department_id == value("department_id"))
     if f.field_id is not None:
-        query = query.where(Goal.field_id == f.field_id)
+        query = query.where(Goal.field_id == value("field_id"))
     if f.goal_rank is not None:
-        query = query.where(Goal.rank == f.goal_rank)
+        query = query.where(Goal.rank == value("goal_rank"))
     if f.contact_id is not None:
-        query = query.where(Measure.contact_id == f.contact_id)
+        query = query.where(Measure.contact_id == value("contact_id"))
     if f.measure_cycle_ids:
-        query = query.where(MeasureCycle.id.in_(f.measure_cycle_ids))
+        query = query.where(MeasureCycle.id.in_(value("measure_cycle_ids")))
     return query
+
+
+def _value_of(f: ItemFilter, name: str, bound: bool) -> Any:
+    """``f``'s value ``name``, or with ``bound`` a parameter of that name standing for it."""
+    given = getattr(f, name)
+    return bindparam(name, expanding=isinstance(given, tuple)) if bound else given
+
+
+def filter_shape(f: ItemFilter) -> tuple[Any, ...]:
+    """Which of ``f``'s filters are set (the overdue one with its sense): what a statement
+    built with ``bound=True`` depends on, its values aside."""
+    return (
+        bool(f.states),
+        f.overdue,
+        f.escalation_level is None,
+        f.department_id is None,
+        f.field_id is None,
+        f.goal_rank is None,
+        f.contact_id is None,
+        bool(f.measure_cycle_ids),
+    )
+
+
+def filter_values(f: ItemFilter) -> dict[str, Any]:
+    """The parameters of a statement built with ``bound=True``, by the names of ``f``'s fields."""
+    return {
+        "states": list(f.states),
+        "escalation_level": f.escalation_level,
+        "department_id": f.department_id,
+        "field_id": f.field_id,
+        "goal_rank": f.goal_rank,
+        "contact_id": f.contact_id,
+        "measure_cycle_ids": list(f.measure_cycle_ids),
+    }
 
 
 _ITEM_COLUMNS = (
@@ -391,15 +444,7 @@ def _counted_total(
     """How many stays ``_counted_groups`` holds after the overdue filter, summed in SQL (a
     list's total needs neither the names of the groups nor the groups themselves): the
     statement, built once for each combination of filters, and its parameters."""
-    shape = (
-        bool(earlier),
-        bool(f.states),
-        f.overdue,
-        f.escalation_level is None,
-        f.department_id is None,
-        f.field_id is None,
-        f.goal_rank is None,
-    )
+    shape = (bool(earlier), *filter_shape(f))
     statement = _TOTALS.get(shape)
     if statement is None:
         kept = _kept_in_view(
@@ -412,17 +457,12 @@ def _counted_total(
             overdue = _kept_overdue(kept, bindparam("today", type_=Date()))
             statement = statement.where(overdue == int(f.overdue))
         statement = _TOTALS[shape] = _kept_filtered(statement, kept, f, bound=True)
-    params = {
+    return statement, {
         "cycle_id": cycle_id,
         "earlier": list(earlier),
         "today": today,
-        "states": list(f.states),
-        "escalation_level": f.escalation_level,
-        "department_id": f.department_id,
-        "field_id": f.field_id,
-        "goal_rank": f.goal_rank,
+        **filter_values(f),
     }
-    return statement, params
 
 
 def _kept_filtered(query: _Q, kept: Any, f: ItemFilter, *, bound: bool = False) -> _Q:
@@ -430,10 +470,7 @@ def _kept_filtered(query: _Q, kept: Any, f: ItemFilter, *, bound: bool = False) 
     field or goal-rank filter. ``bound``: each value a parameter named as ``f``'s field."""
 
     def value(name: str) -> Any:
-        given = getattr(f, name)
-        if not bound:
-            return given
-        return bindparam(name, expanding=isinstance(given, tuple))
+        return _value_of(f, name, bound)
 
     if f.states:
         query = query.where(kept.c.state.in_(value("states")))
