@@ -3,13 +3,17 @@ kind of write, on both databases: the list sorts and pages by it (workflow/cycle
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from tests.dashboard_seed import seed
 from tests.test_migration_upgrade import empty_url, filled_then_upgraded
 from workflow import runtime
 from workflow.catalogue.models import Measure
+from workflow.cli import app
+from workflow.cycles import code_copy
 from workflow.cycles.models import MeasureCycle
 from workflow.db import unit_of_work
 
@@ -75,3 +79,68 @@ def test_the_copy_follows_every_write(rt: runtime.Runtime) -> None:
     with unit_of_work(rt.sessions) as session:
         assert session.get_one(MeasureCycle, second.id).measure_code == "Y-1.1"
         assert _mismatched(session) == []
+
+
+def _without_triggers(session: Session) -> None:
+    """What a data-only restore with triggers disabled leaves: writes that bypass the copy."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ALTER TABLE measure_cycle DISABLE TRIGGER measure_code_stay"))
+        session.execute(text("ALTER TABLE measure DISABLE TRIGGER measure_code_measure"))
+    else:
+        for name in ("measure_code_stay_update", "measure_code_measure"):
+            session.execute(text(f"DROP TRIGGER {name}"))
+
+
+def test_db_check_names_a_stale_copy_and_repair_takes_the_measures_code(
+    rt: runtime.Runtime, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZIELFLOW_DATABASE_URL", database_url)
+    runner, s = CliRunner(), seed(rt)
+    before = runner.invoke(app, ["db", "check"]).output
+    assert "Die Maßnahmen im Zyklus führen den Code ihrer Maßnahme." in before
+    with unit_of_work(rt.sessions) as session:
+        _without_triggers(session)
+        first, second = sorted(s.item_ids)[:2]
+        session.execute(
+            update(MeasureCycle).where(MeasureCycle.id == first).values(measure_code="ZZ-ALT")
+        )
+        moved = session.get_one(MeasureCycle, second).measure_id
+        session.execute(update(Measure).where(Measure.id == moved).values(code="Z-NEU"))
+        first_code = session.scalar(
+            select(Measure.code).join(MeasureCycle).where(MeasureCycle.id == first)
+        )
+        stale = _mismatched(session)
+    assert {row[0] for row in stale} >= {first, second}
+    found = runner.invoke(app, ["db", "check"])
+    assert found.exit_code == 1
+    assert f"{len(stale)} Maßnahme" in found.output and "führ" in found.output
+    assert f"ID {first}: geführt ZZ-ALT, Code der Maßnahme {first_code}" in found.output
+    assert f"ID {second}: geführt" in found.output and "Code der Maßnahme Z-NEU" in found.output
+    assert "zielflow db check --repair" in found.output
+    assert "Die Zählungen des Verfahrensstands stimmen" in found.output  # the counts are fine
+    repaired = runner.invoke(app, ["db", "check", "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    assert "richtiggestellt" in repaired.output
+    with unit_of_work(rt.sessions) as session:
+        assert _mismatched(session) == []
+        assert session.get_one(MeasureCycle, second).measure_code == "Z-NEU"
+    again = runner.invoke(app, ["db", "check"])
+    assert again.exit_code == 0 and "führen den Code ihrer Maßnahme" in again.output
+
+
+def test_db_check_in_english_names_the_stale_copies(
+    rt_sqlite: runtime.Runtime, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = seed(rt_sqlite)
+    monkeypatch.setenv("ZIELFLOW_DATABASE_URL", sqlite_url)
+    with unit_of_work(rt_sqlite.sessions) as session:
+        _without_triggers(session)
+        session.execute(update(MeasureCycle).values(measure_code="ZZ-ALT"))
+    monkeypatch.setattr(code_copy, "SHOWN", 3)  # the seed has fewer stays than the real limit
+    assert len(s.item_ids) > 3
+    found = CliRunner().invoke(app, ["--lang", "en", "db", "check"])
+    assert found.exit_code == 1
+    assert f"{len(s.item_ids)} measures in the cycle do not carry the code" in found.output
+    assert found.output.count(": kept ZZ-ALT, code of the measure ") == 3
+    assert f"and {len(s.item_ids) - 3} more" in found.output
+    assert "sets the differences right from the measures" in found.output

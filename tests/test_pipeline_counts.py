@@ -221,7 +221,7 @@ def test_db_check_names_a_damaged_count_and_repair_rebuilds_it(
     assert "zielflow db check --repair" in found.output
     repaired = runner.invoke(app, ["db", "check", "--repair"])
     assert repaired.exit_code == 0, repaired.output
-    assert "neu aufgebaut" in repaired.output
+    assert "richtiggestellt" in repaired.output
     again = runner.invoke(app, ["db", "check"])
     assert again.exit_code == 0 and "stimmen" in again.output
     with unit_of_work(rt.sessions) as session:

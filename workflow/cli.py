@@ -15,6 +15,8 @@ from workflow.cli_text import count, has, say, say_n
 from workflow.db import unit_of_work
 
 if TYPE_CHECKING:  # the terms load the models, which --help never needs
+    from workflow.cycles.code_copy import StaleCopy
+    from workflow.cycles.pipeline_store import Difference
     from workflow.terms import Terms
 
 # Every help text below is read while the tree is built, so the language (``--lang en`` or
@@ -117,17 +119,37 @@ def db_backup(path: PathArg) -> None:
 def db_check(
     repair: Annotated[bool, typer.Option("--repair", help=say("help.opt.repair"))] = False,
 ) -> None:
-    """Compare the pipeline's counts table with a full count; rebuild it with --repair."""
-    from workflow.cycles import pipeline_store
-    from workflow.cycles.models import NO_DEADLINE
+    """Compare the pipeline's counts table with a full count and the stays' copies of their
+    measure's code with the measures; set both right with --repair."""
+    from workflow.cycles import code_copy, pipeline_store
 
     with unit_of_work(runtime.current().sessions) as session:
         wrong = pipeline_store.check(session)
-        if wrong and repair:
-            pipeline_store.repair(session)
-    if not wrong:
+        stale = code_copy.stale_copies(session)
+        if repair:
+            if wrong:
+                pipeline_store.repair(session)
+            if stale:
+                code_copy.repair_copies(session)
+    if wrong:
+        _name_wrong_counts(wrong)
+    else:
         typer.echo(say("db.check.ok"))
+    if stale:
+        _name_stale_copies(stale)
+    else:
+        typer.echo(say("db.check.codes_ok"))
+    if not wrong and not stale:
         return
+    if repair:
+        typer.echo(say("db.check.repaired"))
+        return
+    _fail(say("db.check.hint"))
+
+
+def _name_wrong_counts(wrong: list[Difference]) -> None:
+    from workflow.cycles.models import NO_DEADLINE
+
     typer.echo(say_n("db.check.differs", len(wrong)))
     for d in wrong:
         cycle, goal, department, state, level, due = d.key
@@ -145,10 +167,23 @@ def db_check(
                 counted=d.counted,
             )
         )
-    if repair:
-        typer.echo(say("db.check.repaired"))
-        return
-    _fail(say("db.check.hint"))
+
+
+def _name_stale_copies(stale: list[StaleCopy]) -> None:
+    from workflow.cycles.code_copy import SHOWN
+
+    typer.echo(say_n("db.check.codes_differ", len(stale)))
+    for copy in stale[:SHOWN]:
+        typer.echo(
+            say(
+                "db.check.code_line",
+                id=copy.measure_cycle_id,
+                copied=copy.copied if copy.copied is not None else say("db.check.no_code"),
+                code=copy.code,
+            )
+        )
+    if len(stale) > SHOWN:
+        typer.echo(say_n("db.check.more", len(stale) - SHOWN))
 
 
 # The importers count by kind; the indicator importer still names two of its kinds in German
