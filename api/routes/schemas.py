@@ -110,8 +110,14 @@ class ItemOut(BaseModel):
 
     @classmethod
     def of(cls, row: ItemRow) -> ItemOut:
-        data = {k: getattr(row, k) for k in cls.model_fields if hasattr(row, k)}
+        data = {k: getattr(row, k) for k in _FROM_ROW}
         return cls(**data, state_label=LABELS_DE[State(row.state)])
+
+
+# ItemOut's fields that ItemRow holds (all but the label), named once rather than per row.
+_FROM_ROW = tuple(
+    k for k in ItemOut.model_fields if k in ItemRow.__dataclass_fields__ or hasattr(ItemRow, k)
+)
 
 
 class ItemDetailOut(ItemOut):
