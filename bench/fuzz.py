@@ -2,7 +2,8 @@
 
 Runs pytest on the property test files with ``ZIELFLOW_FUZZ_EXAMPLES=N`` (see
 ``tests/fuzz_examples.py``; for the two schemathesis files N is per API operation and
-generation mode, as their size always was), reads pytest's JUnit XML and adds the run (one
+generation mode, as their size always was; for the stateful run N is the number of request
+sequences along the document's links), reads pytest's JUnit XML and adds the run (one
 line per test: examples, passed or failed, seconds; the inputs the tests counted themselves)
 to bench/results/fuzz.json. The section ``bench.fuzz`` of bench/RESULTS.md shows every run
 kept there and, per property test, the largest size that passed, so a long run of a few tests
@@ -36,8 +37,11 @@ FILES = (
     "tests/test_property_forms.py",
     "tests/test_property_schemathesis.py",
     "tests/test_api_schemathesis.py",
+    "tests/test_api_stateful.py",
 )
 PER_OPERATION = ("schemathesis",)  # files whose size counts per operation and mode
+SEQUENCES = ("stateful",)  # files whose size counts request sequences
+DRAWING = {"given", "run_state_machine_as_test"}  # calls that make a test draw examples
 
 
 @dataclass
@@ -50,13 +54,14 @@ class TestResult:
 
 
 def property_tests(path: Path) -> set[str]:
-    """Names of the test functions in ``path`` that draw examples (contain a ``@given``)."""
+    """Names of the test functions in ``path`` that draw examples (contain a ``@given`` or run
+    a state machine)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             for inner in ast.walk(node):
-                if isinstance(inner, ast.Call) and getattr(inner.func, "id", "") == "given":
+                if isinstance(inner, ast.Call) and getattr(inner.func, "id", "") in DRAWING:
                     found.add(node.name)
                     break
     return found
@@ -78,6 +83,8 @@ def read_junit(junit: Path, examples: int, repo: Path = REPO) -> list[TestResult
             size = "–"
         elif any(word in file for word in PER_OPERATION):
             size = f"{examples} per operation and mode"
+        elif any(word in file for word in SEQUENCES):
+            size = f"{examples} sequences"
         else:
             size = str(examples)
         results.append(
@@ -175,10 +182,12 @@ def render(runs: list[FuzzRun]) -> str:
         "## Fuzzing (`python -m bench.fuzz`)",
         "",
         f"The property test files run by pytest with `{ENV}=N` (default sizes in CI: 150 per "
-        "form or catalogue property, 60 for XLSX, 8 and 20 per API operation and mode). Every "
+        "form or catalogue property, 60 for XLSX, 8 and 20 per API operation and mode, 60 request "
+        "sequences along links on each database). Every "
         "run of the command is kept below, newest first, so that tests run at a large size in "
         "separate sittings are recorded side by side. For the two schemathesis tests N counts "
-        "per API operation and generation mode.",
+        "per API operation and generation mode; for the stateful one, request sequences (up to "
+        "six requests each, every one from the same seeded database).",
         "",
         "Largest size that passed, per property test:",
         "",

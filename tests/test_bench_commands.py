@@ -81,13 +81,16 @@ def test_the_fuzz_report_says_which_tests_drew_examples(tmp_path: Path) -> None:
         "<failure message=\"assert ['GET /x -&gt; 500'] == []\"/></testcase>"
         '<testcase classname="tests.test_property_catalogue" '
         'name="test_an_infinite_rank_is_a_line_error[inf]" time="0.2"/>'
+        '<testcase classname="tests.test_api_stateful" '
+        'name="test_request_sequences_along_links_keep_to_the_document[sqlite]" time="9.0"/>'
         "</testsuite></testsuites>"
     )
-    link, api, fixed = read_junit(junit, 200)
+    link, api, fixed, stateful = read_junit(junit, 200)
     assert (link.examples, link.outcome, link.seconds) == ("200", "passed", 12.5)
     assert (api.examples, api.outcome) == ("200 per operation and mode", "failed")
     assert "500" in api.message
     assert fixed.examples == "–"  # a pinned case, not a property
+    assert stateful.examples == "200 sequences"  # a state machine draws, though it has no @given
 
 
 def test_fault_runs_go_on_from_the_saved_results_of_the_same_seed(tmp_path: Path) -> None:

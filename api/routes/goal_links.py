@@ -18,7 +18,7 @@ from api.csrf import require_csrf
 from api.deps import Coordinator, SessionDep, organisation_of
 from api.errors import ApiError
 from api.i18n import translate
-from api.routes.schemas import ERRORS
+from api.routes.schemas import ERRORS, MAX_ID
 from workflow.catalogue.models import Goal
 from workflow.district.goal_links import GoalLinkRefused, link_goal
 
@@ -44,7 +44,7 @@ class GoalLinkOut(BaseModel):
     dependencies=[Depends(require_csrf)],
 )
 def put_district_goal(
-    goal_id: Annotated[int, Path(ge=1)],
+    goal_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: DistrictGoalIn,
     user: Coordinator,
     session: SessionDep,
