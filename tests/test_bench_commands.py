@@ -91,6 +91,29 @@ def test_the_fuzz_report_says_which_tests_drew_examples(tmp_path: Path) -> None:
     assert "500" in api.message
     assert fixed.examples == "–"  # a pinned case, not a property
     assert stateful.examples == "200 sequences"  # a state machine draws, though it has no @given
+    # A run split over the operations names its part: only all parts make the whole test.
+    parted = read_junit(junit, 10000, part="3/8")[1]
+    assert parted.test.endswith("server_error (operations, part 3 of 8)")
+    assert read_junit(junit, 10000, part="3/8")[0].test == link.test  # other files stay whole
+
+
+def test_a_part_of_the_operations_is_every_nth_from_the_kth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.fuzz_examples import PART_ENV, part_of
+
+    monkeypatch.delenv(PART_ENV, raising=False)
+    assert part_of("abcdefg") == ("", list("abcdefg"))
+    monkeypatch.setenv(PART_ENV, "2/3")
+    assert part_of("abcdefg") == (" (part 2 of 3)", ["b", "e"])
+    parts = []
+    for k in (1, 2, 3):
+        monkeypatch.setenv(PART_ENV, f"{k}/3")
+        parts += part_of("abcdefg")[1]
+    assert sorted(parts) == list("abcdefg")
+    monkeypatch.setenv(PART_ENV, "4/3")
+    with pytest.raises(ValueError, match=PART_ENV):
+        part_of("abc")
 
 
 def test_fault_runs_go_on_from_the_saved_results_of_the_same_seed(tmp_path: Path) -> None:
