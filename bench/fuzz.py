@@ -67,9 +67,7 @@ def property_tests(path: Path) -> set[str]:
     return found
 
 
-def read_junit(
-    junit: Path, examples: int, repo: Path = REPO, part: str = ""
-) -> list[TestResult]:
+def read_junit(junit: Path, examples: int, repo: Path = REPO, part: str = "") -> list[TestResult]:
     """One result per test case; a test that splits its operations into parts (``part``,
     "k/n") is named with its part, since only all parts together make the whole run."""
     drawing = {f: property_tests(repo / f) for f in FILES}
