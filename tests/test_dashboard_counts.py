@@ -17,7 +17,7 @@ from workflow.accounts import Role
 from workflow.clock import FrozenClock
 from workflow.cycles.coordination import perform
 from workflow.cycles.models import MeasureCycle
-from workflow.cycles.queries import DEADLINE_STATES
+from workflow.cycles.queries import OVERDUE_STATES
 from workflow.db import unit_of_work
 from workflow.machine import State
 
@@ -30,7 +30,7 @@ def _sql_counts(database_url: str, year: int, today: date) -> dict[str, dict[str
         "JOIN measure m ON m.id = mc.measure_id JOIN goal g ON g.id = m.goal_id "
         "WHERE c.year = :year"
     )
-    states = ", ".join(f"'{s}'" for s in DEADLINE_STATES)
+    states = ", ".join(f"'{s}'" for s in OVERDUE_STATES)
     queries = {
         "state": f"SELECT mc.state, COUNT(*) {base} GROUP BY mc.state",
         "field": f"SELECT g.field_id, COUNT(*) {base} GROUP BY g.field_id",

@@ -16,7 +16,7 @@ from tests.dashboard_seed import csrf_headers
 from tests.test_api_access import app_routes
 from workflow.accounts import Role, add_or_update_user
 from workflow.catalogue.service import import_catalogue
-from workflow.cycles.queries import DEADLINE_STATES
+from workflow.cycles.queries import OVERDUE_STATES
 from workflow.cycles.service import open_cycle
 from workflow.db import unit_of_work
 from workflow.org_registry import add_organisation
@@ -92,7 +92,7 @@ def _sql_counts(rt: Runtime, org_ids: list[int]) -> dict[str, tuple[int, int]]:
                 " JOIN measure_cycle mc ON mc.cycle_id = c.id"
                 " WHERE o.id IN :ids GROUP BY o.slug"
             ).bindparams(bindparam("late", expanding=True), bindparam("ids", expanding=True)),
-            {"today": today, "late": tuple(DEADLINE_STATES), "y": YEAR, "ids": tuple(org_ids)},
+            {"today": today, "late": tuple(OVERDUE_STATES), "y": YEAR, "ids": tuple(org_ids)},
         ).all()
     return {slug: (int(n), int(late or 0)) for slug, n, late in rows}
 

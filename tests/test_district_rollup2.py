@@ -23,7 +23,7 @@ from tests.dashboard_seed import csrf_headers
 from tests.test_district_rollup import PASSWORD, YEAR, _org, _set
 from workflow.catalogue.models import Goal, Measure
 from workflow.cli import app as cli_app
-from workflow.cycles.queries import DEADLINE_STATES
+from workflow.cycles.queries import OVERDUE_STATES
 from workflow.db import unit_of_work
 from workflow.indicators.models import Indicator, IndicatorValue
 from workflow.runtime import Runtime
@@ -169,7 +169,7 @@ def _sql_overdue(rt: Runtime, org_id: int) -> list[list[object]]:
         o=org_id,
         y=YEAR,
         today=today,
-        late=tuple(DEADLINE_STATES),
+        late=tuple(OVERDUE_STATES),
     )
     out = []
     for code, title, state, due in rows:

@@ -27,10 +27,15 @@ from workflow.cycles.models import (
     Review,
     TargetAgreement,
 )
-from workflow.machine import STATES, State
+from workflow.machine import STATES, Actor, State
 
 _Q = TypeVar("_Q", bound="Select[*tuple[Any, ...]]")
-DEADLINE_STATES: tuple[str, ...] = tuple(s.value for s, spec in STATES.items() if spec.due)
+# "Overdue" everywhere (pipeline, lists, district view, reports, digests): the due date lies
+# before the day and someone owes the step. A stay whose phase simply runs out (the 12 months
+# of implementation) is moved on by the sweep on its due day and is late for nobody.
+OVERDUE_STATES: tuple[str, ...] = tuple(
+    s.value for s, spec in STATES.items() if spec.due and spec.due.waiting_on is not Actor.NOBODY
+)
 # A stay of an earlier cycle in one of these is still open: it shows in every later cycle's
 # views as carried ("aus 2026"), so no backlog drops out when next year's cycle opens.
 OPEN_STATES: tuple[str, ...] = tuple(s.value for s, spec in STATES.items() if not spec.terminal)
@@ -80,7 +85,7 @@ class ItemRow:
 
     @property
     def days_overdue(self) -> int:
-        if self.due_on is None or self.state not in DEADLINE_STATES:
+        if self.due_on is None or self.state not in OVERDUE_STATES:
             return 0
         return max(0, (self.today - self.due_on).days)
 
@@ -144,7 +149,7 @@ def earlier_cycle_ids(session: Session, cycle: Cycle) -> list[int]:
 
 
 def overdue_clause(today: date | ColumnElement[date]) -> ColumnElement[bool]:
-    return and_(MeasureCycle.due_on < today, MeasureCycle.state.in_(DEADLINE_STATES))
+    return and_(MeasureCycle.due_on < today, MeasureCycle.state.in_(OVERDUE_STATES))
 
 
 def _joined(query: _Q, measure_id: Any = MeasureCycle.measure_id) -> _Q:
@@ -502,7 +507,7 @@ def _kept_in_view(cycle_id: Any, earlier: Any) -> Any:
 
 def _kept_overdue(kept: Any, today: date | ColumnElement[date]) -> ColumnElement[int]:
     """1 for a counts row of overdue stays, else 0 (also where ``due_by`` is null)."""
-    late = and_(kept.c.due_by < today, kept.c.state.in_(DEADLINE_STATES))
+    late = and_(kept.c.due_by < today, kept.c.state.in_(OVERDUE_STATES))
     return case((late, 1), else_=0)
 
 

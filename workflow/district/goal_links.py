@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from workflow.catalogue.models import Goal, Measure, Organisation, OrganisationKind
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import Cycle, MeasureCycle
-from workflow.cycles.queries import DEADLINE_STATES, in_view_of
+from workflow.cycles.queries import OVERDUE_STATES, in_view_of
 from workflow.district.rollup import towns_of
 from workflow.reports.german import code_key
 
@@ -144,7 +144,7 @@ def _serving(
     )
     out = []
     for goal_id, code, title, state, due_on in session.execute(query):
-        late = due_on is not None and due_on < today and state in DEADLINE_STATES
+        late = due_on is not None and due_on < today and state in OVERDUE_STATES
         out.append((goal_id or 0, ServingMeasure(town.name, code, title, state, late)))
     return sorted(out, key=lambda pair: code_key(pair[1].measure_code))
 

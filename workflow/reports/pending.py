@@ -20,14 +20,12 @@ from notifications.models import OutboxMessage, OutboxStatus
 from workflow.catalogue.models import Contact, Department, Measure, Organisation
 from workflow.cycles.calendar import calendar_of
 from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle, Review, TargetAgreement
-from workflow.cycles.queries import in_view_of
+from workflow.cycles.queries import OVERDUE_STATES, in_view_of
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, EscalationTarget
-from workflow.machine import LABELS_DE, STATES, Actor, State
+from workflow.machine import LABELS_DE, State
 from workflow.reports.german import code_key, day
 
-WAITING: tuple[str, ...] = tuple(
-    s.value for s, spec in STATES.items() if spec.due and spec.due.waiting_on is not Actor.NOBODY
-)
+WAITING = OVERDUE_STATES
 DEPARTMENT_OWES: tuple[str, ...] = (State.TARGET_AGREEMENT.value, State.REVIEW.value)
 REMINDER_KINDS = ("reminder", "final_reminder")
 OPEN_DIGEST = (OutboxStatus.PENDING.value, OutboxStatus.INCLUDED.value)
