@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -12,6 +13,7 @@ from api import docs, errors, forms, pages
 from api.body_limit import BodyLimit
 from api.deps import PublicRoute
 from api.forms import actor_activities, conference_invitation, conference_survey
+from api.openapi_security import declare_security
 from api.routes import router as api_router
 from api.security_headers import SecuredFastAPI
 from workflow import runtime
@@ -52,6 +54,15 @@ def create_app() -> FastAPI:
         app.include_router(public.router)
     forms.install_log_redaction()
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    generated = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generated()  # FastAPI builds it once and keeps it
+        if "securitySchemes" not in document.get("components", {}):
+            declare_security(app, document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
     if settings.docs_enabled:
         docs.install(app)
     # Added last, so it runs first: a body over the limit is refused before sessions, CSRF,
