@@ -11,6 +11,7 @@ from api.app import create_app
 from tests.dashboard_seed import Seed, bearer, csrf_headers, login, seed
 from tests.test_api_access import app_routes
 from workflow.accounts import Role
+from workflow.bodies.errors import BodyError, missing_in_request
 from workflow.bodies.models import BodyMember
 from workflow.bodies.service import create_body
 from workflow.catalogue.models import Field
@@ -200,7 +201,7 @@ def test_refusals_use_the_error_shape_with_the_domain_code(rt: Runtime) -> None:
         client.post(
             members, json={**person, "email": "x@y.z", "user_id": 2**31 - 1}, headers=coordinator
         ),
-        404,
+        422,  # a reference in what was sent, not the address: the request is wrong
         "user_not_found",
     )
     _error(client.get("/api/v1/bodies/99999", headers=coordinator), 404, "body_not_found")
@@ -288,3 +289,33 @@ def test_a_signed_in_browser_must_echo_the_csrf_token(rt: Runtime) -> None:
     assert (
         client.post("/api/v1/bodies", json=payload, headers=csrf_headers(client)).status_code == 201
     )
+
+
+def test_a_missing_row_named_in_what_was_sent_is_a_mistake_not_a_missing_body(
+    rt: Runtime,
+) -> None:
+    """404 says the address names nothing; a field of action named in the body that does not
+    exist is a 422 for the body that does (found by the stateful run: a body just created
+    looked gone to a client that read the status alone)."""
+    client, s = _client(rt)
+    coordinator = bearer(s, Role.COORDINATOR)
+    created = client.post(
+        "/api/v1/bodies", json={"name": "Steuerungsgruppe", "kind": "steering_group"},
+        headers=coordinator,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    url = f"/api/v1/bodies/{created.json()['id']}"
+    error = _error(
+        client.patch(url, json={"scope": "fields", "field_ids": [2**31 - 1]}, headers=coordinator),
+        422,
+        "field_not_found",
+    )
+    assert error["details"] == {"ref": str(2**31 - 1)}
+    assert client.get(url, headers=coordinator).status_code == 200
+    _error(client.patch(f"/api/v1/bodies/{2**31 - 1}", json={"name": "X"}, headers=coordinator),
+           404, "body_not_found")  # fmt: skip
+    # A member named in the address is missing (404); one named in an attendance list is a
+    # mistake in the list (422).
+    assert BodyError("member_not_found").not_found
+    assert not missing_in_request("member_not_found").not_found
+    assert not BodyError("field_not_found").not_found

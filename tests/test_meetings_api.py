@@ -184,7 +184,7 @@ def test_guests_attendance_and_minutes_through_patch(rt: Runtime, clock: FrozenC
             json={"minutes": [{"agenda_item_id": 2**31 - 1, "minutes": "x"}]},
             headers=coordinator,
         ),
-        404,
+        422,  # the meeting is there; what was sent names an item it does not have
         "agenda_item_not_found",
     )
 
@@ -274,7 +274,7 @@ def test_another_organisations_meetings_are_not_found(rt: Runtime) -> None:
             json={"items": [{"kind": "open_decision", "title": "X", "decision_id": 2**31 - 1}]},
             headers=coordinator,
         ),
-        404,
+        422,
         "decision_not_found",
     )
     with rt.sessions() as s:

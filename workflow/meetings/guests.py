@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.bodies.checks import EMAIL, LANGUAGES, text
-from workflow.bodies.errors import BodyError
+from workflow.bodies.errors import BodyError, missing_in_request
 from workflow.bodies.models import Body, Meeting
 from workflow.catalogue.heads import heads_by_department
 from workflow.catalogue.models import Contact, Department, Field
@@ -148,9 +148,14 @@ def add_guest(
     return guest
 
 
-def guest_of(session: Session, *, meeting: Meeting, guest_id: int) -> MeetingGuest:
+def guest_of(
+    session: Session, *, meeting: Meeting, guest_id: int, sent: bool = False
+) -> MeetingGuest:
+    """The meeting's guest ``guest_id``; ``sent``: the id came with the request's data."""
     guest = session.get(MeetingGuest, guest_id)
     if guest is None or guest.meeting_id != meeting.id:
+        if sent:
+            raise missing_in_request("guest_not_found", ref=str(guest_id))
         raise BodyError("guest_not_found", ref=str(guest_id))
     return guest
 

@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from workflow.bodies.errors import BodyError
+from workflow.bodies.errors import BodyError, missing_in_request
 from workflow.bodies.models import Body, Meeting
 from workflow.meetings.guests import guest_of
 from workflow.meetings.models import AgendaItem, MeetingAttendance
@@ -40,8 +40,10 @@ def set_attendance(
     assert body is not None  # FK
     for member_id in members:
         if member_id not in current:
-            raise BodyError("member_not_found", ref=str(member_id), body=body.name)
-    checked = {gid: guest_of(session, meeting=meeting, guest_id=gid) for gid in guests or {}}
+            raise missing_in_request("member_not_found", ref=str(member_id), body=body.name)
+    checked = {
+        gid: guest_of(session, meeting=meeting, guest_id=gid, sent=True) for gid in guests or {}
+    }
     for member_id, present in members.items():
         row = session.get(MeetingAttendance, (meeting.id, member_id))
         if row is None:
