@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from notifications.models import Channel, OutboxMessage, OutboxStatus
+from notifications.outbox_search import NOT_YET_SENT
 from workflow.bodies.models import Body, BodyScope, Meeting
 from workflow.bodies.queries import field_ids_of
 from workflow.catalogue.models import Goal, Measure
@@ -370,6 +371,7 @@ def pending_rows_closed(session: Session, *, organisation_id: int) -> list[int]:
         OutboxMessage.channel == Channel.DIGEST.value,
         OutboxMessage.kind == DIGEST_ITEM,
         OutboxMessage.status == OutboxStatus.PENDING.value,
+        NOT_YET_SENT,
     )
     return [
         *session.scalars(measures.where(*pending)),

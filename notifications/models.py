@@ -38,6 +38,13 @@ class OutboxMessage(Base):
             postgresql_where=text("status IN ('pending', 'sending')"),
             sqlite_where=text("status IN ('pending', 'sending')"),
         ),
+        # Byte-wise, for searches by the key's beginning (``notifications.outbox_search``);
+        # SQLite's GLOB uses the unique index of the key itself.
+        Index(
+            "ix_outbox_message_dedupe_key_pattern",
+            "dedupe_key",
+            postgresql_ops={"dedupe_key": "varchar_pattern_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -48,6 +48,7 @@ from notifications.mark_connection import MarkConnection
 from notifications.mime import Envelope, message_bytes
 from notifications.models import Channel, OutboxMessage, OutboxStatus
 from notifications.outbox import Draft, enqueue
+from notifications.outbox_search import NOT_YET_SENT
 from notifications.recipients import WITHDRAWN, recipient_contact_id
 from notifications.recipients import resolve as resolve_recipients
 from notifications.render import RenderedEmail, Renderer
@@ -133,6 +134,7 @@ def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> C
                 OutboxMessage.channel == Channel.EMAIL.value,
                 # An archived organisation sends nothing, not even what was queued before.
                 of_active_organisation(OutboxMessage.organisation_id),
+                NOT_YET_SENT,  # the partial index of such rows, not the whole outbox
                 or_(
                     and_(
                         OutboxMessage.status == OutboxStatus.PENDING.value,

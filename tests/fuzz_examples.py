@@ -40,3 +40,10 @@ def part_of(items: Sequence[T]) -> tuple[str, list[T]]:
     if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
         raise ValueError(f"{PART_ENV} must be k/n with 1 <= k <= n, not {raw!r}")
     return f" (part {k} of {n})", list(items[int(k) - 1 :: int(n)])
+
+
+# How long one request of the schemathesis runs may take before it counts as failed. The
+# client's default of ten seconds failed a run whose request answered at once when repeated:
+# the process, at the lowest priority on a crowded machine, had not been given the processor.
+# A request that hangs still fails, and each run reports its slowest request.
+REQUEST_TIMEOUT_SECONDS = 300

@@ -10,6 +10,7 @@ errors"). A large run can be split into parts that take every n-th operation
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -22,7 +23,7 @@ from schemathesis import GenerationMode
 from api.app import create_app
 from tests.dashboard_seed import bearer, seed
 from tests.fault_report import append
-from tests.fuzz_examples import examples, part_of
+from tests.fuzz_examples import REQUEST_TIMEOUT_SECONDS, examples, part_of
 from workflow.accounts import Role
 from workflow.runtime import Runtime
 
@@ -40,6 +41,7 @@ def test_no_operation_answers_with_a_server_error(
     part, operations = part_of(sorted(every, key=lambda operation: operation.label))
     server_errors: list[str] = []
     statuses: Counter[int] = Counter()
+    slowest = [0.0]  # seconds
 
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -53,7 +55,9 @@ def test_no_operation_answers_with_a_server_error(
                 suppress_health_check=list(HealthCheck),
             )
             def run(case: Any) -> None:
-                response = case.call(headers=headers)
+                started = time.perf_counter()
+                response = case.call(headers=headers, timeout=REQUEST_TIMEOUT_SECONDS)
+                slowest[0] = max(slowest[0], time.perf_counter() - started)
                 statuses[response.status_code] += 1
                 if response.status_code >= 500:
                     server_errors.append(
@@ -73,7 +77,7 @@ def test_no_operation_answers_with_a_server_error(
         pytestconfig,
         "property tests: inputs tried",
         f"schemathesis{part}: {tried} inputs, {len(server_errors)} server errors"
-        f" ({len(operations)} operations; {by_status})",
+        f" ({len(operations)} operations; {by_status}; slowest request {slowest[0]:.1f} s)",
         file="property-inputs.txt",
     )
     assert server_errors == []

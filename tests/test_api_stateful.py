@@ -15,6 +15,7 @@ the domain (a goal that belongs to no town cannot serve a district goal) with 40
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +32,7 @@ from api.app import create_app
 from tests.dashboard_seed import bearer, seed
 from tests.database_snapshot import DatabaseSnapshot
 from tests.fault_report import append
-from tests.fuzz_examples import examples
+from tests.fuzz_examples import REQUEST_TIMEOUT_SECONDS, examples
 from workflow.accounts import Role
 from workflow.runtime import Runtime
 
@@ -67,6 +68,7 @@ def test_request_sequences_along_links_keep_to_the_document(
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
     steps: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
+    slowest = [0.0]  # seconds
     links_followed: set[str] = set()
     links_answered: set[str] = set()  # followed with the link's values, and answered with 2xx
 
@@ -75,11 +77,13 @@ def test_request_sequences_along_links_keep_to_the_document(
             saved.restore()
 
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"headers": headers}
+            return {"headers": headers, "timeout": REQUEST_TIMEOUT_SECONDS}
 
         def step(self, input: StepInput) -> StepOutput:
             kwargs = self.get_call_kwargs(input.case)
+            started = time.perf_counter()
             response = self.call(input.case, **kwargs)
+            slowest[0] = max(slowest[0], time.perf_counter() - started)
             self.after_call(response, input.case)
             steps["requests"] += 1
             statuses[response.status_code] += 1
@@ -118,7 +122,7 @@ def test_request_sequences_along_links_keep_to_the_document(
         f"schemathesis stateful [{kind}]: {SCENARIOS} sequences, {steps['requests']} requests,"
         f" {steps['linked']} along a link ({steps['applied']} with the link's values),"
         f" {len(links_followed)} links followed, {len(links_answered)} of them answered with 2xx;"
-        f" 0 failed checks ({by_status})",
+        f" 0 failed checks ({by_status}; slowest request {slowest[0]:.1f} s)",
         file="property-inputs.txt",
     )
     # The sequences went past single requests: links were followed with the values they carry

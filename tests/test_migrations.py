@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from workflow.db import make_engine
-from workflow.migrate import compare_type
+from workflow.migrate import compare_type, include_object_on
 from workflow.models import Base
 
 
@@ -15,7 +15,13 @@ def test_upgrade_from_empty_matches_the_models(database_url: str) -> None:
     # database_url is already migrated from empty by the template fixture.
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": compare_type})
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": compare_type,
+                "include_object": include_object_on(conn.dialect.name),
+            },
+        )
         diff = compare_metadata(ctx, Base.metadata)
         tables = set(inspect(conn).get_table_names())
     engine.dispose()

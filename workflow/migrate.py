@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,3 +40,14 @@ def compare_type(
     if isinstance(metadata_type, UTCDateTime):
         return not isinstance(inspected_type, DateTime)
     return None
+
+
+def include_object_on(dialect: str) -> Callable[..., bool]:
+    """Alembic's ``include_object`` for a database of ``dialect``: an index the models
+    create on another database only (``Index.ddl_if``) is not expected here."""
+
+    def include(obj: Any, _name: str | None, type_: str, reflected: bool, _other: Any) -> bool:
+        wanted = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
+        return wanted is None or wanted.dialect is None or wanted.dialect == dialect
+
+    return include

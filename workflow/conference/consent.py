@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage, OutboxStatus
+from notifications.outbox_search import NOT_YET_SENT, key_matches
 from workflow.conference.errors import ConferenceRefused
 from workflow.conference.models import Actor, ActorConsent, ConsentPurpose
 
@@ -110,12 +111,13 @@ def withdraw_consent(
 
 def _stop_waiting_invitations(session: Session, actor_id: int) -> None:
     # The dedupe key ends in the actor's id (workflow/conference/invitations.py), so the
-    # pattern finds exactly this actor's invitation emails on both databases.
+    # two parts find exactly this actor's invitation emails.
     session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.dedupe_key.like(f"conference_invitation:%:{actor_id}"),
+            key_matches(OutboxMessage.dedupe_key, "conference_invitation:", f":{actor_id}"),
             OutboxMessage.status == OutboxStatus.PENDING.value,
+            NOT_YET_SENT,
         )
         .values(status=OutboxStatus.DEAD.value, last_error=WITHDRAWN_NOTE)
         .execution_options(synchronize_session=False)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
+from notifications.outbox_search import key_matches
 from workflow.bodies.models import Body, Meeting
 from workflow.catalogue.models import Contact, Organisation
 from workflow.cycles.calendar import calendar_of
@@ -115,7 +116,7 @@ def _reminders_sent(session: Session, ids: list[int]) -> dict[int, int]:
                 select(func.count())
                 .select_from(OutboxMessage)
                 .where(
-                    OutboxMessage.dedupe_key.like(f"as:{decision_id}:%:reminder:%"),
+                    key_matches(OutboxMessage.dedupe_key, f"as:{decision_id}:", ":reminder:", ""),
                     OutboxMessage.status == "sent",
                 )
             )

@@ -18,13 +18,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from notifications.models import OutboxMessage, OutboxStatus
+from notifications.models import OutboxMessage
+from notifications.outbox_search import NOT_YET_SENT, key_matches
 from workflow.cycles.models import AuditEvent
 from workflow.cycles.stay import first_follow_up
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, StepKind
 
 EVENT = "contact_ladders_restarted"
-_WAITING = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
 
 
 def restart_at(
@@ -86,9 +86,9 @@ def link_waiting(session: Session, key_prefix: str, kinds: Collection[str]) -> b
         session.scalar(
             select(OutboxMessage.id)
             .where(
-                OutboxMessage.dedupe_key.like(f"{key_prefix}%"),
+                key_matches(OutboxMessage.dedupe_key, key_prefix, ""),
                 OutboxMessage.kind.in_(kinds),
-                OutboxMessage.status.in_(_WAITING),
+                NOT_YET_SENT,
             )
             .limit(1)
         )

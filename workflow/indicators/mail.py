@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
+from notifications.outbox_search import key_matches
 from notifications.receipts import for_colleague
 from workflow.catalogue.models import Contact, Organisation
 from workflow.cycles.calendar import calendar_of
@@ -204,7 +205,7 @@ def _reminders_sent(session: Session, ids: list[int]) -> dict[int, int]:
                 select(func.count())
                 .select_from(OutboxMessage)
                 .where(
-                    OutboxMessage.dedupe_key.like(f"dr:{request_id}:%:reminder:%"),
+                    key_matches(OutboxMessage.dedupe_key, f"dr:{request_id}:", ":reminder:", ""),
                     OutboxMessage.status == "sent",
                 )
             )

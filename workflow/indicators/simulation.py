@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
+from notifications.outbox_search import key_matches
 from workflow import runtime
 from workflow.clock import Clock
 from workflow.db import unit_of_work
@@ -81,7 +82,7 @@ def _reminders_sent(session: Session, request_id: int) -> list[datetime]:
         at
         for at in session.scalars(
             select(OutboxMessage.sent_at).where(
-                OutboxMessage.dedupe_key.like(f"dr:{request_id}:%:reminder:%"),
+                key_matches(OutboxMessage.dedupe_key, f"dr:{request_id}:", ":reminder:", ""),
                 OutboxMessage.status == "sent",
             )
         )

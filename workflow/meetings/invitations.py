@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.models import OutboxMessage, OutboxStatus
 from notifications.outbox import Draft, enqueue
+from notifications.outbox_search import key_matches
 from workflow.bodies.models import Body, Meeting
 from workflow.bodies.queries import current_members
 from workflow.catalogue.models import Organisation
@@ -214,8 +215,8 @@ def _sent_or_on_the_way(session: Session, meeting_id: int) -> Sequence[OutboxMes
         select(OutboxMessage).where(
             OutboxMessage.kind.in_(KINDS),
             OutboxMessage.status.in_((OutboxStatus.SENT.value, *ON_THE_WAY)),
-            OutboxMessage.dedupe_key.startswith(prefixes[0], autoescape=True)
-            | OutboxMessage.dedupe_key.startswith(prefixes[1], autoescape=True),
+            key_matches(OutboxMessage.dedupe_key, prefixes[0], "")
+            | key_matches(OutboxMessage.dedupe_key, prefixes[1], ""),
         )
     )
     return list(rows)

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import event
 
 from workflow.db import make_engine
-from workflow.migrate import compare_type, render_item
+from workflow.migrate import compare_type, include_object_on, render_item
 from workflow.models import Base
 
 config = context.config
@@ -52,6 +52,7 @@ def _run(connection: Any) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
         compare_type=compare_type,
+        include_object=include_object_on(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

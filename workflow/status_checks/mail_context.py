@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
+from notifications.outbox_search import key_matches
 from notifications.receipts import for_colleague
 from workflow.catalogue.models import Contact, Measure, Organisation
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, days_overdue
@@ -233,7 +234,7 @@ def _reminders_sent(session: Session, request_id: int) -> int:
             select(func.count())
             .select_from(OutboxMessage)
             .where(
-                OutboxMessage.dedupe_key.like(f"sc:{request_id}:%:reminder:%"),
+                key_matches(OutboxMessage.dedupe_key, f"sc:{request_id}:", ":reminder:", ""),
                 OutboxMessage.status == "sent",
             )
         )
