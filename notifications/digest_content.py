@@ -114,6 +114,7 @@ def content(
     body's own part, ``towns`` the parts of the towns the member represents (``town_content``).
     The totals count both."""
     lang = language_of(lang)
+    views.prefetch([*change.new, *change.still_open], lang)
 
     def opened(items: list[OpenItem], kind: str, is_new: bool) -> list[dict[str, Any]]:
         return [{**views.open_view(i, lang), "is_new": is_new} for i in items if i.kind == kind]
@@ -170,6 +171,7 @@ def town_content(
     """One represented town's part of a digest: its escalated measures, indicators and
     status checks, open before ended, the longest overdue first; ``views`` are the town's."""
     lang = language_of(lang)
+    views.prefetch([*change.new, *change.still_open], lang)
 
     def listed(kind: str) -> list[dict[str, Any]]:
         # A measure's open view has no ``resolution``; the town's one list needs it on each.

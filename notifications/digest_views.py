@@ -6,11 +6,12 @@ items a digest lists and never writes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from notifications.digest_items import (
     DECISION,
@@ -23,8 +24,9 @@ from notifications.digest_items import (
 from notifications.models import OutboxMessage, OutboxStatus
 from notifications.render import STATE_LABELS_EN, format_date, items_for
 from workflow.bodies.models import Meeting
-from workflow.catalogue.models import Contact, Measure, Organisation
+from workflow.catalogue.models import Contact, Goal, Measure, Organisation
 from workflow.cycles.calendar import calendar_of
+from workflow.cycles.models import MeasureCycle
 from workflow.deadlines import days_overdue
 from workflow.decisions.models import Decision
 from workflow.indicators.mail import period_label
@@ -93,6 +95,35 @@ def state_label(state: str, lang: str) -> str:
     return LABELS_DE[State(state)] if lang == "de" else STATE_LABELS_EN[State(state)]
 
 
+_PREFETCH = 500  # stays per statement
+_STAYS_WITH_MEASURES = (
+    select(MeasureCycle)
+    .where(MeasureCycle.id.in_(bindparam("ids", expanding=True)))
+    .options(
+        joinedload(MeasureCycle.measure).joinedload(Measure.goal).joinedload(Goal.field),
+        joinedload(MeasureCycle.measure).joinedload(Measure.department),
+    )
+)
+
+
+def _reminder_times(session: Session, mc_ids: list[int]) -> dict[int, list[datetime | None]]:
+    """When each stay's reminders were sent, in order."""
+    out: dict[int, list[datetime | None]] = {}
+    rows = session.execute(
+        select(OutboxMessage.measure_cycle_id, OutboxMessage.sent_at)
+        .where(
+            OutboxMessage.measure_cycle_id.in_(mc_ids),
+            OutboxMessage.kind.in_(REMINDER_KINDS),
+            OutboxMessage.status == OutboxStatus.SENT.value,
+        )
+        .order_by(OutboxMessage.measure_cycle_id, OutboxMessage.sent_at)
+    )
+    for mc_id, sent_at in rows:
+        if mc_id is not None:
+            out.setdefault(mc_id, []).append(sent_at)
+    return out
+
+
 class DigestViews:
     """Builds item views for one body's digests at one moment, once per language."""
 
@@ -123,18 +154,38 @@ class DigestViews:
     def _level(self, level: int, lang: str) -> str:
         return WORDS[lang]["level"].format(n=level) if level else ""
 
+    def prefetch(self, items: Iterable[OpenItem], lang: str) -> None:
+        """Build the views of the measures among ``items`` together: a digest of a thousand
+        escalated measures reads their stays and reminders in a few statements, not in a few
+        per measure."""
+        wanted = {
+            i.ref_id: i for i in items if i.kind == MEASURE and (i.key, lang) not in self._cache
+        }
+        ids = sorted(wanted)
+        for first in range(0, len(ids), _PREFETCH):
+            chunk = ids[first : first + _PREFETCH]
+            # Held here: the session's identity map keeps rows only weakly, and items_for
+            # finds them there instead of reading each again.
+            stays = list(self.session.scalars(_STAYS_WITH_MEASURES, {"ids": chunk}))
+            sent = _reminder_times(self.session, chunk)
+            counts = {mc_id: len(sent.get(mc_id, [])) for mc_id in chunk}
+            views = items_for(self.session, chunk, self.org, lang, self.now, sent=counts)
+            for view in views:
+                item = wanted[view["measure_cycle_id"]]
+                self._cache[(item.key, lang)] = self._measure_view(
+                    view, item, sent.get(item.ref_id, []), lang
+                )
+            del stays
+
     def _measure(self, item: OpenItem, lang: str) -> dict[str, Any]:
         view = items_for(self.session, [item.ref_id], self.org, lang, self.now)[0]
+        sent = _reminder_times(self.session, [item.ref_id]).get(item.ref_id, [])
+        return self._measure_view(view, item, sent, lang)
+
+    def _measure_view(
+        self, view: dict[str, Any], item: OpenItem, sent: list[datetime | None], lang: str
+    ) -> dict[str, Any]:
         words = WORDS[lang]
-        sent = self.session.scalars(
-            select(OutboxMessage.sent_at)
-            .where(
-                OutboxMessage.measure_cycle_id == item.ref_id,
-                OutboxMessage.kind.in_(REMINDER_KINDS),
-                OutboxMessage.status == OutboxStatus.SENT.value,
-            )
-            .order_by(OutboxMessage.sent_at)
-        ).all()
         n = len(sent)
         history = words["reminders_one"] if n == 1 else words["reminders_many"].format(n=n)
         if sent and sent[-1]:

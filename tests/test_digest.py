@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from notifications.digest import DigestReport, build_digests
 from notifications.models import OutboxMessage
@@ -110,3 +110,42 @@ def test_no_digest_without_anything_to_report(rt_sqlite: Runtime, clock: FrozenC
     assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == DigestReport(skipped=1)
     assert build_digests(sessions=rt_sqlite.sessions, clock=clock) == DigestReport()
     assert _digests(rt_sqlite) == []
+
+
+def test_a_digest_reads_its_measures_together_not_one_by_one(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    """Twelve escalated measures in one digest: their stays, measures and reminders are read
+    in a few statements for all of them, not in a few for each."""
+    seed(rt, clock, measures=12)
+    for day in (_at(2026, 3, 30), _at(2026, 4, 10), _at(2026, 4, 13)):
+        sweep(rt, clock, day)
+        _mark_emails_sent(rt, clock)
+    sweep(rt, clock, _at(2026, 5, 4))
+    statements: list[str] = []
+
+    def count(_c: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(rt.engine, "before_cursor_execute", count)
+    try:
+        assert build_digests(sessions=rt.sessions, clock=clock) == DigestReport(sent=1)
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", count)
+    digest = _digests(rt)[0]
+    assert len(digest["new_items"]) == 12  # type: ignore[arg-type]
+    assert digest["new_items"][0]["history"] == (  # type: ignore[index]
+        "3 Erinnerungen, zuletzt am 13.04.2026; Zielvereinbarung fehlt"
+    )
+    # The stays with their measures, goals, fields and departments, and the reminders' times.
+    reads = [
+        s
+        for s in statements
+        if s.startswith(PER_MEASURE) or "outbox_message.sent_at" in s.split("FROM")[0]
+    ]
+    assert len(reads) == 2, reads
+
+
+PER_MEASURE = tuple(
+    f"SELECT {table}." for table in ("measure_cycle", "measure", "goal", "field", "department")
+)
