@@ -23,6 +23,11 @@ _EARLIER_NAMES = {
         f"emails/s {kind}, send_pending (render, claim, send, mark)"
     )
     for kind in ("postgresql", "sqlite")
+} | {
+    f"transitions/s {kind}, move, one transaction each": (
+        f"transitions/s {kind}, apply_event, one transaction each"
+    )
+    for kind in ("postgresql", "sqlite")
 }
 # A 1-minute load average above this before the run means someone else was using the cores.
 SHARED_LOAD = 0.5

@@ -1,4 +1,7 @@
-"""Benchmark of transitions per second through workflow.transitions.apply_event against SpiffWorkflow.
+"""Benchmark of transitions per second through workflow.transitions.move against SpiffWorkflow.
+
+``move`` is the transition service's work (lock, version check, deadlines, audit row, outbox
+rows); ``apply_event`` adds to it the stay as an ORM object, for a caller that goes on with it.
 
 Both sides drive the same measures along the same path (Erstgespräch → Zielvereinbarung →
 Umsetzung → Review → Bewertung → back to Review → Bewertung → accepted) and store every
@@ -30,7 +33,7 @@ from workflow.config import Settings
 from workflow.db import UTCDateTime, make_engine, unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, due_on
 from workflow.machine import State
-from workflow.transitions import apply_event
+from workflow.transitions import move
 
 CAL = BusinessCalendar("NW", "Europe/Berlin")
 NOW = CAL.at_local(date(2026, 3, 2), 10)
@@ -95,7 +98,7 @@ class TransitionData:
         for step, (event, payload, _task, _decision) in enumerate(PATH):
             for mc_id in self.ids:
                 with unit_of_work(self.rt.sessions) as session:
-                    apply_event(
+                    move(
                         session=session,
                         clock=self.clock,
                         measure_cycle_id=mc_id,
@@ -198,7 +201,7 @@ def run(opts: Options, rec: Recorder) -> None:
         rates = {name: [count / s for s in seconds] for name, seconds in times.items()}
         rec.add(
             Figure(
-                name=f"transitions/s {kind}, apply_event, one transaction each",
+                name=f"transitions/s {kind}, move, one transaction each",
                 unit="1/s",
                 better="higher",
                 runs=rates["zielflow"],

@@ -6,13 +6,14 @@ import logging
 from datetime import datetime
 
 from notifications.outbox import Draft
+from workflow.cycles.locked_stay import LockedStay
 from workflow.cycles.models import MeasureCycle
 from workflow.machine import Event, State
 
 log = logging.getLogger(__name__)
 
 
-def item_context(mc: MeasureCycle) -> dict[str, object]:
+def item_context(mc: MeasureCycle | LockedStay) -> dict[str, object]:
     """What a template needs to name one measure; read once, when the message is queued."""
     measure = mc.measure
     return {
@@ -29,7 +30,9 @@ def item_context(mc: MeasureCycle) -> dict[str, object]:
     }
 
 
-def _to_contact(mc: MeasureCycle, kind: str, step: int = 0, **extra: object) -> list[Draft]:
+def _to_contact(
+    mc: MeasureCycle | LockedStay, kind: str, step: int = 0, **extra: object
+) -> list[Draft]:
     contact = mc.measure.contact
     if contact is None:
         log.warning("measure %s has no contact; %s not queued", mc.measure.code, kind)
@@ -49,7 +52,12 @@ def _to_contact(mc: MeasureCycle, kind: str, step: int = 0, **extra: object) -> 
 
 
 def messages_for_move(
-    previous: State | None, current: State, event: Event | None, mc: MeasureCycle, *, now: datetime
+    previous: State | None,
+    current: State,
+    event: Event | None,
+    mc: MeasureCycle | LockedStay,
+    *,
+    now: datetime,
 ) -> list[Draft]:
     match (previous, current):
         case (_, State.TARGET_AGREEMENT) if previous is not current:

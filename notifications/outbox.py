@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import insert
@@ -53,7 +54,15 @@ def enqueue(session: Session, drafts: Sequence[Draft], *, now: datetime) -> int:
     if not drafts:
         return 0
     rows = [outbox_row(d, now=now) for d in drafts]
-    dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    result = connection.execute(_insert_new(connection.dialect.name), rows)
+    return len(result.all())
+
+
+@cache
+def _insert_new(dialect: str) -> Any:
+    """The INSERT that skips a known dedupe key, built once per dialect: building it and its
+    cache key cost more than SQLite takes to run it."""
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(OutboxMessage).on_conflict_do_nothing(
             index_elements=["dedupe_key"]
@@ -62,5 +71,4 @@ def enqueue(session: Session, drafts: Sequence[Draft], *, now: datetime) -> int:
         stmt = sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
     else:  # pragma: no cover - only the two supported databases
         stmt = insert(OutboxMessage)
-    result = session.connection().execute(stmt.returning(OutboxMessage.id), rows)
-    return len(result.all())
+    return stmt.returning(OutboxMessage.id)

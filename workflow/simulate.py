@@ -51,7 +51,7 @@ from workflow.simulate_organisations import (
     summed,
 )
 from workflow.tasks import TickReport, tick
-from workflow.transitions import apply_event
+from workflow.transitions import move
 
 COORDINATOR = "user:simulation-coordinator"
 # After how many reminders a department answers; None never answers.
@@ -597,7 +597,7 @@ def _move(
     payload: dict[str, Any],
     actor: str = COORDINATOR,
 ) -> None:
-    apply_event(
+    move(
         session=s,
         clock=clock,
         measure_cycle_id=mc.id,

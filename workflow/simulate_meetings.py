@@ -44,7 +44,7 @@ from workflow.meetings.models import AgendaItem, AgendaKind
 from workflow.meetings.queries import agenda_of, guests_of, members_on_the_day
 from workflow.meetings.record import set_attendance, set_minutes
 from workflow.simulate_assignments import Answers
-from workflow.transitions import apply_event
+from workflow.transitions import move
 
 RECORDER = "user:simulation-coordinator"
 STARTS_AT = "10:00"  # the body acts at 11:00, in the meeting
@@ -188,7 +188,7 @@ def _agree_after_all(s: Session, clock: Clock, mc_id: int) -> None:
     actor = f"contact:{mc.measure.contact_id}"
     agreement.decision, agreement.reason = "implement", ""
     agreement.submitted_at, agreement.submitted_by = clock.now(), actor
-    apply_event(
+    move(
         session=s,
         clock=clock,
         measure_cycle_id=mc_id,

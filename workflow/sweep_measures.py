@@ -41,7 +41,7 @@ from workflow.deadlines import (
 from workflow.machine import STATES, State
 from workflow.organisations.active import of_active_organisation
 from workflow.sweep_sql import Sql
-from workflow.transitions import apply_event
+from workflow.transitions import move
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +457,7 @@ def _write_schedule(sql: Sql, schedule: list[tuple[int, int, Any, int]]) -> None
 def _move(session: Session, clock: Clock, row: Due) -> None:
     rule = STATES[State(row.state)].due
     assert rule is not None and rule.auto_event is not None
-    apply_event(
+    move(
         session=session,
         clock=clock,
         measure_cycle_id=row.id,

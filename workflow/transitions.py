@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,14 +19,16 @@ from notifications.effects import messages_for_move
 from workflow.catalogue.models import Measure, MeasureStatus, Organisation
 from workflow.clock import Clock
 from workflow.cycles import stay
-from workflow.cycles.calendar import calendar_and_policy
+from workflow.cycles.calendar import policy_of
+from workflow.cycles.locked_stay import LockedStay, read_locked
 from workflow.cycles.models import Cycle, MeasureCycle
 from workflow.cycles.move_write import AuditRow, write_move
 from workflow.db import pin
+from workflow.deadlines import BusinessCalendar
 from workflow.machine import Event, MoveRefused, State, allowed_events, plan_move
 from workflow.messages import message
 
-__all__ = ["MoveRefused", "NotFound", "VersionConflict", "apply_event"]
+__all__ = ["MoveRefused", "NotFound", "VersionConflict", "apply_event", "move"]
 
 _MEASURE_STATUS_AFTER = {
     State.DROPPED: MeasureStatus.DROPPED,
@@ -77,8 +79,9 @@ _LOCKED_STAY = (
 
 
 def load_for_update(session: Session, measure_cycle_id: int) -> MeasureCycle:
-    """The stay, locked, with everything a move reads: its measure and contact, its cycle's
-    policy and its organisation's calendar, in one statement instead of four."""
+    """The stay as an ORM object, locked, with its measure and contact, its cycle and its
+    organisation, in one statement instead of four: for a caller that changes the stay
+    through the session (a move reads the stay with ``read_locked`` instead)."""
     # populate_existing: a caller may have read the row before (unlocked); under the lock its
     # values must be the committed ones, or the versioned UPDATE fails on a stale version.
     row = session.execute(
@@ -94,7 +97,7 @@ def load_for_update(session: Session, measure_cycle_id: int) -> MeasureCycle:
     return mc
 
 
-def apply_event(
+def move(
     *,
     session: Session,
     clock: Clock,
@@ -103,29 +106,34 @@ def apply_event(
     expected_version: int | None,
     actor: str,
     payload: Mapping[str, Any] | None = None,
-) -> MeasureCycle:
+) -> LockedStay:
     """Move one measure-in-cycle by ``event``; raises MoveRefused, VersionConflict, NotFound.
 
     ``expected_version`` None means "whatever is current" and is for the engine's own moves
-    (the sweep), which re-check the state under the lock instead.
+    (the sweep), which re-check the state under the lock instead. Returns the stay's values
+    after the move; a copy of the stay (or of its measure) that the session holds is brought
+    up to date, so a caller that read it before reads the new values.
     """
     payload = dict(payload or {})
-    mc = load_for_update(session, measure_cycle_id)
+    mc = read_locked(session, measure_cycle_id)
+    if mc is None:
+        raise NotFound(measure_cycle_id)
     previous = State(mc.state)
     if expected_version is not None and mc.version != expected_version:
         raise VersionConflict(expected_version, mc.version, allowed_events(previous))
     target = plan_move(previous, event, payload)
     now = clock.now()
-    cal, policy = calendar_and_policy(session, mc)
+    cal = BusinessCalendar(state=mc.calendar_state, timezone=mc.calendar_timezone)
+    policy = policy_of(mc.policy)
     due_override = None
     if Event(event) is Event.EXTEND_DEADLINE:
         due_override = _parse_due(payload["due_on"], previous)
         if due_override <= cal.local_date(now):
             raise MoveRefused(previous, event, allowed_events(previous), "move.due_not_in_future")
-    with session.no_autoflush:
-        stay.enter(mc, target, now=now, policy=policy, cal=cal, due_override=due_override)
-        drafts = messages_for_move(previous, target, Event(event), mc, now=now)
-    changes = _pending_changes(mc)
+    before = mc.timing()
+    stay.enter(mc, target, now=now, policy=policy, cal=cal, due_override=due_override)
+    drafts = messages_for_move(previous, target, Event(event), mc, now=now)
+    changes = {key: value for key, value in mc.timing().items() if value != before[key]}
     written = write_move(
         session,
         measure_cycle_id=mc.id,
@@ -143,34 +151,63 @@ def apply_event(
         drafts=drafts,
         now=now,
     )
+    held = session.identity_map.get(session.identity_key(MeasureCycle, mc.id))
     if not written:
         # Only without a row lock (SQLite): another writer moved the stay after it was read.
-        version = mc.version
-        session.expire(mc)
-        raise VersionConflict(expected_version or version, version + 1, allowed_events(previous))
-    for key, value in changes.items():
-        set_committed_value(mc, key, value)
-    set_committed_value(mc, "version", mc.version + 1)
-    _written(session, mc)
+        if held is not None:
+            session.expire(held)
+        raise VersionConflict(
+            expected_version or mc.version, mc.version + 1, allowed_events(previous)
+        )
+    mc.version += 1
+    if held is not None:
+        for key, value in mc.timing().items():
+            set_committed_value(held, key, value)
     if target in _MEASURE_STATUS_AFTER:
-        mc.measure.status = _MEASURE_STATUS_AFTER[target].value
+        _set_measure_status(session, mc.measure_id, _MEASURE_STATUS_AFTER[target].value)
     return mc
 
 
-def _written(session: Session, mc: MeasureCycle) -> None:
-    """Tell the session the stay holds nothing unwritten, as its own flush would: otherwise
-    the commit's flush visits the object for changes that are already in the database."""
-    state = inspect(mc)
-    if state.modified and not state.committed_state:
-        # SQLAlchemy's own step after a flush; only when no change of any kind is left.
-        state._commit_all(state.dict, session.identity_map)
+def apply_event(
+    *,
+    session: Session,
+    clock: Clock,
+    measure_cycle_id: int,
+    event: str,
+    expected_version: int | None,
+    actor: str,
+    payload: Mapping[str, Any] | None = None,
+) -> MeasureCycle:
+    """``move``, for a caller that goes on with the stay as an ORM object (the session's own
+    copy, or one read after the move)."""
+    moved = move(
+        session=session,
+        clock=clock,
+        measure_cycle_id=measure_cycle_id,
+        event=event,
+        expected_version=expected_version,
+        actor=actor,
+        payload=payload,
+    )
+    mc = session.get(MeasureCycle, moved.id)
+    assert mc is not None
+    return mc
 
 
-def _pending_changes(mc: MeasureCycle) -> dict[str, Any]:
-    """The stay's columns changed in this session and not yet written."""
-    state = inspect(mc)
-    columns = state.mapper.columns
-    return {key: getattr(mc, key) for key in state.committed_state if key in columns}
+_MEASURE_TABLE: Table = Measure.__table__  # type: ignore[assignment]
+_SET_MEASURE_STATUS = (
+    update(_MEASURE_TABLE)
+    .where(_MEASURE_TABLE.c.id == bindparam("measure_id"))
+    .values(status=bindparam("status"))
+)
+
+
+def _set_measure_status(session: Session, measure_id: int, status: str) -> None:
+    """A move that ends the measure's work (dropped, completed) ends it in the catalogue."""
+    session.connection().execute(_SET_MEASURE_STATUS, {"measure_id": measure_id, "status": status})
+    held = session.identity_map.get(session.identity_key(Measure, measure_id))
+    if held is not None:
+        set_committed_value(held, "status", status)
 
 
 def _parse_due(value: object, state: State) -> date:

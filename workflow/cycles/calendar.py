@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from workflow.catalogue.models import Organisation
@@ -20,5 +22,9 @@ def calendar_and_policy(
     cycle = pinned_get(session, Cycle, mc.cycle_id)
     org = pinned_get(session, Organisation, mc.organisation_id)
     assert cycle is not None and org is not None
+    return calendar_of(org), policy_of(cycle.policy)
+
+
+def policy_of(raw: dict[str, Any]) -> DeadlinePolicy:
     # Parsed every time (microseconds), so an edit of the policy in this session is seen.
-    return calendar_of(org), DeadlinePolicy.model_validate(cycle.policy)
+    return DeadlinePolicy.model_validate(raw)

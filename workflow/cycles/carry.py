@@ -29,7 +29,7 @@ from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, StepKind
 from workflow.machine import Event, State
 from workflow.organisations.active import of_active_organisation
-from workflow.transitions import apply_event
+from workflow.transitions import move
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def place(
     draft: dict[str, Any] = {}
     if previous is not None and State(previous.state) is State.REPLANNING:
         draft = draft_from(session, previous)
-        apply_event(
+        move(
             session=session,
             clock=clock,
             measure_cycle_id=previous.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from workflow.cycles.locked_stay import LockedStay
 from workflow.cycles.models import MeasureCycle
 from workflow.deadlines import (
     BusinessCalendar,
@@ -21,7 +22,7 @@ MIN_WORKING_DAYS_BEFORE_REMINDER = 2
 
 
 def enter(
-    mc: MeasureCycle,
+    mc: MeasureCycle | LockedStay,
     state: State,
     *,
     now: datetime,
@@ -39,7 +40,9 @@ def enter(
     skip_past_steps(mc, now=now, policy=policy, cal=cal)
 
 
-def plan_of(mc: MeasureCycle, policy: DeadlinePolicy, cal: BusinessCalendar) -> list[Step]:
+def plan_of(
+    mc: MeasureCycle | LockedStay, policy: DeadlinePolicy, cal: BusinessCalendar
+) -> list[Step]:
     return action_plan(State(mc.state), mc.due_on, policy, cal)
 
 
@@ -68,7 +71,11 @@ def first_step(plan: list[Step], earliest: datetime) -> tuple[int, datetime | No
 
 
 def skip_past_steps(
-    mc: MeasureCycle, *, now: datetime, policy: DeadlinePolicy, cal: BusinessCalendar
+    mc: MeasureCycle | LockedStay,
+    *,
+    now: datetime,
+    policy: DeadlinePolicy,
+    cal: BusinessCalendar,
 ) -> None:
     """A stay that starts late (a deadline set close, or extended) does not owe old reminders,
     and no reminder arrives right behind the email that opened the stay (issue 13)."""

@@ -40,7 +40,7 @@ from workflow.forms.validation import (
 from workflow.indicators.answers import record_review_values
 from workflow.machine import Event, State
 from workflow.milestones.sync import sync_from_agreement
-from workflow.transitions import apply_event
+from workflow.transitions import move
 
 
 @dataclass
@@ -218,7 +218,7 @@ def _move(
     payload: dict[str, Any],
 ) -> None:
     assert mc.state == OPEN_STATE[scope.phase].value
-    apply_event(
+    move(
         session=session,
         clock=clock,
         measure_cycle_id=mc.id,
