@@ -31,6 +31,7 @@ from api.routes.schemas import (
 )
 from workflow import runtime
 from workflow.cycles import coordination
+from workflow.cycles.locked_stay import LockedStay
 from workflow.cycles.models import MeasureCycle
 from workflow.machine import LABELS_DE, State
 
@@ -94,12 +95,12 @@ Refused = tuple[int, BatchItemIn, ApiError]
 
 def apply_batch(
     session: Session, *, organisation_id: int, items: Sequence[BatchItemIn], actor: str
-) -> tuple[list[MeasureCycle], list[Refused]]:
+) -> tuple[list[MeasureCycle | LockedStay], list[Refused]]:
     """Every item in order, in the caller's transaction: the moved rows and the refusals
     (index, item, the single endpoint's answer). With any refusal the caller must roll back;
     later items are still tried, so the answer names every refused one at once."""
     owned = _lock_owned(session, organisation_id, [i.id for i in items])
-    moved: list[MeasureCycle] = []
+    moved: list[MeasureCycle | LockedStay] = []
     refused: list[Refused] = []
     for index, item in enumerate(items):
         if item.id not in owned:
@@ -125,7 +126,7 @@ def _lock_owned(session: Session, organisation_id: int, ids: list[int]) -> set[i
     )
 
 
-def _move(session: Session, item: BatchItemIn, actor: str) -> MeasureCycle:
+def _move(session: Session, item: BatchItemIn, actor: str) -> MeasureCycle | LockedStay:
     return coordination.perform(
         session=session,
         clock=runtime.current().clock,

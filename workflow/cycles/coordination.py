@@ -18,12 +18,13 @@ from notifications.outbox import Draft, enqueue
 from workflow import messages
 from workflow.clock import Clock
 from workflow.cycles.calendar import calendar_and_policy
+from workflow.cycles.locked_stay import LockedStay
 from workflow.cycles.models import AuditEvent, MeasureCycle, Review
 from workflow.cycles.service import IMPLEMENTATION_STATUSES as IMPLEMENTATION_STATUSES
 from workflow.cycles.service import InterviewRefused, record_interview
 from workflow.forms.tokens import Phase
 from workflow.machine import Event, MoveRefused, State, allowed_events
-from workflow.transitions import VersionConflict, apply_event, load_for_update
+from workflow.transitions import VersionConflict, load_for_update, move
 
 INTERVIEW_DECISIONS = ("keep", "adapt", "drop")
 # IMPLEMENTATION_STATUSES (re-exported above): the vocabulary lives with the interview.
@@ -99,8 +100,11 @@ def perform(
     expected_version: int | None,
     actor: str,
     payload: Mapping[str, Any] | None = None,
-) -> MeasureCycle:
-    """Apply one coordinator event; raises MoveRefused, VersionConflict, NotFound, PayloadInvalid."""
+) -> MeasureCycle | LockedStay:
+    """Apply one coordinator event; raises MoveRefused, VersionConflict, NotFound, PayloadInvalid.
+
+    Returns where the stay stands after it (id, state, version, due date): the stay itself
+    for an Erstgespräch, which goes on with it, its values for any other event."""
     payload = dict(payload or {})
     for key in ("reason", "comment"):
         if key in payload:
@@ -130,7 +134,7 @@ def perform(
         new_due = _date(payload, "due_on")
         if new_due is not None and new_due - clock.now().date() > MAX_EXTENSION:
             raise PayloadInvalid("payload.due_too_far")
-    mc = apply_event(
+    mc = move(
         session=session,
         clock=clock,
         measure_cycle_id=measure_cycle_id,
