@@ -103,24 +103,27 @@ def test_worker_killed_after_the_server_took_the_message_duplicates_only_that_on
 
 
 def test_redis_restarted_mid_run(
-    postgres_url: str,
+    database_url: str,
     redis_server: RedisServer,
     smtp_sink: tuple[int, CapturingHandler],
     tmp_path: Path,
 ) -> None:
+    """The worker outlives the broker's restart (no Celery retry holds a message across it) on
+    either database, and what fell due meanwhile is sent once."""
     port, sink = smtp_sink
-    rt = seed_due_now(postgres_url, tmp_path, fresh=1, stale=0, prefix="M")
-    procs = Processes(worker_env(postgres_url, redis_server.url, port, tmp_path / "var"), tmp_path)
+    rt = seed_due_now(database_url, tmp_path, fresh=1, stale=0, prefix="M")
+    procs = Processes(worker_env(database_url, redis_server.url, port, tmp_path / "var"), tmp_path)
     try:
-        procs.start("worker", "--beat", "--concurrency=1")
+        worker = procs.start("worker", "--beat", "--concurrency=1")
         wait_for(lambda: len(sink.messages) >= 2, 90, "the first emails", procs.logs)
         redis_server.stop()
         # Work that becomes due while the broker is down lives in the database meanwhile.
-        rt2 = seed_due_now(postgres_url, tmp_path / "second", fresh=1, stale=0, prefix="N")
+        rt2 = seed_due_now(database_url, tmp_path / "second", fresh=1, stale=0, prefix="N")
         time.sleep(3)
         redis_server.start()
         wait_for(lambda: len(sink.messages) >= 4, 120, "the emails after the restart", procs.logs)
         time.sleep(5)
+        assert worker.poll() is None, procs.logs()  # the same worker, never restarted
     finally:
         procs.stop_all()
     assert _received(sink) == Counter(
