@@ -40,7 +40,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session, joinedload
 
 from notifications.bounces.verp import return_path
@@ -78,6 +78,9 @@ BACKOFF_MAX = timedelta(hours=6)
 # Emails rendered in one transaction: large enough to save round trips, small enough that
 # SQLite's write lock (held while rendering) never stalls a mark for long.
 RENDER_CHUNK = 8
+# The most rows a claim grows to with its recipients' further rows: its rows are marked in
+# one statement, and SQLite takes at most 32,766 parameters per statement.
+CLAIM_MAX_ROWS = 10_000
 T = TypeVar("T")
 
 
@@ -125,32 +128,29 @@ class Claim:
 
 
 def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> Claim:
-    """Take up to ``limit`` sendable rows: pending and due, or sending with an expired lease."""
+    """Take up to ``limit`` sendable rows (pending and due, or sending with an expired lease)
+    in the order they were queued, and with them the other sendable rows of their recipients.
+
+    Rows are grouped into emails within a claim only: a recipient whose rows lay on both
+    sides of the limit got two emails the same morning (at a cycle's opening, one invitation
+    per measure). So a claim cut at its limit takes its recipients whole, up to
+    ``CLAIM_MAX_ROWS`` rows in all; only a recipient with more than that is split.
+    An address stored in another spelling (case) is not taken along; within a claim
+    ``group_key`` still puts it into the same email.
+    """
     token = secrets.token_hex(16)
-    ids = list(
-        session.scalars(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.channel == Channel.EMAIL.value,
-                # An archived organisation sends nothing, not even what was queued before.
-                of_active_organisation(OutboxMessage.organisation_id),
-                NOT_YET_SENT,  # the partial index of such rows, not the whole outbox
-                or_(
-                    and_(
-                        OutboxMessage.status == OutboxStatus.PENDING.value,
-                        OutboxMessage.not_before <= now,
-                    ),
-                    and_(
-                        OutboxMessage.status == OutboxStatus.SENDING.value,
-                        OutboxMessage.lease_until < now,
-                    ),
-                ),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    taken = session.execute(
+        select(OutboxMessage.id, OutboxMessage.organisation_id, OutboxMessage.recipient_email)
+        .where(*_sendable(now))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    ids = [row.id for row in taken]
+    room = CLAIM_MAX_ROWS - len(ids)
+    if len(ids) == limit and room > 0:  # cut at the limit: its recipients may have more rows
+        recipients = {(row.organisation_id, row.recipient_email) for row in taken}
+        ids += _same_recipients(session, ids, recipients, now=now, limit=room)
     if ids:
         session.execute(
             update(OutboxMessage)
@@ -164,6 +164,47 @@ def claim(session: Session, *, now: datetime, limit: int, lease: timedelta) -> C
             .execution_options(synchronize_session=False)
         )
     return Claim(token, ids, now + lease)
+
+
+def _sendable(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        OutboxMessage.channel == Channel.EMAIL.value,
+        # An archived organisation sends nothing, not even what was queued before.
+        of_active_organisation(OutboxMessage.organisation_id),
+        NOT_YET_SENT,  # the partial index of such rows, not the whole outbox
+        or_(
+            and_(
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.not_before <= now,
+            ),
+            and_(
+                OutboxMessage.status == OutboxStatus.SENDING.value,
+                OutboxMessage.lease_until < now,
+            ),
+        ),
+    )
+
+
+def _same_recipients(
+    session: Session,
+    ids: list[int],
+    recipients: set[tuple[int, str]],
+    *,
+    now: datetime,
+    limit: int,
+) -> list[int]:
+    """Sendable rows beyond ``ids`` addressed to one of ``recipients`` (organisation and
+    address as stored)."""
+    recipient = tuple_(OutboxMessage.organisation_id, OutboxMessage.recipient_email)
+    return list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(*_sendable(now), OutboxMessage.id.not_in(ids), recipient.in_(recipients))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
 
 
 def message_id(row_ids: list[int], mail_from: str) -> str:

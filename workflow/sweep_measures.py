@@ -20,9 +20,10 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from notifications.bounces import state as bounce_state
@@ -30,6 +31,7 @@ from notifications.models import Channel
 from workflow.catalogue.models import Contact, Measure, Organisation
 from workflow.clock import Clock
 from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle, TargetAgreement
+from workflow.db import UTCDateTime
 from workflow.deadlines import (
     BusinessCalendar,
     DeadlinePolicy,
@@ -126,6 +128,13 @@ def sweep_batch(session: Session, *, now: datetime, clock: Clock, limit: int) ->
 
 
 def _claim(session: Session, now: datetime, limit: int) -> list[Due]:
+    return [Due(*row) for row in session.execute(_claim_statement(), {"now": now, "limit": limit})]
+
+
+@cache
+def _claim_statement() -> Select[Any]:
+    """Built once: composing it cost about 1 ms per batch, as much as a small batch's claim
+    takes the database."""
     # SKIP LOCKED lets two sweeps share the work on PostgreSQL; SQLite serialises writers
     # at BEGIN IMMEDIATE, so the second sweep simply finds nothing left to do. The rows are
     # picked first and joined after: a join below the LIMIT would be done for every due row
@@ -144,9 +153,12 @@ def _claim(session: Session, now: datetime, limit: int) -> list[Due]:
             mc.stay,
             mc.measure_id,
         )
-        .where(mc.next_action_at <= now, of_active_organisation(MeasureCycle.organisation_id))
+        .where(
+            mc.next_action_at <= bindparam("now", type_=UTCDateTime()),
+            of_active_organisation(MeasureCycle.organisation_id),
+        )
         .order_by(mc.next_action_at)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
         .with_for_update(skip_locked=True, of=MeasureCycle.__table__)
         .subquery("picked")
     )
@@ -168,7 +180,7 @@ def _claim(session: Session, now: datetime, limit: int) -> list[Due]:
         .where(AuditEvent.measure_cycle_id == p.id, AuditEvent.event == LADDER_RESTART_EVENT)
         .scalar_subquery()
     )
-    stmt = (
+    return (
         select(
             p.id,
             p.organisation_id,
@@ -189,7 +201,6 @@ def _claim(session: Session, now: datetime, limit: int) -> list[Due]:
         .join(Measure, Measure.id == p.measure_id)
         .outerjoin(Contact, Contact.id == Measure.contact_id)
     )
-    return [Due(*row) for row in session.execute(stmt)]
 
 
 class Decision(NamedTuple):
