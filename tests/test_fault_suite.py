@@ -172,6 +172,13 @@ def test_a_copy_after_a_late_250_keeps_its_message_id(
         send_lease_seconds=10, mail_from="zielflow@stadt.example.org",
     )  # fmt: skip
     seed(rt, clock, measures=2, contacts=1)  # two invitations to one contact
+    # The second is due a little later, so that the first goes out alone (a claim takes all
+    # of a recipient's due rows).
+    with rt.sessions() as s:
+        second = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+        assert second is not None and second.kind == "invitation_agreement"
+        second.not_before = clock.now() + timedelta(seconds=30)
+        s.commit()
     controller, sink = start_sink("127.0.0.1", port)
     sink.after_store_delay_seconds = 2.0  # stored, but the "250" comes after our timeout
     try:
