@@ -17,10 +17,12 @@ from api.openapi_security import declare_security
 from api.routes import router as api_router
 from api.security_headers import SecuredFastAPI
 from workflow import runtime
+from workflow.accounts import dummy_hash
 
 
 def create_app() -> FastAPI:
     settings = runtime.current().settings
+    dummy_hash()  # before the first login, which must not be the slow one
     app = SecuredFastAPI(
         https=settings.base_url.startswith("https"),
         title="zielflow",

@@ -17,11 +17,14 @@ from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fastapi import Request
-
-from workflow.catalogue.models import Organisation
 from workflow.terms import fill, placeholders, terms_for, words_by_language
+
+if TYPE_CHECKING:  # the command line reads its words here and needs no web framework
+    from fastapi import Request
+
+    from workflow.catalogue.models import Organisation
 
 LOCALES = Path(__file__).parent / "locales"
 LANGUAGES = ("de", "en")

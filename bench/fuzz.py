@@ -217,7 +217,8 @@ def run_pytest(examples: int, workdir: Path, extra: list[str], part: str = "") -
     if part:
         env[PART_ENV] = part
     command = [
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        # One process, as the runs listed in the report were: --part splits a run across cores.
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
         f"--junitxml={workdir / 'junit.xml'}", *FILES, *extra,
     ]  # fmt: skip
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode

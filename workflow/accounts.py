@@ -38,8 +38,6 @@ PASSWORD_RESET_VALID = timedelta(hours=1)
 API_TOKEN_LIFETIME = timedelta(days=90)
 # One @, a dot in the domain, nothing blank or invisible: the shape a mail server will accept.
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
-# Verified against when the email is unknown, so a login takes as long either way.
-_DUMMY_HASH = _hasher.hash("zielflow-timing-equaliser")
 
 
 class Role(StrEnum):
@@ -232,10 +230,21 @@ def _sha256(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
 
 
+@cache
+def dummy_hash() -> str:
+    """Verified against when the email is unknown, so a login takes as long either way.
+
+    Made once per process, not on import: every command-line call imports this module, and
+    one argon2 hash costs a sixth of a second. The web application makes it at start-up, so
+    that the first unknown address is not answered more slowly than a known one.
+    """
+    return _hasher.hash("zielflow-timing-equaliser")
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = user_by_email(session, email)
     if user is None or not user.active:
-        _hasher.verify(password, _DUMMY_HASH)
+        _hasher.verify(password, dummy_hash())
         return None
     return user if verify_password(password, user.password_hash) else None
 

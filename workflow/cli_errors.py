@@ -15,7 +15,6 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn, Protocol, get_args
 
@@ -277,15 +276,23 @@ def _file(exc: OSError) -> str | None:
     return None
 
 
-@cache
-def _table() -> list[tuple[type[BaseException], Callable[[Any], str | None]]]:
-    # Imported on first failure: the domain modules load the models, which --help never needs.
-    from workflow.cycles.service import CycleYearRefused
-    from workflow.orgs import OrganisationAmbiguous
+# The domain's refusals, by module: an exception whose module was never imported cannot
+# have been raised, so a command that fails early (a setting, the database address) does
+# not load the models only to rule them out; that would double the time of such a failure.
+_DOMAIN: tuple[tuple[str, str, Callable[[Any], str | None]], ...] = (
+    ("workflow.orgs", "OrganisationAmbiguous", _organisation),
+    ("workflow.cycles.service", "CycleYearRefused", _cycle_year),
+)
 
+
+def _table() -> list[tuple[type[BaseException], Callable[[Any], str | None]]]:
+    loaded = [
+        (getattr(sys.modules[module], name), word)
+        for module, name, word in _DOMAIN
+        if module in sys.modules
+    ]
     return [
-        (OrganisationAmbiguous, _organisation),
-        (CycleYearRefused, _cycle_year),
+        *loaded,
         (ValidationError, _settings),
         (SettingsError, _settings_source),
         (ArgumentError, _database_url),
