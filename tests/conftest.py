@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from workflow import runtime
+from workflow import cli_errors, cli_help, cli_lang, runtime
 from workflow.clock import FrozenClock
 from workflow.config import Settings
 from workflow.migrate import upgrade
@@ -116,6 +116,18 @@ def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from _fresh_database("postgresql", request, tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _cli_state_of_a_new_process() -> Iterator[None]:
+    """A command run here with ``--lang en`` or ``--debug`` keeps that for the rest of the
+    process, as a real ``zielflow`` call does; the next test starts as a new process would,
+    whichever tests ran before it in this process."""
+    yield
+    cli_errors.set_debug(False)
+    if cli_lang.current() != cli_lang.DEFAULT:
+        cli_lang.set_language(cli_lang.DEFAULT)
+        cli_help.localise_help()
 
 
 @pytest.fixture
