@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.policy import SMTP
 from email.utils import quote
 
-from notifications.subject import SubjectHeader
+from notifications.subject import fold_subject
 
 CRLF = "\r\n"
 # Characters that force a display name into quotes (RFC 5322 "specials").
@@ -104,7 +104,7 @@ def message_bytes(
         return None
     boundary = "=_zf" + secrets.token_hex(12)
     lines = [
-        SubjectHeader.of(subject).fold(policy=SMTP).rstrip(CRLF),
+        fold_subject(subject, SMTP).rstrip(CRLF),
         "From: " + address(envelope.sender_name, envelope.mail_from),
         "To: " + address(envelope.recipient_name, envelope.recipient_email),
     ]

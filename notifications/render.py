@@ -40,7 +40,7 @@ from workflow.decisions.assignment_mail import ASSIGNMENT_KINDS, assignment_cont
 from workflow.forms.models import Delegation, DelegationStatus
 from workflow.forms.revocation import end_owner_scope
 from workflow.forms.scope import scope_ids
-from workflow.forms.tokens import FormToken, Phase, form_url, issue_token
+from workflow.forms.tokens import FormToken, Phase, form_url, issue_token, write_tokens
 from workflow.indicators.mail import DATA_KINDS, data_context
 from workflow.machine import LABELS_DE, State
 from workflow.milestones.mail import MILESTONE_KINDS, milestone_context
@@ -265,11 +265,21 @@ def render_template(kind: str, lang: str, context: dict[str, Any]) -> RenderedEm
 class Renderer:
     """Builds template contexts for groups of outbox rows, within one session."""
 
-    def __init__(self, session: Session, settings: Settings, now: datetime) -> None:
+    def __init__(
+        self, session: Session, settings: Settings, now: datetime, *, defer_links: bool = False
+    ) -> None:
+        """``defer_links``: the form links of the emails rendered wait in ``pending_links``
+        until ``write_links`` (the sender writes a chunk's links in one statement)."""
         self.session = session
         self.settings = settings
         self.now = now
         self._sent: dict[int, int] = {}
+        self.pending_links: list[dict[str, Any]] | None = [] if defer_links else None
+
+    def write_links(self) -> None:
+        """Write the deferred form links; nothing to do without ``defer_links``."""
+        if self.pending_links:
+            write_tokens(self.session, self.pending_links)
 
     def know_sent_reminders(self, mc_ids: Iterable[int]) -> None:
         """Count the reminders sent for ``mc_ids`` in one query, for every email rendered
@@ -451,6 +461,10 @@ class Renderer:
     ) -> dict[str, Any]:
         ctx = rows[0].context
         kind = rows[0].kind
+        if kind in SCOPE_KINDS or kind == "delegation":
+            # These read and revoke links of the scope: the links issued before them in this
+            # transaction must be rows by then, as they would be without the deferral.
+            self.write_links()
         contact_id = int(ctx.get("delegate_contact_id") or ctx["contact_id"])
         mc_ids = [r.measure_cycle_id for r in rows if r.measure_cycle_id]
         mcs = [self.session.get(MeasureCycle, mc_id) for mc_id in mc_ids]
@@ -513,9 +527,10 @@ class Renderer:
             now=self.now,
             issued_by=f"email:{kind}",
             delegated_from_contact_id=ctx.get("from_contact_id") if kind == "delegation" else None,
-            # Written with the chunk's other links when its transaction flushes: one INSERT
-            # for the chunk instead of a round trip per email.
+            # Written with the chunk's other links when its transaction flushes (or by
+            # ``write_links``): one INSERT for the chunk instead of a round trip per email.
             flush=False,
+            into=self.pending_links,
         )
         return shown | {
             "form_url": form_url(self.settings.base_url, raw),

@@ -418,7 +418,7 @@ class _Delivery:
                 )
             )
         }
-        renderer = Renderer(session, self.rt.settings, now)
+        renderer = Renderer(session, self.rt.settings, now, defer_links=True)
         renderer.know_sent_reminders(
             r.measure_cycle_id for r in rows.values() if r.measure_cycle_id
         )
@@ -430,6 +430,7 @@ class _Delivery:
             except Exception as exc:
                 # Roll back the whole chunk; each of its emails is then rendered on its own.
                 raise _ChunkFailed from exc
+        renderer.write_links()
         del held
         return built
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,22 +15,26 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 import notifications.sender as sender_module
 from notifications.mime import Envelope, message_bytes
 from notifications.models import OutboxMessage
 from notifications.render import RenderedEmail
-from notifications.sender import backoff, build_message, send_pending
+from notifications.sender import RENDER_CHUNK, backoff, build_message, send_pending
 from notifications.sink import CapturingHandler
 from tests.conftest import make_runtime
 from tests.live import free_port
 from tests.test_sweep import seed
 from workflow import runtime
 from workflow.clock import FrozenClock
+from workflow.forms.tokens import FormToken, TokenState, look_up
 from workflow.runtime import Runtime
 
 EMAILS = 8  # eight contacts with one measure each: eight emails in one claim
+# Two full chunks and a short one, for the links test.
+LINKED = 2 * RENDER_CHUNK + 3
+LINK = re.compile(r"https?://\S+/f/([A-Za-z0-9_-]{43})")
 
 
 class _Server(CapturingHandler):
@@ -304,3 +309,52 @@ def test_an_address_the_writer_cannot_vouch_for_goes_to_email_message(recipient:
     """None sends the sender to ``build_message``, which refuses a line break in a header."""
     envelope = Envelope("Amt", "zielflow@stadt.example.org", "Name", recipient)
     assert message_bytes(subject="S", text="t", html="h", envelope=envelope, headers=[]) is None
+
+
+def _chunks(emails: int) -> int:
+    """How many chunks the sender renders ``emails`` in: 1, 2, 4 … then RENDER_CHUNK each."""
+    count, start, size = 0, 0, 1
+    while start < emails:
+        count, start, size = count + 1, start + size, min(2 * size, RENDER_CHUNK)
+    return count
+
+
+def test_every_emailed_link_opens_and_a_chunk_writes_its_links_in_one_statement(
+    database_url: str,
+    clock: FrozenClock,
+    tmp_path: Path,
+    server: tuple[int, _Server],
+) -> None:
+    """The form links of a claim's emails: each opens its form, and a chunk's are one INSERT."""
+    port, handler = server
+    rt = _runtime(database_url, clock, tmp_path, port)
+    seed(rt, clock, measures=LINKED, contacts=LINKED)
+    inserts: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO FORM_TOKEN"):
+            inserts.append(statement)
+
+    event.listen(rt.engine, "before_cursor_execute", note)
+    try:
+        report = send_pending(rt)
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", note)
+    assert (report.claimed, report.emails_sent) == (LINKED, LINKED)
+    # One statement per rendered chunk, however many links it holds (the ORM wrote a row at
+    # a time on SQLite).
+    assert len(inserts) == _chunks(LINKED)
+    tokens = [
+        match
+        for message in handler.messages
+        for match in LINK.findall(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    ]
+    assert len(tokens) == LINKED and len(set(tokens)) == LINKED
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(FormToken)) == LINKED
+        found = [look_up(s, raw, clock.now()) for raw in tokens]
+    assert {state for state, _ in found} == {TokenState.VALID}
+    # Each link opens its own recipient's form, no one else's.
+    assert len({token.contact_id for _, token in found if token is not None}) == LINKED
+    rt.dispose()
+    runtime.install(None)

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, func, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, String, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflow.db import Base
@@ -96,31 +96,45 @@ def issue_token(
     status_check_request_id: int | None = None,
     milestone_id: int | None = None,
     flush: bool = True,
+    into: list[dict[str, Any]] | None = None,
 ) -> str:
     """A new token for the scope; returns the raw value, which is never stored.
 
-    ``flush=False`` leaves the row to the next flush, so that a caller issuing many links
-    in one transaction (the sender's chunk of emails) writes them in one statement.
+    ``flush=False`` leaves the row to the next flush. ``into`` takes the row's values
+    instead of the session: a caller issuing many links in one transaction (the sender's
+    chunk of emails) writes them with ``write_tokens`` in one statement, without an ORM
+    object per link.
     """
     raw = secrets.token_urlsafe(32)  # 32 bytes = 256 bits of randomness
-    session.add(
-        FormToken(
-            organisation_id=organisation_id,
-            token_hash=hash_token(raw),
-            contact_id=contact_id,
-            cycle_id=cycle_id,
-            phase=phase.value,
-            created_at=now,
-            expires_at=expires_at,
-            issued_by=issued_by,
-            delegated_from_contact_id=delegated_from_contact_id,
-            status_check_request_id=status_check_request_id,
-            milestone_id=milestone_id,
-        )
-    )
+    values: dict[str, Any] = {
+        "organisation_id": organisation_id,
+        "token_hash": hash_token(raw),
+        "contact_id": contact_id,
+        "cycle_id": cycle_id,
+        "phase": phase.value,
+        "created_at": now,
+        "expires_at": expires_at,
+        "revoked_at": None,
+        "issued_by": issued_by,
+        "delegated_from_contact_id": delegated_from_contact_id,
+        "last_used_at": None,
+        "status_check_request_id": status_check_request_id,
+        "milestone_id": milestone_id,
+    }
+    if into is not None:
+        into.append(values)
+        return raw
+    session.add(FormToken(**values))
     if flush:
         session.flush()
     return raw
+
+
+def write_tokens(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the links ``issue_token`` collected ``into`` ``rows``, and empty the list."""
+    if rows:
+        session.connection().execute(insert(FormToken), rows)
+        rows.clear()
 
 
 def _owner() -> Any:
