@@ -8,6 +8,9 @@ has no round trips to save and keeps its write-intent transaction (``unit_of_wor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import Connection, Executable
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -25,14 +28,14 @@ class MarkConnection:
         """Whether marks go through the held connection (PostgreSQL) or a unit of work."""
         return self.engine.dialect.name == "postgresql"
 
-    def execute(self, statement: Executable) -> None:
+    def execute(self, statement: Executable, params: Mapping[str, Any] | None = None) -> None:
         for attempt in (1, 2):
             if self.connection is None:
                 self.connection = self.engine.connect().execution_options(
                     isolation_level="AUTOCOMMIT"
                 )
             try:
-                self.connection.execute(statement)
+                self.connection.execute(statement, params)
                 return
             except DBAPIError as exc:
                 self.close()

@@ -40,7 +40,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session, joinedload
 
 from notifications.bounces.verp import return_path
@@ -733,28 +733,33 @@ def _renew(
     return int(result.rowcount or 0) == len(row_ids)
 
 
+# Built once, with bound values: building the UPDATE and its cache key for every mark took
+# three times as long as SQLite took to run it (0.3–0.5 against 0.11 ms).
+_MARK_SENT = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.id.in_(bindparam("row_ids", expanding=True)),
+        OutboxMessage.claim_token == bindparam("token"),
+        OutboxMessage.status == OutboxStatus.SENDING.value,
+    )
+    .values(
+        status=OutboxStatus.SENT.value,
+        sent_at=bindparam("sent_at", type_=OutboxMessage.__table__.c.sent_at.type),
+        lease_until=None,
+        last_error="",
+    )
+)
+
+
 def _mark_sent(
     rt: runtime.Runtime, token: str, row_ids: list[int], held: MarkConnection | None = None
 ) -> None:
-    statement = (
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id.in_(row_ids),
-            OutboxMessage.claim_token == token,
-            OutboxMessage.status == OutboxStatus.SENDING.value,
-        )
-        .values(
-            status=OutboxStatus.SENT.value,
-            sent_at=rt.clock.now(),
-            lease_until=None,
-            last_error="",
-        )
-    )
+    params = {"row_ids": row_ids, "token": token, "sent_at": rt.clock.now()}
     if held is not None and held.holds:
-        held.execute(statement)
+        held.execute(_MARK_SENT, params)
         return
     with unit_of_work(rt.sessions) as session:
-        session.connection().execute(statement)
+        session.connection().execute(_MARK_SENT, params)
 
 
 def _envelope_sender(first_row_id: int, settings: Settings) -> str | None:

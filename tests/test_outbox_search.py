@@ -9,14 +9,12 @@ small test table would otherwise be read whole, rightly, by either form.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from notifications.digest_items import pending_rows_closed
@@ -25,6 +23,7 @@ from notifications.outbox import Draft, enqueue
 from notifications.outbox_search import NOT_YET_SENT, key_matches
 from notifications.sender import claim
 from tests import factories
+from tests.query_plans import SCANS, postgresql_plan, sqlite_plan, statements
 from workflow.clock import FrozenClock
 from workflow.conference.consent import _stop_waiting_invitations
 from workflow.db import unit_of_work
@@ -112,26 +111,6 @@ def test_not_yet_sent_is_pending_or_sending(rt: Runtime, clock: FrozenClock) -> 
         assert _found(s, NOT_YET_SENT) == {"k:pending", "k:sending"}
 
 
-# The plan nodes that read a table; a bitmap heap scan reads what its index scans found.
-SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Index Scan"}
-
-
-@contextmanager
-def _statements(s: Session) -> Iterator[list[tuple[str, Any]]]:
-    """The statements the session sends meanwhile, with their parameters."""
-    seen: list[tuple[str, Any]] = []
-    connection = s.connection()
-
-    def record(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(connection, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(connection, "before_cursor_execute", record)
-
-
 # An organisation's rows are its whole outbox, and in most installations the whole table.
 BY_ORGANISATION = "ix_outbox_message_organisation_id"
 
@@ -139,32 +118,18 @@ BY_ORGANISATION = "ix_outbox_message_organisation_id"
 def _full_reads(s: Session, statement: str, parameters: Any) -> list[str]:
     """The parts of the statement's plan that read the outbox without a condition an index
     takes (the partial index of unsent rows is such a condition in itself)."""
-    connection = s.connection()
-    if connection.dialect.name == "sqlite":
-        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    if s.connection().dialect.name == "sqlite":
         return [
-            row[3]
-            for row in rows
-            if " outbox_message" in f" {row[3]}"
+            line
+            for line in sqlite_plan(s, statement, parameters)
+            if " outbox_message" in f" {line}"
             and (
-                (row[3].startswith("SCAN") and "ix_outbox_message_pending" not in row[3])
-                or BY_ORGANISATION in row[3]
+                (line.startswith("SCAN") and "ix_outbox_message_pending" not in line)
+                or BY_ORGANISATION in line
             )
         ]
-    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    plan: Any = connection.exec_driver_sql(
-        "EXPLAIN (FORMAT JSON) " + statement, parameters
-    ).scalar_one()
-    nodes: list[dict[str, Any]] = []
-
-    def walk(node: dict[str, Any]) -> None:
-        nodes.append(node)
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
     bad = []
-    for node in nodes:
+    for node in postgresql_plan(s, statement, parameters):
         index = node.get("Index Name", "")
         on_outbox = node.get("Relation Name") == "outbox_message" or index.startswith(
             ("outbox_message", "ix_outbox_message")
@@ -217,7 +182,7 @@ def test_the_outbox_is_searched_through_an_index(
         if s.get_bind().dialect.name == "postgresql":
             s.connection().exec_driver_sql("ANALYZE outbox_message")
         s.info["now"] = now
-        with _statements(s) as seen:
+        with statements(s) as seen:
             SEARCHES[search](s, org_id)
         assert any("outbox_message" in statement for statement, _ in seen)
         for statement, parameters in seen:

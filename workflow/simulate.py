@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
-from notifications.sink import CapturingHandler, start_sink
+from notifications.sink import RecordingHandler, start_sink
 from workflow import runtime
 from workflow import simulate_bodies as bodies_model
 from workflow import simulate_status_checks as status_model
@@ -35,6 +35,7 @@ from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle, Review, Targ
 from workflow.cycles.service import open_cycle, record_interview
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar
+from workflow.decisions.assignment_mail import LINK_KINDS
 from workflow.demo_data import ensure_people
 from workflow.indicators import simulation as data_sources
 from workflow.indicators.importer import import_indicators
@@ -133,7 +134,8 @@ def run_simulation(
     settings_probe = Settings(database_url=database_url, var_dir=var_dir)
     upgrade(settings_probe.database_url)
     port = _free_port()
-    controller, sink = start_sink("127.0.0.1", port, None)
+    sink = RecordingHandler(text_of=LINK_KINDS)
+    controller, _ = start_sink("127.0.0.1", port, handler=sink)
     clock = FrozenClock(datetime(start.year, start.month, start.day, 8, 0, tzinfo=UTC))
     settings = Settings(
         database_url=database_url,
@@ -186,7 +188,7 @@ def _set_up(s: Session, plan: OrgPlan, state: str) -> Organisation:
 def _simulate(
     rt: runtime.Runtime,
     clock: FrozenClock,
-    sink: CapturingHandler,
+    sink: RecordingHandler,
     *,
     start: date,
     days: int,
@@ -610,7 +612,7 @@ def _move(
 
 def _summary(
     rt: runtime.Runtime,
-    sink: CapturingHandler,
+    sink: RecordingHandler,
     org_id: int,
     cal: BusinessCalendar,
     *,
@@ -619,7 +621,7 @@ def _summary(
     days: int,
     seed: int,
 ) -> dict[str, Any]:
-    emails = Counter(str(m["X-Zielflow-Kind"]) for m in sink.messages)
+    emails = Counter(m.kind for m in sink.received)
     today = cal.local_date(rt.clock.now())
     with rt.sessions() as s:
         transitions = (

@@ -13,10 +13,8 @@ import random
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from email.message import EmailMessage
-from email.utils import parseaddr
 
-from notifications.sink import CapturingHandler
+from notifications.sink import RecordingHandler
 from workflow import runtime
 from workflow.catalogue.models import Contact
 from workflow.clock import Clock
@@ -60,21 +58,21 @@ class Answers:
         elif when == LATE:
             self.plans[decision_id] = Plan(due_on + timedelta(days=self.rng.randint(3, 25)), status)
 
-    def act(self, rt: runtime.Runtime, clock: Clock, day: date, sink: CapturingHandler) -> None:
+    def act(self, rt: runtime.Runtime, clock: Clock, day: date, sink: RecordingHandler) -> None:
         """Every contact whose plan says so answers today, one transaction each."""
         self._read(sink)
         for decision_id in sorted(d for d, p in self.plans.items() if p.on <= day):
             self._answer(rt, clock, decision_id, day)
 
-    def _read(self, sink: CapturingHandler) -> None:
-        messages = sink.messages[self.read :]
+    def _read(self, sink: RecordingHandler) -> None:
+        messages = sink.received[self.read :]
         self.read += len(messages)
         for message in messages:
-            if str(message["X-Zielflow-Kind"]) not in LINK_KINDS:
+            if message.kind not in LINK_KINDS or message.text is None:
                 continue
-            found = LINK.search(_text(message))
+            found = LINK.search(message.text)
             if found:
-                self.links[parseaddr(str(message["To"]))[1].lower()] = found[1]
+                self.links[message.to] = found[1]
 
     def _answer(self, rt: runtime.Runtime, clock: Clock, decision_id: int, day: date) -> None:
         plan = self.plans[decision_id]
@@ -110,11 +108,3 @@ class Answers:
             self.plans[decision_id] = Plan(later, DecisionStatus.DONE.value)
         else:
             del self.plans[decision_id]
-
-
-def _text(message: EmailMessage) -> str:
-    return "\n".join(
-        str(part.get_content())
-        for part in message.walk()
-        if part.get_content_type() == "text/plain"
-    )

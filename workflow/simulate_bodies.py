@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from notifications.sink import CapturingHandler
+from notifications.sink import RecordingHandler
 from workflow import runtime
 from workflow.bodies.models import Body, Meeting
 from workflow.clock import Clock
@@ -84,7 +84,7 @@ def act(
     bodies: Bodies,
     cal: BusinessCalendar,
     day: date,
-    sink: CapturingHandler,
+    sink: RecordingHandler,
 ) -> None:
     """Plan what is six weeks ahead, hold today's meetings, answer what is due today."""
     if not bodies.body_ids:

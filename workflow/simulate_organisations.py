@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
-from notifications.sink import CapturingHandler
+from notifications.sink import RecordingHandler
 from workflow import simulate_bodies as bodies_model
 from workflow import simulate_status_checks as status_model
 from workflow.catalogue.models import Organisation, OrganisationKind
@@ -92,7 +92,7 @@ def summed(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def sending_organisations(session: Session, sink: CapturingHandler) -> list[tuple[str, int | None]]:
+def sending_organisations(session: Session, sink: RecordingHandler) -> list[tuple[str, int | None]]:
     """Each captured email's kind and the organisation whose outbox rows it carried (found
     by its Message-ID, which the sender stores on the rows)."""
     owners = dict(
@@ -102,7 +102,7 @@ def sending_organisations(session: Session, sink: CapturingHandler) -> list[tupl
             .distinct()
         ).all()
     )
-    return [(str(m["X-Zielflow-Kind"]), owners.get(str(m["Message-ID"]))) for m in sink.messages]
+    return [(m.kind, owners.get(m.message_id)) for m in sink.received]
 
 
 def organisation_summary(

@@ -28,7 +28,7 @@ from workflow.cycles.models import AuditEvent, Cycle, MeasureCycle, Review, Targ
 from workflow.db import unit_of_work
 from workflow.deadlines import BusinessCalendar, DeadlinePolicy, Step, StepKind
 from workflow.machine import Event, State
-from workflow.organisations.active import of_active_organisation
+from workflow.organisations.active import in_active_organisation
 from workflow.transitions import move
 
 log = logging.getLogger(__name__)
@@ -177,8 +177,9 @@ _WAITING_ACTIVE = (
         # the partial index ix_measure_cycle_replanning, whose condition it matches.
         MeasureCycle.state == literal_column(f"'{State.REPLANNING.value}'"),
         Measure.status == MeasureStatus.ACTIVE.value,
-        # An archived organisation's stays wait, should it return.
-        of_active_organisation(MeasureCycle.organisation_id),
+        # An archived organisation's stays wait, should it return. EXISTS per row: with the
+        # list form SQLite read every stay instead of the index (12 ms at 100,000 stays).
+        in_active_organisation(MeasureCycle.organisation_id),
     )
     .order_by(MeasureCycle.id)
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import String, cast, exists, select
+from sqlalchemy import String, cast, exists, literal_column, select
 from sqlalchemy.orm import Session
 
 from workflow.cycles.calendar import calendar_and_policy
@@ -105,15 +105,17 @@ def backfill(session: Session, *, now: datetime, batch_size: int = 500) -> int:
         pairs = session.execute(
             select(MeasureCycle, TargetAgreement)
             .join(TargetAgreement, TargetAgreement.measure_cycle_id == MeasureCycle.id)
-            # Paged on the agreement's key (the same number as the stay's id): the scan then
-            # runs over agreements, not over every stay of every cycle.
+            # Paged on the agreement's own key: paged on its stay's id, SQLite walked every
+            # stay of every cycle by that id (9 ms at 100,000 stays, none in Umsetzung). The
+            # state as a literal lets both databases start from the partial index of the
+            # stays in Umsetzung.
             .where(
-                TargetAgreement.measure_cycle_id > after,
-                MeasureCycle.state == State.IMPLEMENTATION.value,
+                TargetAgreement.id > after,
+                MeasureCycle.state == literal_column(f"'{State.IMPLEMENTATION.value}'"),
                 cast(TargetAgreement.milestones, String) != "[]",
                 ~has_rows,
             )
-            .order_by(TargetAgreement.measure_cycle_id)
+            .order_by(TargetAgreement.id)
             .limit(batch_size)
             .with_for_update(skip_locked=True, of=MeasureCycle)
         ).all()
@@ -123,4 +125,4 @@ def backfill(session: Session, *, now: datetime, batch_size: int = 500) -> int:
                 synced += 1
         if len(pairs) < batch_size:
             return synced
-        after = pairs[-1][0].id
+        after = pairs[-1][1].id
