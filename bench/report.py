@@ -24,7 +24,7 @@ _EARLIER_NAMES = {
     )
     for kind in ("postgresql", "sqlite")
 } | {
-    f"transitions/s {kind}, move, one transaction each": (
+    f"transitions/s {kind}, move_on, one transaction each": (
         f"transitions/s {kind}, apply_event, one transaction each"
     )
     for kind in ("postgresql", "sqlite")

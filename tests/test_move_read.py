@@ -9,12 +9,21 @@ from tests import factories
 from workflow.catalogue.models import Measure
 from workflow.clock import FrozenClock
 from workflow.cycles.locked_stay import read_locked
-from workflow.cycles.models import MeasureCycle
+from workflow.cycles.models import Cycle, MeasureCycle
 from workflow.cycles.service import open_cycle
 from workflow.db import unit_of_work
 from workflow.machine import Event
 from workflow.runtime import Runtime
 from workflow.transitions import apply_event, move
+
+
+def stays_of_one_cycle(rt: Runtime, clock: FrozenClock, count: int) -> list[int]:
+    """``count`` measures and the cycle that holds them; the stays' ids in order."""
+    with unit_of_work(rt.sessions) as s:
+        org = factories.organisation(s)
+        factories.measures(s, org, count)
+        open_cycle(session=s, clock=clock, organisation_id=org.id, year=2026)
+        return list(s.scalars(select(MeasureCycle.id).order_by(MeasureCycle.id)))
 
 
 def _one_stay(rt: Runtime, clock: FrozenClock) -> int:
@@ -123,4 +132,40 @@ def test_what_the_caller_changed_before_the_move_is_written_first(
 def test_a_stay_that_does_not_exist_reads_as_none(rt: Runtime) -> None:
     session: Session
     with rt.sessions() as session:
-        assert read_locked(session, 987_654) is None
+        assert read_locked(session.connection(), 987_654) is None
+
+
+def test_a_policy_changed_in_the_same_session_is_the_one_the_move_reads(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    """The parsed policy is kept per stored text: a changed policy is a new text, so the next
+    move plans with it, even when the change is not committed yet."""
+    first, second = stays_of_one_cycle(rt, clock, 2)
+    with unit_of_work(rt.sessions) as s:
+        moved = move(
+            session=s,
+            clock=clock,
+            measure_cycle_id=first,
+            event=Event.RECORD_INTERVIEW,
+            expected_version=1,
+            actor="user:1",
+            payload={"decision": "keep"},
+        )
+        cycle = s.get(Cycle, moved.cycle_id)
+        assert cycle is not None
+        cycle.policy = {
+            **cycle.policy,
+            "agreement_days": cycle.policy.get("agreement_days", 42) + 28,
+        }
+        again = move(
+            session=s,
+            clock=clock,
+            measure_cycle_id=second,
+            event=Event.RECORD_INTERVIEW,
+            expected_version=1,
+            actor="user:1",
+            payload={"decision": "keep"},
+        )
+    assert moved.due_on is not None and again.due_on is not None
+    assert again.policy.agreement_days == moved.policy.agreement_days + 28
+    assert again.due_on > moved.due_on

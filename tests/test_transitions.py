@@ -296,7 +296,7 @@ def test_a_refused_compare_writes_neither_audit_nor_outbox(rt: Runtime, clock: F
     def attempt(at_version: int) -> bool:
         with unit_of_work(rt.sessions) as s:
             return write_move(
-                s,
+                s.connection(),
                 measure_cycle_id=mc_id,
                 version=at_version,
                 changes={"state": State.DROPPED.value},

@@ -8,12 +8,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event, text
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from workflow.driver_statement import DriverStatement
+
 WRITE_INTENT = "zielflow_write_intent"
+# On the driver's cursor: SQLAlchemy's execution around a statement without values or rows
+# cost a short transaction (a move) more than SQLite's BEGIN itself.
+_BEGIN = DriverStatement(text("BEGIN"))
+_BEGIN_IMMEDIATE = DriverStatement(text("BEGIN IMMEDIATE"))
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -71,7 +77,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # A unit of work takes the write lock at BEGIN, so two writers queue instead of
             # one failing when it upgrades its read snapshot; readers never wait.
             immediate = conn.get_execution_options().get(WRITE_INTENT, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            (_BEGIN_IMMEDIATE if immediate else _BEGIN).run(conn, {})
 
         # pysqlite's own implicit BEGIN must be off for the line above to own the transaction.
         @event.listens_for(engine, "connect")
@@ -155,3 +161,14 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session, session.begin():
         session.connection(execution_options={WRITE_INTENT: True})
         yield session
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """``unit_of_work`` without the session, for a caller whose statements are all Core ones
+    (``transitions.move_on``): the session's bookkeeping costs more than such a transaction's
+    statements on SQLite."""
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE_INTENT: True})
+        with connection.begin():
+            yield connection

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,16 +20,16 @@ from notifications.effects import messages_for_move
 from workflow.catalogue.models import Measure, MeasureStatus, Organisation
 from workflow.clock import Clock
 from workflow.cycles import stay
-from workflow.cycles.calendar import policy_of
 from workflow.cycles.locked_stay import LockedStay, read_locked
 from workflow.cycles.models import Cycle, MeasureCycle
 from workflow.cycles.move_write import AuditRow, write_move
 from workflow.db import pin
 from workflow.deadlines import BusinessCalendar
+from workflow.driver_statement import DriverStatement
 from workflow.machine import Event, MoveRefused, State, allowed_events, plan_move
 from workflow.messages import message
 
-__all__ = ["MoveRefused", "NotFound", "VersionConflict", "apply_event", "move"]
+__all__ = ["MoveRefused", "NotFound", "VersionConflict", "apply_event", "move", "move_on"]
 
 _MEASURE_STATUS_AFTER = {
     State.DROPPED: MeasureStatus.DROPPED,
@@ -114,8 +115,52 @@ def move(
     after the move; a copy of the stay (or of its measure) that the session holds is brought
     up to date, so a caller that read it before reads the new values.
     """
+    # What the caller changed in the session is written first, as the session's own queries
+    # would: the move's Core statements on its connection do not flush by themselves.
+    if session.autoflush:
+        session.flush()
+    held = session.identity_map.get(session.identity_key(MeasureCycle, measure_cycle_id))
+    try:
+        mc = move_on(
+            session.connection(),
+            clock=clock,
+            measure_cycle_id=measure_cycle_id,
+            event=event,
+            expected_version=expected_version,
+            actor=actor,
+            payload=payload,
+        )
+    except VersionConflict:
+        # The session's copy is older than the row; reading it again must ask the database.
+        if held is not None:
+            session.expire(held)
+        raise
+    if held is not None:
+        for key, value in mc.timing().items():
+            set_committed_value(held, key, value)
+    status = _MEASURE_STATUS_AFTER.get(State(mc.state))
+    if status is not None:
+        measure = session.identity_map.get(session.identity_key(Measure, mc.measure_id))
+        if measure is not None:
+            set_committed_value(measure, "status", status.value)
+    return mc
+
+
+def move_on(
+    connection: Connection,
+    *,
+    clock: Clock,
+    measure_cycle_id: int,
+    event: str,
+    expected_version: int | None,
+    actor: str,
+    payload: Mapping[str, Any] | None = None,
+) -> LockedStay:
+    """``move`` in the transaction of ``connection``, for a caller that holds no session: the
+    same lock, checks, audit row, messages and measure status, without the session's
+    bookkeeping around them (``write_transaction`` opens such a transaction)."""
     payload = dict(payload or {})
-    mc = read_locked(session, measure_cycle_id)
+    mc = read_locked(connection, measure_cycle_id)
     if mc is None:
         raise NotFound(measure_cycle_id)
     previous = State(mc.state)
@@ -124,7 +169,7 @@ def move(
     target = plan_move(previous, event, payload)
     now = clock.now()
     cal = BusinessCalendar(state=mc.calendar_state, timezone=mc.calendar_timezone)
-    policy = policy_of(mc.policy)
+    policy = mc.policy
     due_override = None
     if Event(event) is Event.EXTEND_DEADLINE:
         due_override = _parse_due(payload["due_on"], previous)
@@ -135,7 +180,7 @@ def move(
     drafts = messages_for_move(previous, target, Event(event), mc, now=now)
     changes = {key: value for key, value in mc.timing().items() if value != before[key]}
     written = write_move(
-        session,
+        connection,
         measure_cycle_id=mc.id,
         version=mc.version,
         changes=changes,
@@ -151,20 +196,17 @@ def move(
         drafts=drafts,
         now=now,
     )
-    held = session.identity_map.get(session.identity_key(MeasureCycle, mc.id))
     if not written:
         # Only without a row lock (SQLite): another writer moved the stay after it was read.
-        if held is not None:
-            session.expire(held)
         raise VersionConflict(
             expected_version or mc.version, mc.version + 1, allowed_events(previous)
         )
     mc.version += 1
-    if held is not None:
-        for key, value in mc.timing().items():
-            set_committed_value(held, key, value)
     if target in _MEASURE_STATUS_AFTER:
-        _set_measure_status(session, mc.measure_id, _MEASURE_STATUS_AFTER[target].value)
+        _SET_MEASURE_STATUS.run(
+            connection,
+            {"measure_id": mc.measure_id, "status": _MEASURE_STATUS_AFTER[target].value},
+        )
     return mc
 
 
@@ -195,19 +237,11 @@ def apply_event(
 
 
 _MEASURE_TABLE: Table = Measure.__table__  # type: ignore[assignment]
-_SET_MEASURE_STATUS = (
+_SET_MEASURE_STATUS = DriverStatement(
     update(_MEASURE_TABLE)
     .where(_MEASURE_TABLE.c.id == bindparam("measure_id"))
     .values(status=bindparam("status"))
 )
-
-
-def _set_measure_status(session: Session, measure_id: int, status: str) -> None:
-    """A move that ends the measure's work (dropped, completed) ends it in the catalogue."""
-    session.connection().execute(_SET_MEASURE_STATUS, {"measure_id": measure_id, "status": status})
-    held = session.identity_map.get(session.identity_key(Measure, measure_id))
-    if held is not None:
-        set_committed_value(held, "status", status)
 
 
 def _parse_due(value: object, state: State) -> date:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,3 +30,10 @@ def calendar_and_policy(
 def policy_of(raw: dict[str, Any]) -> DeadlinePolicy:
     # Parsed every time (microseconds), so an edit of the policy in this session is seen.
     return DeadlinePolicy.model_validate(raw)
+
+
+@lru_cache(maxsize=256)
+def policy_of_json(stored: str) -> DeadlinePolicy:
+    """The policy of its stored JSON text, parsed once per text: a move reads it as text, so
+    an edited policy is a new text and parsed anew. Nobody changes a policy object in place."""
+    return policy_of(json.loads(stored))

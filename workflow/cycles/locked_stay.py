@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, Text, bindparam, cast, select
+from sqlalchemy.engine import Connection
 
 from workflow.catalogue.models import Contact, Field, Goal, Measure, Organisation
+from workflow.cycles.calendar import policy_of_json
 from workflow.cycles.models import Cycle, MeasureCycle
+from workflow.deadlines import DeadlinePolicy
+from workflow.driver_statement import DriverStatement
 
 _STAY: Table = MeasureCycle.__table__  # type: ignore[assignment]
 _MEASURE: Table = Measure.__table__  # type: ignore[assignment]
@@ -94,7 +97,7 @@ class LockedStay:
     stay: int
     version: int
     measure: MeasureView
-    policy: dict[str, Any]
+    policy: DeadlinePolicy
     calendar_state: str
     calendar_timezone: str
 
@@ -104,7 +107,7 @@ class LockedStay:
 
 
 # Built once: composing the joins costs more than the database's answer.
-_READ = (
+_READ = DriverStatement(
     select(
         *(_STAY.c[key] for key in STAY_COLUMNS),
         _MEASURE.c.code,
@@ -118,7 +121,8 @@ _READ = (
         _CONTACT.c.email,
         _CONTACT.c.name,
         _CONTACT.c.language,
-        _CYCLE.c.policy,
+        # As text: the parsed policy is kept per text (``policy_of_json``).
+        cast(_CYCLE.c.policy, Text),
         _ORGANISATION.c.state,
         _ORGANISATION.c.timezone,
     )
@@ -134,14 +138,9 @@ _READ = (
 )
 
 
-def read_locked(session: Session, measure_cycle_id: int) -> LockedStay | None:
-    """The stay under its row lock (PostgreSQL; SQLite's writer holds the database), or None.
-
-    What the caller changed in the session before is written first, as the session's own
-    queries would (a Core statement on its connection does not flush by itself)."""
-    if session.autoflush:
-        session.flush()
-    row = session.connection().execute(_READ, {"measure_cycle_id": measure_cycle_id}).first()
+def read_locked(connection: Connection, measure_cycle_id: int) -> LockedStay | None:
+    """The stay under its row lock (PostgreSQL; SQLite's writer holds the database), or None."""
+    row = _READ.run(connection, {"measure_cycle_id": measure_cycle_id}).first()
     if row is None:
         return None
     n = len(STAY_COLUMNS)
@@ -174,7 +173,7 @@ def read_locked(session: Session, measure_cycle_id: int) -> LockedStay | None:
     return LockedStay(
         **stay,
         measure=measure,
-        policy=policy,
+        policy=policy_of_json(policy),
         calendar_state=calendar_state,
         calendar_timezone=calendar_timezone,
     )

@@ -15,12 +15,13 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, select, union_all, update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from notifications.models import OutboxMessage
-from notifications.outbox import Draft, enqueue, outbox_row
+from notifications.outbox import Draft, outbox_row
 from workflow.cycles.models import AuditEvent, MeasureCycle
+from workflow.driver_statement import DriverStatement
 
 _STAY: Table = MeasureCycle.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
@@ -51,7 +52,7 @@ class AuditRow:
 
 
 def write_move(
-    session: Session,
+    connection: Connection,
     *,
     measure_cycle_id: int,
     version: int,
@@ -63,25 +64,33 @@ def write_move(
     """Apply ``changes`` to the stay if it is still at ``version`` (the version goes up by
     one), with the audit row and the drafts; False, and nothing written, if it is not."""
     params: dict[str, Any] = {"mc_id": measure_cycle_id, "mc_version": version}
-    params.update({f"mc_{key}": value for key, value in changes.items()})
-    params.update({f"a_{key}": value for key, value in audit.values(measure_cycle_id).items()})
-    connection = session.connection()
+    params.update(_prefixed("mc_", changes))
+    params.update(_prefixed("a_", audit.values(measure_cycle_id)))
     keys = tuple(changes)
     if connection.dialect.name != "postgresql":
-        if connection.execute(_compare_and_set(keys), params).rowcount != 1:
+        if _compare_and_set(keys).run(connection, params).rowcount != 1:
             return False
-        connection.execute(_AUDIT_INSERT, params)
-        enqueue(session, drafts, now=now)
+        _AUDIT_INSERT.run(connection, params)
+        for draft in drafts:
+            _SQLITE_OUTBOX_INSERT.run(connection, _prefixed("o_", outbox_row(draft, now=now)))
         return True
     for i, draft in enumerate(drafts):
-        params.update({f"o{i}_{key}": value for key, value in outbox_row(draft, now=now).items()})
-    return connection.execute(_one_statement(keys, len(drafts)), params).scalar_one() == 1
+        params.update(_prefixed(f"o{i}_", outbox_row(draft, now=now)))
+    return _one_statement(keys, len(drafts)).run(connection, params).first()[0] == 1
+
+
+def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}{key}": value for key, value in values.items()}
 
 
 # The statements are built once per shape (which columns change, how many messages) and kept:
 # composing them costs more than the database takes to run them.
 @cache
-def _compare_and_set(keys: tuple[str, ...]) -> Any:
+def _compare_and_set(keys: tuple[str, ...]) -> DriverStatement:
+    return DriverStatement(_compare_and_set_statement(keys))
+
+
+def _compare_and_set_statement(keys: tuple[str, ...]) -> Any:
     return (
         update(_STAY)
         .where(_STAY.c.id == bindparam("mc_id"), _STAY.c.version == bindparam("mc_version"))
@@ -93,17 +102,30 @@ def _compare_and_set(keys: tuple[str, ...]) -> Any:
 
 
 _AUDIT_COLUMNS = tuple(c.name for c in _AUDIT.columns if c.name != "id")
-_AUDIT_INSERT = _AUDIT.insert().values(
-    {_AUDIT.c[key]: bindparam(f"a_{key}", type_=_AUDIT.c[key].type) for key in _AUDIT_COLUMNS}
+_AUDIT_INSERT = DriverStatement(
+    _AUDIT.insert().values(
+        {_AUDIT.c[key]: bindparam(f"a_{key}", type_=_AUDIT.c[key].type) for key in _AUDIT_COLUMNS}
+    )
 )
 _OUTBOX_COLUMNS = tuple(
     outbox_row(Draft(0, "", "", ""), now=datetime(2000, 1, 1))  # only the keys are read
 )
+# One row per draft: a move queues one or two messages, and SQLite runs each without a trip.
+_SQLITE_OUTBOX_INSERT = DriverStatement(
+    sqlite.insert(_OUTBOX)
+    .values(
+        {
+            _OUTBOX.c[key]: bindparam(f"o_{key}", type_=_OUTBOX.c[key].type)
+            for key in _OUTBOX_COLUMNS
+        }
+    )
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+)
 
 
 @cache
-def _one_statement(keys: tuple[str, ...], messages: int) -> Any:
-    moved = _compare_and_set(keys).returning(_STAY.c.id).cte("moved")
+def _one_statement(keys: tuple[str, ...], messages: int) -> DriverStatement:
+    moved = _compare_and_set_statement(keys).returning(_STAY.c.id).cte("moved")
     audit = (
         _AUDIT.insert()
         .from_select(
@@ -126,7 +148,7 @@ def _one_statement(keys: tuple[str, ...], messages: int) -> Any:
             .cte("queued")
         )
         statement = statement.add_cte(queued)
-    return statement
+    return DriverStatement(statement)
 
 
 def _bound(table: Table, keys: Sequence[str], prefix: str, **columns: Any) -> list[Any]:
