@@ -124,3 +124,15 @@ def test_the_run_writes_a_report_and_drops_its_database(quick_run: tuple[Path, s
     assert "Python" in report and "PostgreSQL" in report and "SQLite" in report
     assert database not in _pg_databases()
     assert not list(out.glob(".scratch-*")), "scratch files are removed after each benchmark"
+
+
+def test_the_catch_up_command_counts_what_its_first_pass_did(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench.catch_up import main
+
+    assert main(["--db", "sqlite", "--stays", "50", "--undated-every", "10"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # Five agreements without a readable date are marked once; then nothing is left to do.
+    assert (result["first_pass_synced"], result["later_pass_synced"]) == (5, 0)
+    assert result["agreement_marked"] is True and result["median_ms"] > 0

@@ -51,7 +51,7 @@ from workflow.models import Base
 ROWS_PER_TABLE = 3
 # New columns whose revision computes each old row's value (a data migration) instead of
 # leaving the server default: "table.column". Every other new column must hold its default.
-COMPUTED: set[str] = {"measure_cycle.measure_code"}
+COMPUTED: set[str] = {"measure_cycle.measure_code", "target_agreement.milestones_synced"}
 Rows = dict[str, dict[tuple[Any, ...], dict[str, Any]]]
 
 

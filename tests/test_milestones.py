@@ -202,6 +202,72 @@ def test_the_catch_up_pages_through_agreements_one_by_one(rt: Runtime) -> None:
     assert [len(rows(rt, mc_id)) for mc_id in stays] == [1, 1]
 
 
+def synced(rt: Runtime, mc_id: int) -> bool:
+    with rt.sessions() as s:
+        return bool(
+            s.scalar(
+                select(TargetAgreement.milestones_synced).where(
+                    TargetAgreement.measure_cycle_id == mc_id
+                )
+            )
+        )
+
+
+def test_an_agreement_without_a_readable_date_is_looked_at_once(rt: Runtime) -> None:
+    world = build_world(rt, measures=2)
+    mc_id = world.mine[0]
+    implement(rt, mc_id, [{"text": "Konzept fertig", "date": "im Sommer"}], sync=False)
+    assert not synced(rt, mc_id)
+    with unit_of_work(rt.sessions) as s:
+        assert backfill(s, now=rt.clock.now()) == 1
+    assert synced(rt, mc_id) and rows(rt, mc_id) == []
+    with unit_of_work(rt.sessions) as s:
+        assert backfill(s, now=rt.clock.now()) == 0
+
+
+def test_an_agreement_whose_stay_is_past_implementation_is_marked_without_rows(
+    rt: Runtime,
+) -> None:
+    world = build_world(rt, measures=2)
+    past, waiting = world.mine[0], world.theirs[0]
+    implement(rt, past, [{"text": "Konzept fertig", "date": "2026-06-30"}], sync=False)
+    with unit_of_work(rt.sessions) as s:
+        apply_event(
+            session=s, clock=rt.clock, measure_cycle_id=past, event="start_review",
+            expected_version=None, actor="test",
+        )  # fmt: skip
+        # An agreement written while its stay is still in Zielvereinbarung: owed later.
+        s.add(TargetAgreement(measure_cycle_id=waiting, decision="implement", milestones=[]))
+    with unit_of_work(rt.sessions) as s:
+        assert backfill(s, now=rt.clock.now()) == 0
+    assert synced(rt, past) and rows(rt, past) == []
+    assert not synced(rt, waiting)
+
+
+def test_a_list_written_without_the_sync_is_caught_up_by_the_next_pass(rt: Runtime) -> None:
+    world = build_world(rt, measures=2)
+    mc_id = world.mine[0]
+    implement(rt, mc_id, [{"text": "Konzept fertig", "date": "2026-06-30"}])
+    assert synced(rt, mc_id)
+    with unit_of_work(rt.sessions) as s:
+        assert backfill(s, now=rt.clock.now()) == 0
+        answer = s.scalars(
+            select(TargetAgreement).where(TargetAgreement.measure_cycle_id == mc_id)
+        ).one()
+        answer.milestones = [
+            {"text": "Konzept fertig", "date": "2026-07-15"},
+            {"text": "Start", "date": "2026-09-01"},
+        ]
+    assert not synced(rt, mc_id)
+    with unit_of_work(rt.sessions) as s:
+        assert backfill(s, now=rt.clock.now()) == 1
+    assert [(r["planned_on"], r["status"]) for r in rows(rt, mc_id)] == [
+        (date(2026, 7, 15), "open"),
+        (date(2026, 9, 1), "open"),
+    ]
+    assert synced(rt, mc_id)
+
+
 def test_missed_after_the_grace_days_and_not_once_reached(rt: Runtime) -> None:
     world = build_world(rt, measures=2)
     mc_id = world.mine[0]

@@ -108,3 +108,49 @@ def test_a_pass_that_finds_nothing_does_not_read_every_stay(
         for statement, parameters in reads:
             assert _reads_of_every_stay(s, statement, parameters) == [], statement
         s.rollback()
+
+
+def _agreement_reads(s: Session, statement: str, parameters: Any) -> list[str]:
+    """How the plan reads the agreements: SQLite's lines, or PostgreSQL's scan nodes."""
+    if s.connection().dialect.name == "sqlite":
+        return [
+            line for line in sqlite_plan(s, statement, parameters) if "target_agreement" in line
+        ]
+    return [
+        f"{node['Node Type']} using {node.get('Index Name', '')}"
+        for node in postgresql_plan(s, statement, parameters)
+        if node.get("Relation Name") == "target_agreement" and node["Node Type"] in SCANS
+    ]
+
+
+@pytest.mark.parametrize("state", ["implementation", "review"])
+def test_the_catch_up_reads_only_the_agreements_not_yet_synced(
+    rt: Runtime, clock: FrozenClock, state: str
+) -> None:
+    """Every stay in Umsetzung (or past it) with an agreement the catch-up owes nothing: it
+    finds nothing, through the partial index of the unmarked agreements, not the stays."""
+    with unit_of_work(rt.sessions) as s:
+        org = factories.organisation(s)
+        factories.measures(s, org, 300)
+        open_cycle(session=s, clock=clock, organisation_id=org.id, year=clock.now().year)
+        connection = s.connection()
+        connection.exec_driver_sql(f"UPDATE measure_cycle SET state = '{state}'")
+        connection.exec_driver_sql(
+            "INSERT INTO target_agreement (measure_cycle_id, decision, reason, targets,"
+            " milestones, indicator_targets, responsible, resources, submitted_by,"
+            " milestones_synced)"
+            " SELECT id, 'implement', '', '', '[]', '{}', '', '', '', "
+            + ("1" if connection.dialect.name == "sqlite" else "true")
+            + " FROM measure_cycle"
+        )
+    with rt.sessions() as s:
+        s.connection().exec_driver_sql("ANALYZE")
+        with statements(s) as seen:
+            assert backfill(s, now=clock.now()) == 0
+        reads = [(q, p) for q, p in seen if "target_agreement" in q]
+        assert len(reads) == 1  # the page of unmarked agreements, found empty
+        for statement, parameters in reads:
+            plan = _agreement_reads(s, statement, parameters)
+            assert plan, statement
+            assert all("ix_target_agreement_milestones_unsynced" in line for line in plan), plan
+        s.rollback()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import String, cast, exists, literal_column, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.cycles.calendar import calendar_and_policy
@@ -90,39 +90,63 @@ def sync_from_agreement(
         if position not in wanted and row.status == OPEN:
             row.status = WITHDRAWN
             row.next_action_at = None
+    agreement.milestones_synced = True
     session.flush()
 
 
-def backfill(session: Session, *, now: datetime, batch_size: int = 500) -> int:
-    """Sync every stay in Umsetzung whose agreement lists milestones but has no rows yet.
+# A stay reaches Umsetzung only from Zielvereinbarung (``workflow.machine``): an agreement of a
+# stay in any other state owes the catch-up nothing, now or later.
+NEVER_AGAIN_IN_IMPLEMENTATION = tuple(
+    state.value
+    for state in State
+    if state not in (State.INITIAL_INTERVIEW, State.TARGET_AGREEMENT, State.IMPLEMENTATION)
+)
+_SETTLED_HERE = (State.IMPLEMENTATION.value, *NEVER_AGAIN_IN_IMPLEMENTATION)
 
-    For stays that entered Umsetzung before rows existed (or by a path that does not sync);
-    returns how many stays were synced. Keyset pages, so each stay is looked at once a pass.
+
+def backfill(session: Session, *, now: datetime, batch_size: int = 500) -> int:
+    """Sync every agreement of a stay in Umsetzung whose milestone rows were not yet brought in
+    line with its list (``TargetAgreement.milestones_synced``).
+
+    For stays that entered Umsetzung before rows existed, or by a path that does not sync;
+    returns how many agreements were synced. Each is synced once and marked, and an agreement
+    whose stay is past Umsetzung is marked without a sync, so a pass with nothing to catch up
+    reads only the partial index of the unmarked agreements (before the mark, every agreement
+    in Umsetzung listing milestones was read on every pass, and one whose milestones carry no
+    readable date on every pass for ever).
     """
-    has_rows = exists().where(Milestone.measure_cycle_id == MeasureCycle.id)
     after, synced = 0, 0
     while True:
-        pairs = session.execute(
-            select(MeasureCycle, TargetAgreement)
-            .join(TargetAgreement, TargetAgreement.measure_cycle_id == MeasureCycle.id)
-            # Paged on the agreement's own key: paged on its stay's id, SQLite walked every
-            # stay of every cycle by that id (9 ms at 100,000 stays, none in Umsetzung). The
-            # state as a literal lets both databases start from the partial index of the
-            # stays in Umsetzung.
-            .where(
-                TargetAgreement.id > after,
-                MeasureCycle.state == literal_column(f"'{State.IMPLEMENTATION.value}'"),
-                cast(TargetAgreement.milestones, String) != "[]",
-                ~has_rows,
-            )
+        # The agreements alone first: joined to their stays in one statement, a planner that
+        # expects few stays in the states asked for starts from the stays and reads them all.
+        page = session.execute(
+            select(TargetAgreement.id, TargetAgreement.measure_cycle_id)
+            .where(TargetAgreement.id > after, ~TargetAgreement.milestones_synced)
             .order_by(TargetAgreement.id)
             .limit(batch_size)
-            .with_for_update(skip_locked=True, of=MeasureCycle)
         ).all()
-        for mc, agreement in pairs:
-            if dated(agreement):
-                sync_from_agreement(session, measure_cycle=mc, agreement=agreement, now=now)
-                synced += 1
-        if len(pairs) < batch_size:
+        if page:
+            synced += _catch_up(session, [stay_id for _, stay_id in page], now=now)
+        if len(page) < batch_size:
             return synced
-        after = pairs[-1][1].id
+        after = page[-1][0]
+
+
+def _catch_up(session: Session, stay_ids: list[int], *, now: datetime) -> int:
+    pairs = session.execute(
+        select(MeasureCycle, TargetAgreement)
+        .join(TargetAgreement, TargetAgreement.measure_cycle_id == MeasureCycle.id)
+        .where(MeasureCycle.id.in_(stay_ids), MeasureCycle.state.in_(_SETTLED_HERE))
+        .with_for_update(skip_locked=True, of=MeasureCycle)
+    ).all()
+    synced = 0
+    for mc, agreement in pairs:
+        if agreement.milestones_synced:  # synced meanwhile, by the form that moved the stay
+            continue
+        if mc.state == State.IMPLEMENTATION.value:
+            sync_from_agreement(session, measure_cycle=mc, agreement=agreement, now=now)
+            synced += 1
+        else:
+            agreement.milestones_synced = True
+    session.flush()
+    return synced
